@@ -1,0 +1,82 @@
+"""The ``hrlc`` command line: one sub-command per stage.
+
+Errors that hrlc raises on purpose (:class:`hrlc.errors.HrlcError`) are printed as one
+line and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from hrlc.errors import HrlcError
+
+app = typer.Typer(
+    name="hrlc",
+    help="High-resolution land-cover maps from Sentinel-2 L2A time series.\n\n"
+    "Example: [bold]hrlc info S2A_MSIL2A_20230821T221941_N0509_R029_T01KAB_20230822T021825.zip[/]",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hrlc import __version__
+
+        typer.echo(f"hrlc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """High-resolution land-cover maps from Sentinel-2 L2A time series."""
+
+
+def _register() -> None:
+    """Import every module of this package: each adds its command(s) to ``app``.
+
+    Heavy imports stay inside the command functions, so this is cheap.
+    """
+    import importlib
+    import pkgutil
+
+    import hrlc.cli as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_") and module.name != "options":
+            importlib.import_module(f"hrlc.cli.{module.name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (``hrlc``)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
+    _register()
+    try:
+        app(args=args, prog_name="hrlc", standalone_mode=False)
+    except HrlcError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"hrlc: error: {' '.join(str(exc).split())}\n")
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("hrlc: interrupted\n")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("hrlc: interrupted; outputs written so far are complete, rerun to resume\n")
+        sys.exit(130)

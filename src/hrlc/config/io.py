@@ -1,0 +1,76 @@
+"""Configuration of inputs (sources, band mapping) and of the compute backend."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, PositiveInt, field_validator
+
+from hrlc.config._base import StageConfig
+
+_SCHEDULER = re.compile(r"^(threads|processes|local|synchronous|tcp://[\w.\-]+:\d+)$")
+
+
+class ComputeConfig(StageConfig):
+    """Where dask runs the work.
+
+    ``scheduler``: ``threads`` (default), ``processes``, ``synchronous`` (debugging),
+    ``local`` (a dask.distributed LocalCluster of ``n_workers`` with ``memory_limit``
+    each) or the ``tcp://host:port`` address of a running scheduler (dask-jobqueue,
+    dask-gateway, ``dask scheduler``).
+    """
+
+    scheduler: str = "threads"
+    n_workers: PositiveInt | None = None
+    threads_per_worker: PositiveInt = 1
+    memory_limit: str = "4GB"
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        if not _SCHEDULER.match(value):
+            raise ValueError(
+                "must be threads, processes, synchronous, local or tcp://host:port"
+            )
+        return value
+
+
+class SourceOptions(StageConfig):
+    """Facts about sources without Sentinel-2 metadata (band folders, multi-band files).
+
+    Reflectance = (DN + boa_add_offset) / quantification.
+    """
+
+    band_names: list[str] | None = None
+    quantification: float = Field(10000.0, gt=0)
+    boa_add_offset: float = 0.0
+    nodata: float | None = None
+    datetime: str | None = None
+    sun_zenith: float | None = Field(None, ge=0, le=90)
+    sun_azimuth: float | None = Field(None, ge=0, le=360)
+
+    @field_validator("band_names")
+    @classmethod
+    def _known_bands(cls, value: list[str] | None) -> list[str] | None:
+        from hrlc.io.bands import canonical_band
+
+        return None if value is None else [canonical_band(v) for v in value]
+
+    def to_defaults(self):
+        """The reader's view of these options (:class:`hrlc.io.folders.SourceDefaults`)."""
+        from hrlc.io.folders import SourceDefaults
+
+        data = self.model_dump()
+        data["band_names"] = tuple(data["band_names"]) if data["band_names"] else None
+        return SourceDefaults(**data)
+
+
+class ReadConfig(StageConfig):
+    """Inputs of a run: the L2A sources and how to read them (``read_l2a`` options)."""
+
+    sources: list[str] = Field(min_length=1)
+    bands: list[str] | None = None
+    resolution: Literal[10, 20, 60] = 10
+    chunks: PositiveInt = 1024
+    options: SourceOptions = SourceOptions()

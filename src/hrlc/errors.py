@@ -1,0 +1,39 @@
+"""One exception tree for hrlc.
+
+Every message states the rule that was broken, the value received and the fix, so
+that the CLI can print it as a single line (exit code 2) without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class HrlcError(Exception):
+    """Base class of every error hrlc raises on purpose (bad input, bad config)."""
+
+
+class InputError(HrlcError):
+    """An input file or folder cannot be used (missing, unreadable, wrong kind)."""
+
+
+class CorruptFileError(InputError):
+    """A raster, archive or metadata file exists but cannot be decoded."""
+
+
+class ProductLevelError(InputError):
+    """A product of another processing level (e.g. L1C where L2A is required)."""
+
+
+class MissingBandError(InputError):
+    """A requested band is not present in a product."""
+
+
+class GridMismatchError(HrlcError):
+    """Arrays or products that must share one grid (CRS, transform, shape) do not."""
+
+
+class ConfigError(HrlcError):
+    """A configuration file or option is invalid (unknown key, wrong type or value)."""
+
+
+class OutputExistsError(HrlcError):
+    """An output already exists and overwriting was not requested."""

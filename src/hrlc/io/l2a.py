@@ -1,0 +1,246 @@
+"""Lazy readers of Sentinel-2 L2A time series: ``read_l2a`` and ``read_scl``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from dask.base import tokenize
+
+from hrlc.errors import GridMismatchError, InputError, MissingBandError
+from hrlc.io.bands import canonical_band, sort_bands
+from hrlc.io.folders import RASTER_SUFFIXES, SourceDefaults, read_band_folder, read_multiband
+from hrlc.io.grid import Grid, ResampledBand, open_header
+from hrlc.io.safe import is_safe, read_safe_metadata
+from hrlc.io.scene import BandFile, Scene
+
+PathLike = str | os.PathLike
+Sources = PathLike | Iterable[PathLike]
+
+
+def _defaults(options: Mapping | object | None) -> SourceDefaults:
+    if options is None:
+        return SourceDefaults()
+    if isinstance(options, SourceDefaults):
+        return options
+    from hrlc.config import SourceOptions, validate_config
+
+    if not isinstance(options, SourceOptions):
+        options = validate_config(dict(options), SourceOptions, source="options")
+    return options.to_defaults()
+
+
+def _expand(source: Path) -> list[Path]:
+    """A source path, or the SAFE products in a folder of products."""
+    if not source.exists():
+        raise InputError(f"{source}: no such file or folder; check the path")
+    if source.is_dir() and not is_safe(source):
+        products = sorted(
+            p for p in source.iterdir()
+            if (p.is_dir() and p.suffix.upper() == ".SAFE") or p.suffix.lower() == ".zip"
+        )
+        if products:
+            return products
+    return [source]
+
+
+def discover_scenes(sources: Sources, options: Mapping | object | None = None) -> list[Scene]:
+    """Describe every acquisition in ``sources``, sorted by time, without reading pixels.
+
+    ``sources`` is one path or a list of paths, each a SAFE folder or .zip, a folder of
+    SAFE products, a folder of per-band files, or a multi-band GeoTIFF.
+    """
+    defaults = _defaults(options)
+    paths = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
+    if not paths:
+        raise InputError("no sources given; pass at least one SAFE product, folder or file")
+    scenes: list[Scene] = []
+    for source in (p for s in paths for p in _expand(Path(s))):
+        if is_safe(source):
+            scenes.append(read_safe_metadata(source))
+        elif source.is_dir():
+            scenes.extend(read_band_folder(source, defaults))
+        elif source.suffix.lower() in RASTER_SUFFIXES:
+            scenes.append(read_multiband(source, defaults))
+        else:
+            raise InputError(
+                f"{source}: not a SAFE product (.SAFE folder or .zip), a band folder or a "
+                "GeoTIFF/JP2 raster"
+            )
+    scenes.sort(key=lambda s: s.datetime)
+    for a, b in zip(scenes, scenes[1:]):
+        if a.datetime == b.datetime and a.tile_id == b.tile_id:
+            raise InputError(
+                f"{a.source} and {b.source} are the same acquisition ({a.datetime}); "
+                "keep one of them (e.g. the newer processing)"
+            )
+    return scenes
+
+
+def _pick(files: Sequence[BandFile], resolution: float) -> BandFile:
+    """The file at the requested resolution if there is one, else the finest."""
+    exact = [f for f in files if abs(f.resolution - resolution) < 1e-6]
+    return exact[0] if exact else files[0]
+
+
+def _resolve_bands(scenes: list[Scene], bands: Sequence[str] | None) -> list[str]:
+    if bands is None:
+        common = set(scenes[0].bands).intersection(*(s.bands for s in scenes[1:]))
+        if not common:
+            raise MissingBandError("the sources share no reflectance band; check the inputs")
+        return sort_bands(list(common))
+    try:
+        wanted = [canonical_band(b) for b in bands]
+    except ValueError as exc:
+        raise MissingBandError(str(exc)) from None
+    for scene in scenes:
+        missing = [b for b in wanted if b not in scene.bands]
+        if missing:
+            raise MissingBandError(
+                f"{scene.source}: band(s) {', '.join(missing)} missing; it has "
+                f"{', '.join(scene.band_names) or 'no bands'}; drop them from 'bands' or "
+                "supply a complete product"
+            )
+    return wanted
+
+
+def _layer(file: BandFile, resolution: float, *, kind: str, scene: Scene, band: str,
+           chunks: int) -> tuple[da.Array, Grid]:
+    """A lazy dask array of one band on the grid at ``resolution``, with that grid."""
+    header = open_header(file.path)
+    ratio = Fraction(header.resolution / resolution).limit_denominator(64)
+    if ratio.numerator != 1 and ratio.denominator != 1:
+        raise GridMismatchError(
+            f"{file.path}: pixel size {header.resolution:g} m is not an integer multiple or "
+            f"fraction of the requested {resolution:g} m; choose resolution 10, 20 or 60"
+        )
+    rows, cols = header.shape
+    shape = (int(np.ceil(rows * ratio)), int(np.ceil(cols * ratio)))
+    t = header.transform
+    grid = Grid(header.crs, type(t)(resolution, 0, t.c, 0, -resolution, t.f), shape)
+    reader = ResampledBand(
+        file.path, file.index, header.shape, ratio, shape, kind=kind,
+        offset=scene.offset(band), quantification=scene.quantification, nodata=scene.nodata,
+    )
+    stat = os.stat(file.path) if os.path.exists(file.path) else None
+    name = f"read-{band}-" + tokenize(file, stat and (stat.st_mtime_ns, stat.st_size),
+                                      ratio, shape, kind, reader.offset,
+                                      reader.quantification, reader.nodata)
+    array = da.from_array(reader, chunks=(chunks, chunks), name=name, lock=False,
+                          asarray=False, meta=np.empty((0, 0), reader.dtype))
+    return array, grid
+
+
+def _check_grid(grid: Grid, reference: Grid | None, where: str, first: str) -> Grid:
+    if reference is not None and not grid.same_as(reference):
+        raise GridMismatchError(
+            f"{where} is on another grid ({grid.describe()}) than {first} "
+            f"({reference.describe()}); stack only scenes of one tile, or reproject first"
+        )
+    return reference or grid
+
+
+def _time_coords(scenes: list[Scene]) -> dict[str, tuple[str, np.ndarray]]:
+    return {
+        "product_name": ("time", np.array([s.product_name for s in scenes], dtype=object)),
+        "tile_id": ("time", np.array([s.tile_id or "" for s in scenes], dtype=object)),
+        "processing_baseline": ("time", np.array([s.processing_baseline or "" for s in scenes],
+                                                 dtype=object)),
+        "sun_zenith": ("time", np.array([s.sun_zenith for s in scenes], dtype=np.float64)),
+        "sun_azimuth": ("time", np.array([s.sun_azimuth for s in scenes], dtype=np.float64)),
+    }
+
+
+def _assemble(stack: da.Array, name: str, dims: tuple[str, ...], grid: Grid,
+              scenes: list[Scene], extra_coords: dict, attrs: dict) -> xr.DataArray:
+    coords = {"time": np.array([s.datetime for s in scenes], dtype="datetime64[ns]"),
+              "y": grid.y_coords(), "x": grid.x_coords(), **_time_coords(scenes),
+              **extra_coords}
+    out = xr.DataArray(stack, dims=dims, coords=coords, attrs=attrs, name=name)
+    if grid.crs is not None:
+        out = out.rio.write_crs(grid.crs)
+    return out.rio.write_transform(grid.transform)
+
+
+def read_l2a(sources: Sources, bands: Sequence[str] | None = None, *, resolution: float = 10,
+             chunks: int = 1024, options: Mapping | object | None = None) -> xr.DataArray:
+    """Read an L2A time series as a lazy surface-reflectance cube.
+
+    Parameters
+    ----------
+    sources : path or list of paths
+        SAFE products (folders or .zip, read through GDAL's /vsizip/ without unpacking),
+        folders of SAFE products, folders of per-band files (``..._B02.tif``), or a
+        multi-band GeoTIFF whose bands are named by ``options.band_names``, its band
+        descriptions, or a YAML file of the same stem beside it.
+    bands : list of str, optional
+        Band ids (``"B02"``, ``"B8A"``); default: every band all sources share.
+    resolution : {10, 20, 60}
+        Output pixel size in metres. Coarser bands are up-sampled by pixel replication
+        (see :class:`hrlc.io.grid.ResampledBand`), finer ones averaged.
+    chunks : int
+        Spatial chunk size in pixels (each scene and band is its own chunk on
+        ``time``/``band``; rechunk ``time`` to -1 for temporal statistics).
+    options : SourceOptions or mapping, optional
+        Scaling, date and sun angles for sources without Sentinel-2 metadata.
+
+    Returns
+    -------
+    DataArray (time, band, y, x), float32
+        Surface reflectance ``(DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE`` (0-1), NaN
+        where no data; CRS and transform attached (``.rio``); per-time coordinates
+        ``product_name, tile_id, processing_baseline, sun_zenith, sun_azimuth`` (degrees)
+        and per-(time, band) ``boa_add_offset`` (DN).
+    """
+    scenes = discover_scenes(sources, options)
+    band_list = _resolve_bands(scenes, bands)
+    grid = None
+    per_scene = []
+    for scene in scenes:
+        layers = []
+        for band in band_list:
+            array, band_grid = _layer(_pick(scene.bands[band], resolution), resolution,
+                                      kind="reflectance", scene=scene, band=band, chunks=chunks)
+            grid = _check_grid(band_grid, grid, f"{scene.source} ({band})", scenes[0].source)
+            layers.append(array)
+        per_scene.append(da.stack(layers, axis=0))
+    offsets = np.array([[s.offset(b) for b in band_list] for s in scenes], dtype=np.float64)
+    return _assemble(
+        da.stack(per_scene, axis=0), "reflectance", ("time", "band", "y", "x"), grid, scenes,
+        {"band": np.array(band_list, dtype=object),
+         "boa_add_offset": (("time", "band"), offsets)},
+        {"long_name": "surface reflectance", "units": "1"},
+    )
+
+
+def read_scl(sources: Sources, *, resolution: float = 10, chunks: int = 1024,
+             options: Mapping | object | None = None) -> xr.DataArray:
+    """Read the Sen2Cor scene classification (SCL) of each scene, lazily.
+
+    Returns
+    -------
+    DataArray (time, y, x), uint8
+        Sen2Cor codes 0-11 (0 = no data), brought to ``resolution`` by nearest
+        neighbour; same per-time coordinates as :func:`read_l2a`.
+    """
+    scenes = discover_scenes(sources, options)
+    grid = None
+    layers = []
+    for scene in scenes:
+        if not scene.scl:
+            raise MissingBandError(
+                f"{scene.source}: no SCL layer; masks need Sen2Cor's scene classification "
+                "(an '..._SCL.tif' beside band files, or IMG_DATA/R20m/*_SCL_20m.jp2)"
+            )
+        array, scl_grid = _layer(_pick(scene.scl, resolution), resolution, kind="categorical",
+                                 scene=scene, band="SCL", chunks=chunks)
+        grid = _check_grid(scl_grid, grid, f"{scene.source} (SCL)", scenes[0].source)
+        layers.append(array)
+    return _assemble(da.stack(layers, axis=0), "scl", ("time", "y", "x"), grid, scenes, {},
+                     {"long_name": "Sen2Cor scene classification", "nodata": 0})
