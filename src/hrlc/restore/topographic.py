@@ -1,0 +1,227 @@
+r"""Topographic correction of monthly composites: illumination and the C-correction.
+
+On a slope the sun's rays hit the ground at the local incidence angle ``i``, not at the
+solar zenith angle, so sunlit slopes look brighter and slopes facing away darker than
+the same cover on flat ground. With slope ``s`` and aspect ``a`` of the terrain and
+solar zenith ``z`` and azimuth ``phi`` (all angles in degrees, azimuths clockwise from
+north)::
+
+    cos i = cos z * cos s + sin z * sin s * cos(phi - a)
+
+The **C-correction** (Teillet, Guindon & Goodenough 1982) models the observed
+reflectance as linear in ``cos i`` over the scene, ``rho = m * cos i + b`` (fitted per
+month and band on the scene itself by least squares), and corrects with ``c = b / m``::
+
+    rho_corrected = rho * (cos z + c) / (cos i + c)
+
+``c`` stands for the diffuse light that still reaches slopes facing away from the sun, so
+the correction is milder than the plain cosine correction (``c = 0``), which
+over-brightens weakly lit slopes. Safeguards:
+
+- flat pixels (slope ``< min_slope``) and water (NDWI ``(green - nir) / (green + nir) >
+  water_ndwi``) are never changed: the factor is exactly 1 there;
+- terrain in shadow (``cos i <= shadow_cos_i`` on a slope) is flagged and left
+  unchanged, since it receives diffuse light only and the linear model does not hold;
+- ``c < 0`` (a negative intercept) is raised to 0; a band whose fit has ``m <= 0`` or
+  fewer than ``min_pixels`` usable pixels is left uncorrected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from hrlc.composite.validate import check_same_grid, require_dims
+from hrlc.errors import ConfigError, InputError, MissingBandError
+
+
+def illumination(slope: xr.DataArray, aspect: xr.DataArray, *, sun_zenith, sun_azimuth
+                 ) -> xr.DataArray:
+    """Cosine of the local solar incidence angle, ``cos i``.
+
+    Parameters
+    ----------
+    slope, aspect : DataArray (y, x), degrees
+        Terrain slope (0 flat) and aspect (clockwise from north, the direction the
+        slope faces). NaN aspect (flat) is treated as north; it has no effect where
+        the slope is 0.
+    sun_zenith, sun_azimuth : float or DataArray (time), degrees
+        Solar zenith and azimuth (clockwise from north).
+
+    Returns
+    -------
+    DataArray (y, x) or (time, y, x), float32
+        ``cos z cos s + sin z sin s cos(phi - a)``, -1 to 1; lazy if the inputs are.
+    """
+    z, phi = np.deg2rad(sun_zenith), np.deg2rad(sun_azimuth)
+    s, a = np.deg2rad(slope), np.deg2rad(aspect.fillna(0))
+    cos_i = np.cos(z) * np.cos(s) + np.sin(z) * np.sin(s) * np.cos(phi - a)
+    return cos_i.astype(np.float32).rename("cos_i").assign_attrs(
+        long_name="cosine of the local solar incidence angle", units="1")
+
+
+def _sun_angles(reflectance: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    missing = [n for n in ("sun_zenith", "sun_azimuth") if n not in reflectance.coords]
+    if missing:
+        raise InputError(
+            f"the composites carry no {' or '.join(missing)} coordinate; the topographic "
+            "correction needs the sun angles per month (degrees): composites from "
+            "hrlc.composite have them, else .assign_coords(sun_zenith=('time', ...), "
+            "sun_azimuth=('time', ...))"
+        )
+    zenith, azimuth = reflectance["sun_zenith"], reflectance["sun_azimuth"]
+    if not (np.isfinite(zenith.values).any() and np.isfinite(azimuth.values).any()):
+        raise InputError(
+            "the composites' sun_zenith/sun_azimuth are all NaN (the scenes carried no sun "
+            "angles); set them, e.g. with hrlc.restore.sun.solar_angles for the tile centre"
+        )
+    return zenith, azimuth
+
+
+def _terrain(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
+             *, min_slope: float, shadow_cos_i: float, water_ndwi: float | None,
+             green: str, nir: str):
+    """cos i (time, y, x), where the model applies (time, y, x) and the shadow flag."""
+    require_dims(reflectance, ("time", "band", "y", "x"), what="composites")
+    for name, layer in (("slope", slope), ("aspect", aspect)):
+        require_dims(layer, ("y", "x"), what=name)
+        check_same_grid(layer, reflectance, what=f"the {name} layer",
+                        reference_name="the composites")
+    if not 0 <= min_slope < 90:
+        raise ConfigError(f"min_slope must lie in [0, 90) degrees, got {min_slope}")
+    zenith, azimuth = _sun_angles(reflectance)
+    slope = slope.assign_coords(y=reflectance["y"], x=reflectance["x"])
+    aspect = aspect.assign_coords(y=reflectance["y"], x=reflectance["x"])
+    cos_i = illumination(slope, aspect, sun_zenith=zenith, sun_azimuth=azimuth)
+    on_slope = slope >= min_slope
+    shadow = on_slope & (cos_i <= shadow_cos_i)
+    usable = on_slope & ~shadow
+    if water_ndwi is not None:
+        bands = [str(b) for b in reflectance["band"].values]
+        absent = [b for b in (green, nir) if b not in bands]
+        if absent:
+            raise MissingBandError(
+                f"water detection needs band(s) {', '.join(absent)} (green/nir); the "
+                f"composites have {', '.join(bands)}; set green/nir, or water_ndwi: null "
+                "to switch water detection off"
+            )
+        g, n = reflectance.sel(band=green, drop=True), reflectance.sel(band=nir, drop=True)
+        usable = usable & ~((g - n) / (g + n) > water_ndwi)
+    return cos_i, usable, shadow
+
+
+def _check_factors(c: xr.DataArray, reflectance: xr.DataArray) -> None:
+    for dim in ("time", "band"):
+        if dim not in c.dims or not np.array_equal(c[dim].values, reflectance[dim].values):
+            raise InputError(
+                f"the C factors do not match the composites along '{dim}'; fit them on "
+                "the same composites with fit_c_factors(...)"
+            )
+
+
+def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray, *,
+                  min_slope: float = 2.0, shadow_cos_i: float = 0.1,
+                  water_ndwi: float | None = 0.0, green: str = "B03", nir: str = "B08",
+                  min_pixels: int = 100) -> xr.DataArray:
+    """Fit the C-correction's ``c = b / m`` per month and band on the scene itself.
+
+    Least squares of ``rho = m cos i + b`` over the pixels where the correction applies
+    (finite, on a slope, lit, not water); see the module docstring for the model.
+
+    Parameters
+    ----------
+    reflectance : DataArray (time, band, y, x), float32, 0-1
+        Monthly composites with per-month ``sun_zenith``/``sun_azimuth`` coordinates
+        (degrees).
+    slope, aspect : DataArray (y, x), degrees
+        Terrain on the composites' grid (aspect clockwise from north).
+    min_slope, shadow_cos_i, water_ndwi, green, nir, min_pixels
+        As in :func:`correct_topography`.
+
+    Returns
+    -------
+    DataArray (time, band), float64
+        ``c`` (>= 0), NaN where the band is left uncorrected (``m <= 0`` or fewer than
+        ``min_pixels`` usable pixels). Lazy: a reduction over the whole scene; compute
+        it first (small) and pass it to :func:`correct_topography`, so that the
+        scene is not held in memory between fitting and correcting.
+    """
+    cos_i, usable, _ = _terrain(reflectance, slope, aspect, min_slope=min_slope,
+                                shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
+                                green=green, nir=nir)
+    ok = usable & cos_i.notnull() & reflectance.notnull()
+    x = cos_i.where(ok).astype(np.float64)
+    y = reflectance.where(ok).astype(np.float64)
+    n = ok.sum(("y", "x"))
+    sx, sy = x.sum(("y", "x")), y.sum(("y", "x"))
+    sxx, sxy = (x * x).sum(("y", "x")), (x * y).sum(("y", "x"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+        b = (sy - m * sx) / n
+        c = (b / m).clip(min=0)
+    c = c.where((m > 0) & (n >= max(min_pixels, 2)))
+    return c.rename("c_factor").assign_attrs(
+        long_name="C-correction factor c = b / m", units="1")
+
+
+def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
+                       aspect: xr.DataArray, c: xr.DataArray | None = None, *,
+                       min_slope: float = 2.0, shadow_cos_i: float = 0.1,
+                       water_ndwi: float | None = 0.0, green: str = "B03",
+                       nir: str = "B08", min_pixels: int = 100) -> xr.Dataset:
+    """C-correction of monthly composites for terrain illumination.
+
+    ``rho_corrected = rho * (cos z + c) / (cos i + c)`` where the terrain is sloped,
+    lit and not water; unchanged elsewhere (see the module docstring).
+
+    Parameters
+    ----------
+    reflectance : DataArray (time, band, y, x), float32, 0-1
+        Monthly composites with per-month ``sun_zenith``/``sun_azimuth`` coordinates
+        (degrees); NaN where missing.
+    slope, aspect : DataArray (y, x), degrees
+        Terrain on the composites' grid: slope 0-90, aspect clockwise from north
+        (the direction the slope faces).
+    c : DataArray (time, band), optional
+        Fitted factors from :func:`fit_c_factors` for the same months and bands (a
+        month whose sun angles are NaN is left unchanged); fitted here (lazily, in the same
+        graph) when omitted, which is fine for small arrays. For a full tile compute
+        them first, otherwise the whole scene stays in memory until the fit is done.
+    min_slope : float, degrees
+        Slopes below this are flat and never changed.
+    shadow_cos_i : float
+        Sloped pixels with ``cos i`` at or below this are terrain shadow: flagged,
+        unchanged and not used in the fit.
+    water_ndwi : float or None
+        Pixels with NDWI ``(green - nir) / (green + nir)`` above this are water, never
+        changed nor used in the fit; None switches water detection off.
+    green, nir : str
+        Band names for the NDWI.
+    min_pixels : int
+        Fewest usable pixels per month and band for a fit.
+
+    Returns
+    -------
+    Dataset
+        ``reflectance`` (time, band, y, x) float32, corrected; ``terrain_shadow``
+        (time, y, x) uint8, 1 where the terrain is in shadow; ``cos_i`` (time, y, x)
+        float32. Coords and attrs carried over; lazy.
+    """
+    options = dict(min_slope=min_slope, shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
+                   green=green, nir=nir)
+    cos_i, usable, shadow = _terrain(reflectance, slope, aspect, **options)
+    if c is None:
+        c = fit_c_factors(reflectance, slope, aspect, min_pixels=min_pixels, **options)
+    zenith, _ = _sun_angles(reflectance)
+    _check_factors(c, reflectance)
+    c = c.astype(np.float32)
+    factor = (np.cos(np.deg2rad(zenith)).astype(np.float32) + c) / (cos_i + c)
+    # a month without sun angles or fit keeps its values rather than losing them to NaN
+    factor = factor.where(usable & c.notnull() & np.isfinite(factor), np.float32(1))
+    corrected = (reflectance * factor).astype(np.float32).transpose(*reflectance.dims)
+    corrected.attrs = {**reflectance.attrs, "topographic_correction": "C-correction"}
+    flag = shadow.astype(np.uint8).transpose("time", "y", "x").rename("terrain_shadow")
+    flag.attrs = {"long_name": "terrain in shadow (cos i <= %g on a slope)" % shadow_cos_i,
+                  "flag_values": [0, 1]}
+    return xr.Dataset({"reflectance": corrected.rename("reflectance"),
+                       "terrain_shadow": flag, "cos_i": cos_i.transpose("time", "y", "x")})
