@@ -43,5 +43,5 @@ def test_sun_position_at_the_solstice_noon_in_greenwich():
                                    lon=0.0, lat=51.48)
     np.testing.assert_allclose(zenith, 51.48 - 23.44, atol=0.2)
     np.testing.assert_allclose(azimuth, 180, atol=1.0)
-    assert str(overpass_times(np.array(["2020-01"], "datetime64[M]"), lon=15.0)[0]) \
+    assert str(overpass_times(np.array(["2020-01"], "datetime64[M]"), lon=15.0, day=15)[0]) \
         == "2020-01-15T09:30:00"

@@ -56,12 +56,64 @@ def _leap(t: np.ndarray) -> np.ndarray:
     return (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
 
 
-def overpass_times(months, *, lon: float, day: int = 15) -> np.ndarray:
-    """UTC times of a Sentinel-2 overpass (10:30 local solar time) on ``day`` of each month.
+def overpass_times(starts, *, lon: float, day: int = 1) -> np.ndarray:
+    """UTC times of a Sentinel-2 overpass (10:30 local solar time), ``day - 1`` days after
+    each of ``starts`` (datetime64 months or days).
 
-    For composites that keep no acquisition times: the sun angles at this instant stand
-    for the month.
+    For composites that keep no acquisition times (``day=15`` of each month), the sun
+    angles at this instant stand for the month; for scenes dated without a time, ``day=1``.
     """
-    dates = np.asarray(months, dtype="datetime64[M]").astype("datetime64[D]") + (day - 1)
+    dates = np.asarray(starts).astype("datetime64[D]") + (day - 1)
     utc_hours = S2_LOCAL_SOLAR_TIME_H - lon / 15.0
     return dates.astype("datetime64[s]") + np.timedelta64(int(round(utc_hours * 3600)), "s")
+
+
+def estimate_sun_angles(array, *, monthly: bool):
+    """Fill missing or NaN ``sun_zenith``/``sun_azimuth`` coordinates of a time series.
+
+    The sun is computed at the centre of the array's footprint: at each acquisition
+    time for scenes (``monthly=False``; a time of exactly 00:00 is read as a date only
+    and replaced by the 10:30 local-solar-time overpass), and at the overpass on the
+    15th for monthly composites. Values already present are kept.
+
+    Parameters
+    ----------
+    array : DataArray (time, ..., y, x)
+        Georeferenced (``array.rio.crs``) with a ``time`` coordinate.
+    monthly : bool
+        Whether ``time`` holds month starts (composites) or acquisition times.
+
+    Returns
+    -------
+    DataArray, same data (lazy), with both coordinates (degrees) along ``time``; the
+    attribute ``sun_angles`` says ``"estimated"`` when any value was filled.
+    """
+    from pyproj import Transformer
+
+    from hrlc.errors import GridMismatchError
+
+    times = np.asarray(array["time"].values, dtype="datetime64[s]")
+    have = {n: (np.asarray(array[n].values, dtype=np.float64) if n in array.coords
+                else np.full(times.shape, np.nan)) for n in ("sun_zenith", "sun_azimuth")}
+    todo = ~(np.isfinite(have["sun_zenith"]) & np.isfinite(have["sun_azimuth"]))
+    if not todo.any():
+        return array
+    if array.rio.crs is None:
+        raise GridMismatchError(
+            "cannot estimate the sun angles of an array without a CRS; attach one with "
+            ".rio.write_crs(...) or give sun_zenith/sun_azimuth coordinates"
+        )
+    left, bottom, right, top = array.rio.bounds()
+    lon, lat = Transformer.from_crs(array.rio.crs, "EPSG:4326", always_xy=True).transform(
+        (left + right) / 2, (bottom + top) / 2)
+    if monthly:
+        when = overpass_times(times.astype("datetime64[M]"), lon=lon, day=15)
+    else:
+        date_only = times == times.astype("datetime64[D]")
+        when = np.where(date_only, overpass_times(times.astype("datetime64[D]"), lon=lon),
+                        times)
+    zenith, azimuth = solar_angles(when, lon=lon, lat=lat)
+    out = array.assign_coords(
+        sun_zenith=("time", np.where(todo, zenith, have["sun_zenith"])),
+        sun_azimuth=("time", np.where(todo, azimuth, have["sun_azimuth"])))
+    return out.assign_attrs(sun_angles="estimated")

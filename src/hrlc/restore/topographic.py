@@ -106,7 +106,8 @@ def _terrain(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArra
                 "to switch water detection off"
             )
         g, n = reflectance.sel(band=green, drop=True), reflectance.sel(band=nir, drop=True)
-        usable = usable & ~((g - n) / (g + n) > water_ndwi)
+        total = g + n
+        usable = usable & ~((g - n) / total.where(total != 0) > water_ndwi)
     return cos_i, usable, shadow
 
 
@@ -155,11 +156,12 @@ def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.Dat
     n = ok.sum(("y", "x"))
     sx, sy = x.sum(("y", "x")), y.sum(("y", "x"))
     sxx, sxy = (x * x).sum(("y", "x")), (x * y).sum(("y", "x"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-        b = (sy - m * sx) / n
-        c = (b / m).clip(min=0)
-    c = c.where((m > 0) & (n >= max(min_pixels, 2)))
+    # zero denominators become NaN before dividing: dask divides later, outside errstate
+    spread = n * sxx - sx * sx
+    m = (n * sxy - sx * sy) / spread.where(spread > 0)
+    b = (sy - m * sx) / n.where(n > 0)
+    c = (b / m.where(m > 0)).clip(min=0)
+    c = c.where(n >= max(min_pixels, 2))
     return c.rename("c_factor").assign_attrs(
         long_name="C-correction factor c = b / m", units="1")
 
