@@ -1,0 +1,32 @@
+"""Features for land-cover classification: spectral bands, 14 indices, GLCM textures, terrain.
+
+``build_features(composites, dem=dem, **options)`` gives the lazy (feature, y, x) cube;
+the building blocks are public too.
+"""
+
+from hrlc.features.build import STATISTICS, build_features, month_labels, reduce_time
+from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES, glcm_array, glcm_textures, quantize
+from hrlc.features.indices import INDEX_NAMES, INDICES, SpectralIndex, compute_index, resolve_indices
+from hrlc.features.sobel import sobel
+from hrlc.features.terrain import TERRAIN_FEATURES, metres_per_pixel, terrain
+
+__all__ = [
+    "DEFAULT_TEXTURES",
+    "INDEX_NAMES",
+    "INDICES",
+    "STATISTICS",
+    "TERRAIN_FEATURES",
+    "TEXTURES",
+    "SpectralIndex",
+    "build_features",
+    "compute_index",
+    "glcm_array",
+    "glcm_textures",
+    "metres_per_pixel",
+    "month_labels",
+    "quantize",
+    "reduce_time",
+    "resolve_indices",
+    "sobel",
+    "terrain",
+]

@@ -1,0 +1,262 @@
+"""The feature cube: spectral bands, indices, GLCM textures and terrain, lazily.
+
+``build_features(composites, dem=dem, **FeaturesConfig(...).model_dump())`` returns one
+(feature, y, x) float32 DataArray with a ``description`` for each feature. Nothing is
+computed: the cube can be written to Zarr (``hrlc features``) or streamed chunk by
+chunk into the classifier (mapping stage).
+
+Feature names
+-------------
+- spectral: ``<band>_<month>``, e.g. ``B04_m06``;
+- indices per month: ``<index>_<month>``, e.g. ``NDVI_m06``, ``SOBEL_m06``;
+- index statistics over the months: ``<index>_<statistic>``, e.g. ``NDVI_median``;
+- textures: ``glcm_<texture>_<band>``, e.g. ``glcm_contrast_B08``;
+- terrain: ``elevation``, ``slope``, ``aspect``.
+
+``<month>`` is ``mMM`` (``m06`` for June) when every month of the stack appears once,
+else ``mYYYYMM`` (``m202106``) so that names stay unique over longer stacks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hrlc.errors import ConfigError, GridMismatchError, MissingBandError
+from hrlc.features import glcm as _glcm
+from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES
+from hrlc.features.indices import (
+    INDEX_NAMES,
+    SOBEL,
+    SOBEL_REFERENCE,
+    compute_index,
+    resolve_indices,
+)
+from hrlc.features.terrain import TERRAIN_FEATURES, terrain
+
+#: Statistics over months that can be taken of each index.
+STATISTICS: dict[str, str] = {
+    "median": "median", "mean": "mean", "min": "minimum", "max": "maximum",
+    "std": "standard deviation",
+}
+_REDUCERS = {"median": np.nanmedian, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax,
+             "std": np.nanstd}
+
+
+def month_labels(time: xr.DataArray) -> list[str]:
+    """Feature-name labels of the months of a stack: ``m06``, or ``m202106`` if repeated."""
+    stamps = pd.DatetimeIndex(np.asarray(time.values))
+    short = [f"m{t.month:02d}" for t in stamps]
+    if len(set(short)) == len(short):
+        return short
+    return [f"m{t.year}{t.month:02d}" for t in stamps]
+
+
+def _month_text(label: str) -> str:
+    digits = label[1:]
+    return f"month {digits}" if len(digits) == 2 else f"{digits[:4]}-{digits[4:]}"
+
+
+def _nan_reduce(values: np.ndarray, *, statistic: str) -> np.ndarray:
+    # All-NaN pixels (no clear observation in any month) give NaN without a warning.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _REDUCERS[statistic](values, axis=-1).astype(np.float32)
+
+
+def reduce_time(stack: xr.DataArray, statistic: str) -> xr.DataArray:
+    """NaN-aware statistic over ``time`` of a (time, ..., y, x) array, lazily, float32."""
+    stack = stack.chunk({"time": -1}) if stack.chunks else stack
+    return xr.apply_ufunc(_nan_reduce, stack, input_core_dims=[["time"]],
+                          kwargs={"statistic": statistic}, dask="parallelized",
+                          output_dtypes=[np.float32], keep_attrs=True)
+
+
+def _select_months(composites: xr.DataArray, months: Sequence[int] | None) -> xr.DataArray:
+    if months is None:
+        return composites
+    have = pd.DatetimeIndex(np.asarray(composites.time.values)).month
+    missing = sorted(set(months) - set(have))
+    if missing:
+        raise ConfigError(f"months {missing} are not in the composites (months present: "
+                          f"{sorted(set(have))}); change 'months'")
+    return composites.isel(time=[i for i, m in enumerate(have) if m in set(months)])
+
+
+def _glcm_source(composites: xr.DataArray, band: str, composite: int | str) -> tuple[
+        xr.DataArray, str]:
+    if band not in composites["band"].values:
+        raise MissingBandError(f"GLCM band {band} is not in the composites (bands: "
+                               f"{', '.join(map(str, composites['band'].values))}); set glcm_band")
+    series = composites.sel(band=band, drop=True)
+    if isinstance(composite, int):
+        chosen = _select_months(series, [composite])
+        return chosen.isel(time=0, drop=True), f"month {composite:02d}"
+    return reduce_time(series, composite), f"{composite} of the months"
+
+
+def _dem_on_grid(dem: xr.DataArray, like: xr.DataArray, resampling: str) -> xr.DataArray:
+    dem = dem.squeeze(drop=True)
+    if dem.ndim != 2:
+        raise GridMismatchError(f"the DEM must be one (y, x) layer; got dims {dem.dims}")
+    if dem.rio.crs is None or like.rio.crs is None:
+        if dem.shape != like.shape[-2:]:
+            raise GridMismatchError(
+                f"DEM {dem.shape} and composites {like.shape[-2:]} differ in shape and one "
+                "has no CRS; attach CRSs with .rio.write_crs(...) so the DEM can be reprojected")
+        return dem.astype(np.float32).assign_coords(y=like.y, x=like.x)
+    from hrlc.geo import reproject_match
+
+    return reproject_match(dem, like, resampling=resampling)
+
+
+def _layer(data: xr.DataArray, name: str, description: str) -> xr.DataArray:
+    data = data.astype(np.float32)
+    keep = {k: v for k, v in data.coords.items() if k in data.dims or k == "spatial_ref"}
+    return xr.DataArray(data.data, dims=data.dims, coords=keep).expand_dims(
+        feature=[name]).assign_coords(description=("feature", [description]))
+
+
+def build_features(
+    composites: xr.DataArray,
+    *,
+    dem: xr.DataArray | None = None,
+    bands: Sequence[str] | None = None,
+    months: Sequence[int] | None = None,
+    indices: Sequence[str] | None = None,
+    custom_indices: Mapping[str, str] | None = None,
+    index_monthly: bool = True,
+    index_statistics: Sequence[str] = (),
+    sobel_band: str = "B08",
+    glcm_band: str = "B08",
+    glcm_composite: int | str = "median",
+    glcm_window: int = 7,
+    glcm_levels: int = 32,
+    glcm_distances: Sequence[int] = (1,),
+    glcm_angles: Sequence[float] = (0.0, 45.0, 90.0, 135.0),
+    glcm_textures: Sequence[str] = DEFAULT_TEXTURES,
+    glcm_range: tuple[float, float] | None = None,
+    glcm_percentiles: tuple[float, float] = (2.0, 98.0),
+    dem_resampling: str = "bilinear",
+) -> xr.DataArray:
+    """Build the feature cube from monthly composites (and a DEM), lazily.
+
+    Parameters
+    ----------
+    composites : DataArray (time, band, y, x), float32, reflectance 0-1
+        Monthly composites (``time`` = month start), NaN where no clear observation;
+        any monthly stack of that shape (one month is fine).
+    dem : DataArray (y, x), optional
+        Elevation (m), any CRS and grid: reprojected to the composites' grid with
+        ``dem_resampling``. Adds ``elevation``, ``slope`` and ``aspect``.
+    bands : list of str, optional
+        Bands taken as spectral features per month; default all, ``[]`` for none.
+    months : list of int, optional
+        Months (1-12) used for spectral features, indices and statistics; default all.
+    indices : list of str, optional
+        Index names (:data:`~hrlc.features.indices.INDEX_NAMES` or keys of
+        ``custom_indices``); default all 14 built-in ones, ``[]`` for none.
+    custom_indices : mapping name -> expression, optional
+        Extra indices as band-math expressions, e.g. ``{"NDRE": "(B8A-B05)/(B8A+B05)"}``;
+        list their names in ``indices`` too (they are added to the default list).
+    index_monthly : bool
+        Add each index for each month (``NDVI_m06``).
+    index_statistics : list of str
+        Statistics over the months of each index (``NDVI_median``): median, mean, min,
+        max, std (NaN-aware).
+    sobel_band : str
+        Band of the SOBEL index.
+    glcm_band, glcm_composite
+        Band and composite of the textures: a month number (1-12), or a statistic over
+        the months (``median``, ``mean``...) computed per pixel first.
+    glcm_window, glcm_levels, glcm_distances, glcm_angles, glcm_textures, glcm_range, glcm_percentiles
+        See :func:`hrlc.features.glcm.glcm_textures`; ``glcm_textures=[]`` for none.
+    dem_resampling : str
+        Resampling of the DEM onto the grid (``bilinear``, ``nearest``, ``average``...).
+
+    Returns
+    -------
+    DataArray (feature, y, x) float32 with coords ``feature`` (names) and
+    ``description`` (text per feature), the composites' ``y``, ``x`` and CRS, and
+    ``attrs["feature_descriptions"]`` (name -> description). NaN where undefined.
+
+    Raises
+    ------
+    MissingBandError
+        A band needed by a requested feature is missing.
+    ConfigError
+        Unknown index, statistic or texture, or months not in the stack.
+    """
+    if tuple(composites.dims[-3:]) != ("band", "y", "x") or "time" not in composites.dims:
+        raise GridMismatchError(f"composites must be (time, band, y, x); got {composites.dims}")
+    unknown = [s for s in index_statistics if s not in STATISTICS]
+    if unknown:
+        raise ConfigError(f"unknown index statistic(s) {unknown}; known: {', '.join(STATISTICS)}")
+    if isinstance(glcm_composite, str) and glcm_composite not in STATISTICS:
+        raise ConfigError(f"glcm_composite must be a month (1-12) or one of "
+                          f"{', '.join(STATISTICS)}; got {glcm_composite!r}")
+    custom_indices = dict(custom_indices or {})
+    names = list(INDEX_NAMES) + list(custom_indices) if indices is None else list(indices)
+    chosen = resolve_indices(names, custom_indices)
+    have = [str(b) for b in composites["band"].values]
+    bands = have if bands is None else list(bands)
+    for band in bands:
+        if band not in have:
+            raise MissingBandError(f"spectral feature band {band} is not in the composites "
+                                   f"(bands: {', '.join(have)}); fix 'bands'")
+
+    stack = _select_months(composites, months)
+    labels = month_labels(stack.time)
+    layers: list[xr.DataArray] = []
+    for band in bands:
+        for t, label in enumerate(labels):
+            layers.append(_layer(stack.sel(band=band, drop=True).isel(time=t, drop=True),
+                                 f"{band}_{label}",
+                                 f"{band} reflectance (0-1), composite of {_month_text(label)}"))
+    for name, entry in chosen.items():
+        series = compute_index(stack, entry if entry is not None else SOBEL,
+                               sobel_band=sobel_band)
+        what = (f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
+                if entry is None else f"{entry.long_name} = {entry.formula} ({entry.reference})")
+        if index_monthly:
+            for t, label in enumerate(labels):
+                layers.append(_layer(series.isel(time=t, drop=True), f"{name}_{label}",
+                                     f"{what}, composite of {_month_text(label)}"))
+        for statistic in index_statistics:
+            layers.append(_layer(reduce_time(series, statistic), f"{name}_{statistic}",
+                                 f"{STATISTICS[statistic]} over the months of {what}"))
+    if glcm_textures:
+        band, source = _glcm_source(stack, glcm_band, glcm_composite)
+        textures = _glcm.glcm_textures(
+            band, window=glcm_window, levels=glcm_levels, distances=glcm_distances,
+            angles=glcm_angles, textures=glcm_textures, value_range=glcm_range,
+            percentiles=glcm_percentiles)
+        for texture in glcm_textures:
+            layers.append(_layer(textures.sel(texture=texture, drop=True),
+                                 f"glcm_{texture}_{glcm_band}",
+                                 f"GLCM {texture} = {TEXTURES[texture]} of {glcm_band} ({source}), "
+                                 f"{glcm_window}x{glcm_window} px, {glcm_levels} levels, "
+                                 f"distances {list(glcm_distances)}, angles "
+                                 f"{list(glcm_angles)} averaged"))
+    if dem is not None:
+        relief = terrain(_dem_on_grid(dem, stack.isel(time=0, band=0, drop=True),
+                                      dem_resampling))
+        for name, text in TERRAIN_FEATURES.items():
+            layers.append(_layer(relief.sel(feature=name, drop=True), name, text))
+    if not layers:
+        raise ConfigError("no features requested: bands, indices, glcm_textures are all "
+                          "empty and no DEM was given")
+    cube = xr.concat(layers, dim="feature", coords="different", compat="equals",
+                     join="override")
+    descriptions = dict(zip(cube.feature.values.tolist(), cube.description.values.tolist()))
+    attrs = {k: v for k, v in composites.attrs.items()}
+    attrs["feature_descriptions"] = descriptions
+    cube = cube.assign_attrs(attrs).rename("features")
+    if composites.rio.crs is not None:
+        cube = cube.rio.write_crs(composites.rio.crs)
+    return cube
+

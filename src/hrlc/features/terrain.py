@@ -1,0 +1,106 @@
+"""Terrain features from a DEM: elevation, slope and aspect.
+
+Gradients use Horn's 3 x 3 method (the Sobel weights of :mod:`hrlc.features.sobel`,
+also used by GDAL ``gdaldem``), with pixel sizes in metres:
+
+- projected CRS: the pixel size times the CRS's linear unit (metres, US feet, ...);
+- geographic CRS: per row, ``dlon N(lat) cos(lat)`` east and ``dlat M(lat)`` north, with
+  ``N`` and ``M`` the prime-vertical and meridional radii of curvature of the CRS's
+  ellipsoid, so slopes are right at every latitude;
+- no CRS: coordinates are taken to be metres.
+
+Slope is in degrees (0 = flat, 90 = vertical). Aspect is the direction the slope
+faces (downhill), in degrees clockwise from grid north (0 = north, 90 = east,
+180 = south, 270 = west); it is **NaN where the surface is flat** (zero gradient),
+because a flat pixel faces no direction. Missing DEM values (NaN) give NaN; next to
+them, and at the DEM edge, the gradient is extrapolated (see :mod:`hrlc.features.sobel`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from pyproj import CRS
+
+from hrlc.features.sobel import pixel_gradients
+
+#: Terrain features, in output order, with their descriptions.
+TERRAIN_FEATURES: dict[str, str] = {
+    "elevation": "elevation of the DEM (m)",
+    "slope": "slope (degrees, Horn's method)",
+    "aspect": "aspect (degrees clockwise from north, downhill; NaN where flat)",
+}
+
+
+def _step(coord: xr.DataArray, fallback: float) -> float:
+    values = np.asarray(coord.values, dtype=np.float64)
+    return float(values[1] - values[0]) if values.size > 1 else fallback  # regular grid
+
+
+def metres_per_pixel(dem: xr.DataArray) -> tuple[xr.DataArray | float, xr.DataArray | float]:
+    """Signed ground distance of one column step (east) and one row step (north), metres.
+
+    Parameters
+    ----------
+    dem : DataArray (y, x)
+        With a CRS (``dem.rio.crs``) or metre coordinates.
+
+    Returns
+    -------
+    (east, north): floats for projected grids; DataArrays along ``y`` for geographic
+    ones. ``north`` is negative for north-up grids (rows run south).
+    """
+    crs = dem.rio.crs
+    if dem.sizes["x"] > 1 and dem.sizes["y"] > 1:
+        dx, dy = _step(dem.x, 1.0), _step(dem.y, -1.0)
+    else:
+        transform = dem.rio.transform()
+        dx, dy = transform.a, transform.e
+    if crs is None:
+        return dx, dy
+    crs = CRS.from_user_input(crs)
+    if not crs.is_geographic:
+        unit = crs.axis_info[0].unit_conversion_factor or 1.0
+        return dx * unit, dy * unit
+    ellipsoid = crs.ellipsoid
+    a = ellipsoid.semi_major_metre
+    f = 1.0 / ellipsoid.inverse_flattening if ellipsoid.inverse_flattening else 0.0
+    e2 = f * (2.0 - f)
+    lat = np.radians(dem.y.astype(np.float64))
+    w = np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
+    prime_vertical = a / w
+    meridional = a * (1.0 - e2) / w**3
+    return (np.radians(dx) * prime_vertical * np.cos(lat),
+            np.radians(dy) * meridional)
+
+
+def terrain(dem: xr.DataArray) -> xr.DataArray:
+    """Elevation, slope and aspect of a DEM on its own grid, lazily.
+
+    Parameters
+    ----------
+    dem : DataArray (y, x)
+        Elevation in metres, NaN (or float nodata already masked) where missing; any
+        CRS (see the module notes). Reproject it to the feature grid first with
+        :func:`hrlc.geo.reproject_match`.
+
+    Returns
+    -------
+    DataArray (feature, y, x) float32 with ``feature = elevation, slope, aspect``:
+    metres, degrees, degrees from north (NaN where flat); coords of ``dem``.
+    """
+    z = dem.astype(np.float64)
+    grad = pixel_gradients(z.data)
+    east, north = metres_per_pixel(dem)
+    dz_col = xr.DataArray(grad[0], dims=dem.dims, coords=dem.coords)
+    dz_row = xr.DataArray(grad[1], dims=dem.dims, coords=dem.coords)
+    dz_east = dz_col / east
+    dz_north = dz_row / north
+    steepness = np.hypot(dz_east, dz_north)
+    slope = np.degrees(np.arctan(steepness))
+    aspect = (np.degrees(np.arctan2(-dz_east, -dz_north)) + 360.0) % 360.0
+    aspect = aspect.where(steepness > 0)
+    out = xr.concat([z, slope, aspect], dim="feature", coords="minimal",
+                    compat="override", join="override").astype(np.float32)
+    out = out.assign_coords(feature=list(TERRAIN_FEATURES))
+    return out.transpose("feature", *dem.dims).assign_attrs(dem.attrs)
