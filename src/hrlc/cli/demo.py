@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from importlib.resources import files
 from pathlib import Path
 
 import typer
@@ -12,11 +11,6 @@ from hrlc.cli import app
 
 #: Stages of the full chain in order; the demo runs those that exist and lists the rest.
 CHAIN = ("read", "masks", "composite", "restore", "features", "dataset", "train", "map")
-
-
-def bundled(*parts: str) -> Path:
-    """Path of a file shipped in ``hrlc/data``."""
-    return Path(str(files("hrlc").joinpath("data", *parts)))
 
 
 @app.command()
@@ -32,10 +26,11 @@ def demo(
 
     from hrlc.io import read_l2a, write_cog
     from hrlc.io.quicklook import write_rgb_png
+    from hrlc.testing import bundled_aber
 
     console = Console()
     ran: list[tuple[str, str, float]] = []
-    scene_path = bundled("aber", "sen2_20210527_aber_10band.tif")
+    scene_path = bundled_aber()
 
     start = time.perf_counter()
     reflectance = read_l2a(scene_path, chunks=512)

@@ -7,6 +7,7 @@ write under a temporary name that is renamed only when the output is complete.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -28,15 +29,19 @@ except ImportError:  # pragma: no cover - Windows
 
 
 class _FileLock:
-    """A picklable lock on ``path + '.lock'`` (flock), valid across threads and processes."""
+    """A picklable lock valid across threads (threading.Lock) and processes (flock on
+    ``path + '.lock'``), so that threads, processes and dask workers can share a file."""
 
     def __init__(self, path: str):
         self.path = path + ".lock"
+        self._threads = threading.Lock()
         self._fd: int | None = None
 
     def acquire(self, *args, **kwargs) -> bool:
-        self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._threads.acquire()
+        if fcntl is not None:
+            self._fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
         return True
 
     def release(self) -> None:
@@ -44,6 +49,7 @@ class _FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+        self._threads.release()
 
     def __enter__(self):
         self.acquire()
@@ -53,7 +59,10 @@ class _FileLock:
         self.release()
 
     def __getstate__(self):
-        return {"path": self.path, "_fd": None}
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.__init__(state["path"].removesuffix(".lock"))
 
 
 class _WindowWriter:
@@ -147,8 +156,7 @@ def write_cog(
                     dst.update_tags(**{k: str(v) for k, v in tags.items()})
                 if colormap is not None:
                     dst.write_colormap(1, {int(k): tuple(v) for k, v in colormap.items()})
-            lock = _FileLock(staging) if fcntl is not None else True
-            da.store(array, _WindowWriter(staging, ndim), lock=lock)
+            da.store(array, _WindowWriter(staging, ndim), lock=_FileLock(staging))
             rasterio.shutil.copy(
                 staging, str(tmp_cog), driver="COG", COMPRESS=compress.upper(),
                 BLOCKSIZE=blocksize, OVERVIEW_RESAMPLING=overview_resampling.upper(),
@@ -186,13 +194,16 @@ def write_zarr(data: xr.DataArray | xr.Dataset, path: str | os.PathLike, *,
             regular = {dim: max(sizes) for dim, sizes in zip(var.dims, var.chunks)}
             ds[name] = var.chunk(regular)
     with atomic_output(path, overwrite=overwrite) as tmp:
-        ds.to_zarr(tmp, mode="w", compute=True)
+        # Zarr format 2: readable by GDAL and every Zarr library, strings included.
+        ds.to_zarr(tmp, mode="w", compute=True, zarr_format=2, consolidated=True)
     return Path(path)
 
 
 def read_zarr(path: str | os.PathLike, name: str | None = None) -> xr.DataArray | xr.Dataset:
     """Open a Zarr store written by :func:`write_zarr` lazily (dask), CRS restored."""
     ds = xr.open_zarr(path)
+    if "spatial_ref" in ds.data_vars:
+        ds = ds.set_coords("spatial_ref")
     if name is None and len(ds.data_vars) == 1:
         name = next(iter(ds.data_vars))
     return ds[name] if name else ds

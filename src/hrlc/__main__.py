@@ -1,0 +1,5 @@
+"""``python -m hrlc`` is the ``hrlc`` command."""
+
+from hrlc.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""The command line: info on every kind of source, one-line errors, the demo."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+
+from hrlc.cli import main
+from hrlc.io import read_l2a
+from hrlc.testing import bundled_aber
+
+from tests.conftest import write_band
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+@pytest.mark.parametrize("kind", ["folder", "zip"])
+def test_info_on_safe_prints_baseline_offset_bands_crs(safe_products, capsys, kind):
+    code, out, _ = run(capsys, "info", str(safe_products["0509"][kind]), "--json")
+    assert code == 0
+    (facts,) = json.loads(out)
+    assert facts["processing_baseline"] == "05.09" and facts["boa_add_offset"] == -1000
+    assert facts["crs"] == "EPSG:32701" and facts["tile"] == "01KAB"
+    assert facts["bands"]["B02"] == [10.0, 20.0, 60.0] and facts["bands"]["B09"] == [60.0]
+    code, table, _ = run(capsys, "info", str(safe_products["0212"][kind]))
+    assert "02.12" in table and "EPSG:32707" in table and "B8A 20/60 m" in table
+
+
+def test_info_on_band_folder(tmp_path, capsys):
+    for band, res in (("B04", 10), ("B11", 20)):
+        write_band(tmp_path / f"T33TVM_20200606T100559_{band}.tif",
+                   np.ones((4 if res == 10 else 2,) * 2, np.uint16), epsg=32633, ulx=0, uly=40,
+                   res=res, driver="GTiff")
+    code, out, _ = run(capsys, "info", str(tmp_path), "--json")
+    (facts,) = json.loads(out)
+    assert code == 0 and facts["kind"] == "band-folder" and facts["crs"] == "EPSG:32633"
+    assert facts["bands"] == {"B04": [10.0], "B11": [20.0]}
+    assert facts["processing_baseline"] is None and facts["sensing_time"] == "2020-06-06T10:05:59"
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    code, out, err = run(capsys, "info", str(tmp_path / "missing.zip"))
+    assert code == 2 and err.count("\n") == 1 and "missing.zip: no such file" in err
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hrlc", "--debug", "info",
+                             str(tmp_path / "missing.zip")], capture_output=True, text=True)
+    assert result.returncode != 0 and "Traceback" in result.stderr and "InputError" in result.stderr
+
+
+def test_help_lists_commands_with_example(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "info" in out and "demo" in out
+    code, out, _ = run(capsys, "info", "--help")
+    assert "Example" in out
+
+
+def test_demo_writes_what_it_reads(tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 0 and "Stages run: read" in out
+    with rasterio.open(tmp_path / "aber_reflectance.tif") as src:
+        written = src.read(7, window=((0, 50), (0, 50)))
+        assert src.descriptions[6] == "B08"
+    expected = read_l2a(bundled_aber()).sel(band="B08")[0, :50, :50].values
+    np.testing.assert_array_equal(written, expected)
+    assert (tmp_path / "aber_rgb.png").stat().st_size > 10_000

@@ -1,0 +1,93 @@
+"""Shared fixtures: small real-format products built around real metadata."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+DATA = Path(__file__).parent / "data"
+SAFE_METADATA = DATA / "s2-l2a-safe-metadata"
+BASELINE_0212 = "S2A_MSIL2A_20190212T192651_N0212_R013_T07HFE_20201007T160857.SAFE"
+BASELINE_0509 = "S2A_MSIL2A_20230821T221941_N0509_R029_T01KAB_20230822T021825.SAFE"
+
+#: Size of the 60 m grid of the small test products; 20 m is 3x and 10 m 6x that.
+SMALL_60M = 3
+
+
+def _geocoding(tile_xml: Path) -> tuple[int, float, float]:
+    root = ET.parse(tile_xml).getroot()
+    find = lambda tag: next(el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == tag)  # noqa: E731
+    epsg = int(find("HORIZONTAL_CS_CODE").text.split(":")[1])
+    return epsg, float(find("ULX").text), float(find("ULY").text)
+
+
+def write_band(path: Path, dn: np.ndarray, *, epsg: int, ulx: float, uly: float, res: float,
+               driver: str = "JP2OpenJPEG") -> None:
+    """Write one uint16/uint8 band, lossless JP2 by default."""
+    options = {"QUALITY": "100", "REVERSIBLE": "YES"} if driver == "JP2OpenJPEG" else {}
+    with rasterio.open(path, "w", driver=driver, height=dn.shape[0], width=dn.shape[1], count=1,
+                       dtype=dn.dtype, crs=f"EPSG:{epsg}",
+                       transform=Affine(res, 0, ulx, 0, -res, uly), **options) as dst:
+        dst.write(dn, 1)
+
+
+def build_safe(dest: Path, product: str, *, seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+    """Copy a real SAFE metadata folder and write small lossless JP2 rasters for every
+    IMAGE_FILE it lists. Returns the product folder and the DNs written, keyed by the
+    file stem (``..._B02_10m``)."""
+    safe = dest / product
+    shutil.copytree(SAFE_METADATA / product, safe)
+    for p in safe.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    epsg, ulx, uly = _geocoding(next(safe.glob("GRANULE/*/MTD_TL.xml")))
+    rng = np.random.default_rng(seed)
+    written = {}
+    root = ET.parse(safe / "MTD_MSIL2A.xml").getroot()
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] != "IMAGE_FILE":
+            continue
+        stem = el.text.strip()
+        name = stem.rsplit("/", 1)[-1]
+        kind, res = name.split("_")[-2], int(name.split("_")[-1].rstrip("m"))
+        if kind in ("TCI", "AOT", "WVP"):
+            continue
+        size = SMALL_60M * 60 // res
+        if kind == "SCL":
+            dn = rng.integers(0, 12, (size, size)).astype(np.uint8)
+        else:
+            dn = rng.integers(1, 12000, (size, size)).astype(np.uint16)
+            dn[0, 0] = 0  # nodata
+        path = safe / f"{stem}.jp2"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_band(path, dn, epsg=epsg, ulx=ulx, uly=uly, res=res)
+        written[name] = dn
+    return safe, written
+
+
+def zip_safe(safe: Path, dest: Path) -> Path:
+    """Zip a SAFE folder the way ESA distributes it (the .SAFE folder at the root)."""
+    archive = dest / (safe.name.removesuffix(".SAFE") + ".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for file in sorted(safe.rglob("*")):
+            if file.is_file():
+                zf.write(file, f"{safe.name}/{file.relative_to(safe).as_posix()}")
+    return archive
+
+
+@pytest.fixture(scope="session")
+def safe_products(tmp_path_factory):
+    """Both real baselines as small SAFE folders with JP2 rasters, and as .zip."""
+    root = tmp_path_factory.mktemp("safe")
+    out = {}
+    for key, product, seed in (("0212", BASELINE_0212, 1), ("0509", BASELINE_0509, 2)):
+        folder, dns = build_safe(root / "folders", product, seed=seed)
+        (root / "zips").mkdir(exist_ok=True)
+        out[key] = {"folder": folder, "zip": zip_safe(folder, root / "zips"), "dn": dns}
+    return out
