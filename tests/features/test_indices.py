@@ -20,7 +20,6 @@ BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 # One pixel of known reflectance, and each index computed by hand from it.
 PIXEL = {"B02": 0.05, "B03": 0.08, "B04": 0.06, "B05": 0.12, "B06": 0.30, "B07": 0.35,
          "B08": 0.40, "B8A": 0.42, "B11": 0.20, "B12": 0.10}
-b2, b3, b4, b5, b6, b8, b11 = (PIXEL[b] for b in ("B02", "B03", "B04", "B05", "B06", "B08", "B11"))
 HAND = {
     "NDVI": (0.40 - 0.06) / (0.40 + 0.06),
     "GNDVI": (0.40 - 0.08) / (0.40 + 0.08),
@@ -29,7 +28,7 @@ HAND = {
     "EVI2": 2.5 * (0.40 - 0.06) / (0.40 + 2.4 * 0.06 + 1.0),
     "SAVI": 1.5 * (0.40 - 0.06) / (0.40 + 0.06 + 0.5),
     "NDYI": (0.08 - 0.05) / (0.08 + 0.05),
-    "NDLI": (math.log(1 / 0.40) - math.log(1 / 0.20)) / (math.log(1 / 0.40) + math.log(1 / 0.20)),
+    "NDLI": (math.log(1 / 0.10) - math.log(1 / 0.20)) / (math.log(1 / 0.10) + math.log(1 / 0.20)),
     "NDMI": (0.40 - 0.20) / (0.40 + 0.20),
     "NDWI": (0.08 - 0.40) / (0.08 + 0.40),
     "NDSI": (0.08 - 0.20) / (0.08 + 0.20),
@@ -66,7 +65,7 @@ def test_zero_denominator_gives_nan_without_warning(name):
 
 
 def test_nodata_stays_nan_and_log_of_zero_is_nan_not_inf():
-    values = dict(PIXEL, B08=0.0)
+    values = dict(PIXEL, B12=0.0)
     out = compute_index(pixel_stack(values), "NDLI").values
     assert np.isnan(out).all()
     nan = compute_index(pixel_stack(dict(PIXEL, B04=np.nan)), "NDVI").values

@@ -14,7 +14,7 @@ GLI    (2 B03 - B04 - B02) / (2 B03 + B04 + B02)                   Louhaichi et 
 EVI2   2.5 (B08 - B04) / (B08 + 2.4 B04 + 1)                       Jiang et al. 2008
 SAVI   1.5 (B08 - B04) / (B08 + B04 + 0.5)                         Huete 1988
 NDYI   (B03 - B02) / (B03 + B02)                                   Sulik & Long 2016
-NDLI   (log(1/B08) - log(1/B11)) / (log(1/B08) + log(1/B11))       Serrano et al. 2002
+NDLI   (log(1/B12) - log(1/B11)) / (log(1/B12) + log(1/B11))       Serrano et al. 2002 (*)
 NDMI   (B08 - B11) / (B08 + B11)                                   Gao 1996
 NDWI   (B03 - B08) / (B03 + B08)                                   McFeeters 1996
 NDSI   (B03 - B11) / (B03 + B11)                                   Hall et al. 1995
@@ -22,6 +22,11 @@ NDBI   (B11 - B08) / (B11 + B08)                                   Zha et al. 20
 BSI    ((B11 + B04) - (B08 + B02)) / ((B11 + B04) + (B08 + B02))   Rikimaru et al. 2002
 SOBEL  Sobel gradient magnitude of one band (default B08)          Sobel & Feldman 1968
 ====== =========================================================== ==============================
+
+(*) NDLI is defined on narrow bands at 1754 and 1680 nm, which Sentinel-2 lacks; here the
+two SWIR bands stand in for them (B12 for 1754 nm, B11 for 1680 nm), so it is a SWIR
+normalised log-ratio, not a lignin estimate. Redefine it under ``custom_indices`` (with
+another name) if your reference chain used other bands.
 
 Users add indices as expressions (see :mod:`hrlc.features._expr`): they are parsed and
 checked, never passed to ``eval``.
@@ -82,8 +87,8 @@ INDICES: dict[str, SpectralIndex] = {i.name: i for i in (
            "Huete (1988), Remote Sens. Environ. 25, 295-309"),
     _index("NDYI", "(B03 - B02) / (B03 + B02)", "Normalized Difference Yellowness Index",
            "Sulik & Long (2016), Remote Sens. Environ. 179, 168-179"),
-    _index("NDLI", "(log(1 / B08) - log(1 / B11)) / (log(1 / B08) + log(1 / B11))",
-           "Normalized Difference Lignin Index",
+    _index("NDLI", "(log(1 / B12) - log(1 / B11)) / (log(1 / B12) + log(1 / B11))",
+           "Normalized Difference Lignin Index (B12, B11 for 1754, 1680 nm)",
            "Serrano, Penuelas & Ustin (2002), Remote Sens. Environ. 81, 355-364"),
     _index("NDMI", "(B08 - B11) / (B08 + B11)", "Normalized Difference Moisture Index",
            "Gao (1996), Remote Sens. Environ. 58, 257-266"),
