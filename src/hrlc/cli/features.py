@@ -68,6 +68,7 @@ def features(
 
     from rich.console import Console
 
+    from hrlc.cli._progress import dask_progress
     from hrlc.cli.options import compute_config
     from hrlc.compute import compute_context
     from hrlc.config import load_config
@@ -90,38 +91,10 @@ def features(
     console.print(f"{cube.sizes['feature']} features, {cube.sizes['y']} x {cube.sizes['x']} "
                   f"px -> {output}")
     start = time.perf_counter()
-    with compute_context(compute) as client, _progress(client, console):
+    with compute_context(compute) as client, dask_progress("features", client=client,
+                                                            console=console):
         write_zarr(cube, output, overwrite=overwrite)
     listing = Path(run.feature_list or f"{output}.features.csv")
     _write_feature_list(cube, listing)
     console.print(f"wrote {output} and {listing} in {time.perf_counter() - start:.1f} s")
 
-
-def _progress(client, console):
-    """A progress bar over dask tasks (local schedulers); a no-op on a cluster."""
-    from contextlib import nullcontext
-
-    if client is not None:
-        return nullcontext()
-    from dask.callbacks import Callback
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
-
-    class _Bar(Callback):
-        def __init__(self):
-            super().__init__()
-            self.bar = Progress("features", BarColumn(), TaskProgressColumn(),
-                                TimeElapsedColumn(), console=console, transient=False)
-            self.task = None
-
-        def _start_state(self, dsk, state):
-            total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-            self.task = self.bar.add_task("features", total=total)
-            self.bar.start()
-
-        def _posttask(self, key, result, dsk, state, worker_id):
-            self.bar.advance(self.task)
-
-        def _finish(self, dsk, state, errored):
-            self.bar.stop()
-
-    return _Bar()
