@@ -1,0 +1,71 @@
+"""Measuring wall time and peak memory of a piece of work, side by side with a reference.
+
+Each measured call runs in a fresh child process (``fork`` where available), so the
+peak resident set size (RSS) of one case is not inflated by the previous one.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _child(queue, func, args, kwargs) -> None:
+    start = time.perf_counter()
+    try:
+        result = func(*args, **kwargs)
+        error = None
+    except Exception as exc:  # reported to the parent, which re-raises
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+    queue.put({"seconds": seconds, "peak_rss_mb": peak_mb, "result": result, "error": error})
+
+
+def measure(func: Callable[..., Any], *args, **kwargs) -> dict[str, Any]:
+    """Run ``func(*args, **kwargs)`` in a child process.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (wall time of the call), ``peak_rss_mb`` (peak RSS of the child,
+        MiB, including the interpreter and imports) and ``result`` (the return value,
+        which must be picklable).
+    """
+    methods = mp.get_all_start_methods()
+    context = mp.get_context("fork" if "fork" in methods else "spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(queue, func, args, kwargs))
+    process.start()
+    report = queue.get()
+    process.join()
+    if report["error"]:
+        raise RuntimeError(f"benchmark case failed: {report['error']}")
+    return report
+
+
+def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results") -> Path:
+    """Save benchmark rows as JSON (``folder/name.json``) and print them as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(rows, indent=2, default=str))
+    table = Table(title=name)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{row.get(c):.3g}" if isinstance(row.get(c), float) else str(row.get(c, ""))
+                        for c in columns))
+    Console().print(table)
+    return path
