@@ -38,7 +38,7 @@ def aber(aber_path):
 
 @pytest.fixture(scope="session")
 def aber_dem(aber_dem_path):
-    """The real SRTM DEM on the scene's grid (m), its 0 m sea kept as elevation."""
+    """The real SRTM DEM on the scene's grid (m); 0 is the sea and, in the east, no data."""
     dem = rioxarray.open_rasterio(aber_dem_path, masked=False, chunks=512)
     return dem.isel(band=0, drop=True).astype(np.float32)
 
