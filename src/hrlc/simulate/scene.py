@@ -1,0 +1,213 @@
+"""Rendering one window of one acquisition: every layer of the simulation at once.
+
+The window is first widened to whole 60 m cells (so that 20 m and 60 m bands can be
+averaged over their native pixels whatever the chunking) and by one pixel of DEM halo
+(for slopes); then, per pixel:
+
+1. terrain, land cover and the cloud-free surface reflectance of the day;
+2. illumination: ``E = d + (1 - d) * max(cos i, 0) / cos(sun_zenith) * (1 - shadow)``
+   per band, with ``d`` the diffuse fraction (:data:`~hrlc.simulate.spectra.DIFFUSE_FRACTION`);
+   clear-sky reflectance is ``rho * E`` without cloud shadow;
+3. clouds over it: ``(1 - a) * rho E + a * cloud``, then cirrus likewise;
+4. each band averaged over its native pixel (10, 20 or 60 m), sensor noise added per
+   native pixel, quantised to DN like Sen2Cor (``round(rho * 10000) - BOA_ADD_OFFSET``,
+   DN 1-65534) and back to reflectance, so that the products read back exactly;
+5. truth mask (10 m) and Sen2Cor-like SCL (20 m); no data outside the swath.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from hrlc.io.bands import L2A_BANDS, NATIVE_RESOLUTION
+from hrlc.masks.scl import CLEAR, NODATA, SHADOW, THICK_CLOUD, THIN_CLOUD
+from hrlc.simulate import atmosphere, spectra
+from hrlc.simulate.acquisitions import Acquisition
+from hrlc.simulate.landcover import Surface, classify
+from hrlc.simulate.noise import derive_seed, fbm, hash_gaussian
+from hrlc.simulate.sen2cor import SclErrors, sen2cor_scl
+from hrlc.simulate.terrain import Landscape, Terrain, cos_incidence, surface_normal, terrain
+
+#: Top-of-cloud reflectance of an opaque low cloud, per band (ice and water absorb in SWIR).
+CLOUD_SPECTRUM = np.array(
+    [.50, .49, .49, .49, .49, .49, .48, .48, .48, .40, .34, .22], dtype=np.float32)
+#: Reflectance of an opaque cirrus layer (never reached: cirrus opacity is at most 0.3).
+CIRRUS_SPECTRUM = np.array(
+    [.36, .35, .35, .35, .35, .35, .35, .35, .35, .31, .26, .18], dtype=np.float32)
+#: Sensor noise relative to ``noise_std`` per native resolution (coarser pixels average).
+NOISE_FACTOR = {10: 1.0, 20: 0.7, 60: 0.5}
+QUANTIFICATION = 10000.0
+ALIGN = 6  # 60 m cells, in 10 m pixels
+
+
+@dataclass(frozen=True)
+class SceneContext:
+    """Everything a window render needs (small and picklable; one per series)."""
+
+    landscape: Landscape
+    acquisitions: tuple[Acquisition, ...]
+    skies: tuple[atmosphere.Sky, ...]
+    noise_std: float
+    thick_cloud_opacity: float
+    thin_cloud_opacity: float
+    shadow_threshold: float
+    scl_errors: SclErrors
+
+    @property
+    def size(self) -> int:
+        return self.landscape.size
+
+    @property
+    def seed(self) -> int:
+        return self.landscape.seed
+
+
+def _aligned(window: tuple[int, int, int, int], size: int) -> tuple[int, int, int, int]:
+    row0, col0, nrows, ncols = window
+    r0, c0 = row0 - row0 % ALIGN, col0 - col0 % ALIGN
+    r1 = min(-(-(row0 + nrows) // ALIGN) * ALIGN, size)
+    c1 = min(-(-(col0 + ncols) // ALIGN) * ALIGN, size)
+    return r0, c0, r1 - r0, c1 - c0
+
+
+@dataclass(frozen=True)
+class _Ground:
+    terrain: Terrain
+    normal: tuple[np.ndarray, np.ndarray, np.ndarray]
+    surface: Surface
+
+
+def _ground(ctx: SceneContext, window: tuple[int, int, int, int]) -> _Ground:
+    row0, col0, nrows, ncols = window
+    halo = terrain(ctx.landscape, (row0 - 1, col0 - 1, nrows + 2, ncols + 2))
+    inner = Terrain(**{
+        name: getattr(halo, name)[1:-1, 1:-1] if isinstance(getattr(halo, name), np.ndarray)
+        else getattr(halo, name) for name in Terrain.__dataclass_fields__})
+    normal = surface_normal(halo.dem)
+    slope = np.degrees(np.arccos(np.clip(normal[2], -1, 1)))
+    return _Ground(inner, normal, classify(ctx.landscape, window, inner, slope))
+
+
+def render_static(ctx: SceneContext, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+    """Land cover (uint8 codes) and DEM (float32 metres) of a window."""
+    ground = _ground(ctx, window)
+    return {"landcover": ground.surface.code, "dem": ground.terrain.dem.astype(np.float32)}
+
+
+def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+    """All layers of acquisition ``index`` on ``window`` (row0, col0, nrows, ncols).
+
+    Returns
+    -------
+    dict of ndarray
+        ``reflectance`` and ``clear_reflectance`` (1, 12, rows, cols) float32,
+        ``scl`` and ``cloud_mask`` (1, rows, cols) uint8.
+    """
+    acq, sky, seed = ctx.acquisitions[index], ctx.skies[index], ctx.seed
+    ext = _aligned(window, ctx.size)
+    ground = _ground(ctx, ext)
+    texture = fbm(ext, wavelength=3.0, seed=derive_seed(seed, "texture"), octaves=2)
+    vigour = fbm(ext, wavelength=6.0, seed=derive_seed(seed, "vigour"), octaves=2) / 0.3
+    rho = spectra.surface_reflectance(ground.surface, texture, np.clip(vigour, -1, 1),
+                                      day_of_year=acq.day_of_year)
+
+    cos_i = cos_incidence(ground.normal, sun_zenith=acq.sun_zenith, sun_azimuth=acq.sun_azimuth)
+    direct = (np.maximum(cos_i, 0.0) / np.cos(np.radians(acq.sun_zenith))).astype(np.float32)
+    macro = ctx.landscape.macro
+    cloud = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro)
+    shadow = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro,
+                                      shift=sky.shadow_shift)
+    cirrus = atmosphere.cirrus_opacity(sky, ext, seed=seed, index=index, macro=macro)
+    cloud_texture = (1.0 + 0.1 * fbm(ext, wavelength=12.0, seed=derive_seed(seed, "tops", index),
+                                     octaves=3)).astype(np.float32)
+    clear, observed = _compose(rho, direct, shadow, cloud, cirrus, cloud_texture,
+                               spectra.DIFFUSE_FRACTION, CLOUD_SPECTRUM, CIRRUS_SPECTRUM)
+    del rho
+    low = 1.0 if acq.boa_add_offset == 0 else 1.0 + acq.boa_add_offset
+    noise_seed = derive_seed(seed, "sensor", index)
+    for b, band in enumerate(L2A_BANDS):
+        native = NATIVE_RESOLUTION[band] // 10
+        noise = _native_noise(ext, native, ctx.noise_std * NOISE_FACTOR[native * 10],
+                              derive_seed(noise_seed, b))
+        for layer in (clear, observed):
+            values = _native_mean(layer[b], native) + noise
+            layer[b] = _quantise(values, low)
+
+    nodata = atmosphere.swath_nodata(sky, ext)
+    observed[:, nodata] = np.nan
+    truth = np.full(nodata.shape, CLEAR, np.uint8)
+    truth[shadow >= ctx.shadow_threshold] = SHADOW
+    haze = 1.0 - (1.0 - cloud) * (1.0 - cirrus)
+    truth[haze >= ctx.thin_cloud_opacity] = THIN_CLOUD
+    truth[cloud >= ctx.thick_cloud_opacity] = THICK_CLOUD
+    truth[nodata] = NODATA
+
+    cells = np.s_[::2, ::2]  # top-left 10 m pixel of each 20 m pixel (ext is aligned)
+    scl = sen2cor_scl(
+        truth=truth[cells], opacity=cloud[cells], cirrus=cirrus[cells],
+        landcover=ground.surface.code[cells], red=clear[3][cells], nir=clear[7][cells],
+        cell_window=(ext[0] // 2, ext[1] // 2, -(-ext[2] // 2), -(-ext[3] // 2)),
+        errors=ctx.scl_errors, seed=seed, index=index)
+    scl = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)[:ext[2], :ext[3]]
+
+    crop = np.s_[window[0] - ext[0]: window[0] - ext[0] + window[2],
+                 window[1] - ext[1]: window[1] - ext[1] + window[3]]
+    return {
+        "reflectance": np.ascontiguousarray(observed[(slice(None), *crop)])[None],
+        "clear_reflectance": np.ascontiguousarray(clear[(slice(None), *crop)])[None],
+        "scl": np.ascontiguousarray(scl[crop])[None],
+        "cloud_mask": np.ascontiguousarray(truth[crop])[None],
+    }
+
+
+def _native_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over aligned ``factor`` x ``factor`` cells (partial at the tile edge), replicated."""
+    if factor == 1:
+        return values
+    rows, cols = values.shape
+    pad_r, pad_c = -rows % factor, -cols % factor
+    padded = np.pad(values, ((0, pad_r), (0, pad_c)))
+    counts = np.pad(np.ones_like(values), ((0, pad_r), (0, pad_c)))
+    shape = (padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+    mean = padded.reshape(shape).sum(axis=(1, 3)) / counts.reshape(shape).sum(axis=(1, 3))
+    return np.repeat(np.repeat(mean, factor, axis=0), factor, axis=1)[:rows, :cols]
+
+
+def _native_noise(ext: tuple[int, int, int, int], factor: int, std: float, seed: int) -> np.ndarray:
+    """Sensor noise drawn per native pixel of the band, replicated to 10 m."""
+    row0, col0, nrows, ncols = ext
+    native = (row0 // factor, col0 // factor, -(-nrows // factor), -(-ncols // factor))
+    noise = hash_gaussian(native, seed=seed) * np.float32(std)
+    return np.repeat(np.repeat(noise, factor, axis=0), factor, axis=1)[:nrows, :ncols]
+
+
+def _quantise(values: np.ndarray, low_dn: float) -> np.ndarray:
+    """Reflectance as written in a product: whole DN steps, within the DN range."""
+    counts = np.clip(np.round(values * QUANTIFICATION), low_dn, 65534.0 - 1000.0)
+    return counts.astype(np.float32) / np.float32(QUANTIFICATION)
+
+
+@nb.njit(cache=True, nogil=True)
+def _compose(rho, direct, shadow, cloud, cirrus, cloud_texture, diffuse, cloud_spectrum,
+             cirrus_spectrum):
+    bands, rows, cols = rho.shape
+    clear = np.empty_like(rho)
+    observed = np.empty_like(rho)
+    for r in range(rows):
+        for c in range(cols):
+            sun = direct[r, c]
+            lit = 1.0 - shadow[r, c]
+            a = cloud[r, c]
+            ci = cirrus[r, c]
+            tops = cloud_texture[r, c] * (0.75 + 0.35 * a)
+            for b in range(bands):
+                d = diffuse[b]
+                surface = rho[b, r, c]
+                clear[b, r, c] = surface * (d + (1.0 - d) * sun)
+                seen = surface * (d + (1.0 - d) * sun * lit)
+                seen = (1.0 - a) * seen + a * cloud_spectrum[b] * tops
+                observed[b, r, c] = (1.0 - ci) * seen + ci * cirrus_spectrum[b]
+    return clear, observed
