@@ -83,7 +83,7 @@ def _hrlc(size: int, chunks: int) -> dict:
     options = dict(window=WINDOW, levels=LEVELS, distances=DISTANCES, angles=ANGLES,
                    value_range=(0.0, 1.0))
     warm = xr.DataArray(_image(32), dims=("y", "x"))
-    glcm_textures(warm, **options).values  # load the cached numba kernels
+    glcm_textures(warm, **options).compute()  # load the cached numba kernels
     if size <= 4096:
         band = xr.DataArray(_image(size), dims=("y", "x"))
     else:  # generated chunk by chunk: the input is never whole in memory either
@@ -98,7 +98,7 @@ def _hrlc(size: int, chunks: int) -> dict:
     start = time.perf_counter()
     textures = glcm_textures(band, **options)
     if size <= 4096:
-        textures.values
+        textures.compute()
     else:
         da.store(textures.data, _Sink(), lock=False)
     return {"seconds": time.perf_counter() - start, "pixels": size * size}

@@ -195,9 +195,20 @@ def reproject_match(source: xr.DataArray, like: xr.DataArray, *,
     if src.same_as(dst):
         data = da.asarray(source.data).astype(dtype).rechunk((-1,) * len(lead) + out_chunks)
         return _finish(data, dims, coords, source, like)
+    data = _warped(source, src, dst, out_chunks, method, nodata, dtype)
+    return _finish(data, dims, coords, source, like)
+
+
+def _warped(source: xr.DataArray, src: Grid, dst: Grid, out_chunks: tuple, method: Resampling,
+            nodata: float, dtype: np.dtype) -> da.Array:
+    """One delayed warp per output chunk, each fed only the source window it needs."""
     src_data = source.data if isinstance(source.data, da.Array) else da.from_array(
         source.data, chunks=-1)
-    ratio = max(dst.resolution / src.resolution, 1.0) if src.crs == dst.crs else 4.0
+    # Source pixels per target pixel (> 1 when down-sampling) widen the kernel's reach.
+    whole = _source_window(src, dst, slice(0, dst.shape[0]), slice(0, dst.shape[1]), 0)
+    ratio = 1.0 if whole is None else max(
+        (whole[0].stop - whole[0].start) / dst.shape[0],
+        (whole[1].stop - whole[1].start) / dst.shape[1], 1.0)
     margin = math.ceil(_KERNEL_RADIUS.get(method.name, 1) * ratio) + 2
     row_chunks, col_chunks = da.core.normalize_chunks(out_chunks, dst.shape)
     row_edges = np.cumsum((0, *row_chunks))
@@ -223,8 +234,7 @@ def reproject_match(source: xr.DataArray, like: xr.DataArray, *,
                 piece, src_t, src.crs, dst_t, shape, dst.crs, method, nodata, dtype)
         blocks[i][j] = da.from_delayed(task, shape=shape, dtype=dtype)
     # da.block nests one list per dimension: the leading (band) axis is a single block
-    data = da.block([blocks] if lead_shape else blocks)
-    return _finish(data, dims, coords, source, like)
+    return da.block([blocks] if lead_shape else blocks)
 
 
 def _finish(data: da.Array, dims: tuple, coords: dict, source: xr.DataArray,

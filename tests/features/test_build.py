@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import inspect
 
-import dask
 import numpy as np
-import pandas as pd
 import pytest
 from dask.callbacks import Callback
 
 from hrlc.config.features import FeaturesConfig
 from hrlc.errors import ConfigError, GridMismatchError, MissingBandError
 from hrlc.features import build_features, compute_index, glcm_textures, month_labels
-
 
 
 class _NoCompute(Callback):

@@ -15,7 +15,6 @@ from hrlc.errors import ConfigError, MissingBandError
 from hrlc.features import INDEX_NAMES, INDICES, compute_index, resolve_indices
 from hrlc.features._expr import parse_expression
 
-
 BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 # One pixel of known reflectance, and each index computed by hand from it.
 PIXEL = {"B02": 0.05, "B03": 0.08, "B04": 0.06, "B05": 0.12, "B06": 0.30, "B07": 0.35,

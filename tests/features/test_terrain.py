@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from pyproj import CRS
 
 from hrlc.features import metres_per_pixel, terrain
 

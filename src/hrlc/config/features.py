@@ -12,7 +12,6 @@ from hrlc.features.build import STATISTICS
 from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES
 
 
-
 class FeaturesConfig(StageConfig):
     """Options of :func:`hrlc.features.build_features`, field for field.
 

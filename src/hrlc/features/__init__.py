@@ -6,7 +6,13 @@ the building blocks are public too.
 
 from hrlc.features.build import STATISTICS, build_features, month_labels, reduce_time
 from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES, glcm_array, glcm_textures, quantize
-from hrlc.features.indices import INDEX_NAMES, INDICES, SpectralIndex, compute_index, resolve_indices
+from hrlc.features.indices import (
+    INDEX_NAMES,
+    INDICES,
+    SpectralIndex,
+    compute_index,
+    resolve_indices,
+)
 from hrlc.features.sobel import sobel
 from hrlc.features.terrain import TERRAIN_FEATURES, metres_per_pixel, terrain
 

@@ -12,7 +12,7 @@ never inf, and raise no warning.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,7 +141,3 @@ def _evaluate(node: ast.AST, values: dict[str, np.ndarray]):
     function = _FUNCTIONS[node.func.id][0]
     return function(*(_evaluate(arg, values) for arg in node.args))
 
-
-def bands_of(expressions: Sequence[Expression]) -> list[str]:
-    """Every band the expressions use, once, in order of first use."""
-    return list(dict.fromkeys(b for e in expressions for b in e.bands))

@@ -173,8 +173,12 @@ def build_features(
     glcm_band, glcm_composite
         Band and composite of the textures: a month number (1-12), or a statistic over
         the months (``median``, ``mean``...) computed per pixel first.
-    glcm_window, glcm_levels, glcm_distances, glcm_angles, glcm_textures, glcm_range, glcm_percentiles
-        See :func:`hrlc.features.glcm.glcm_textures`; ``glcm_textures=[]`` for none.
+    glcm_window, glcm_levels, glcm_distances, glcm_angles, glcm_textures
+        See :func:`hrlc.features.glcm.glcm_textures` (``window``, ``levels``...);
+        ``glcm_textures=[]`` for none.
+    glcm_range, glcm_percentiles
+        Fixed quantisation range, or robust percentiles (see
+        :func:`hrlc.features.glcm.quantize`).
     dem_resampling : str
         Resampling of the DEM onto the grid (``bilinear``, ``nearest``, ``average``...).
 
