@@ -49,6 +49,11 @@ def test_months_subset_glcm_month_and_long_stacks(make_stack):
     assert list(cube.feature.values) == ["B02_m05", "glcm_entropy_B08"]
     june = build_features(stack, bands=["B02"], indices=[], months=[6], glcm_textures=[])
     assert list(june.feature.values) == ["B02_m202006", "B02_m202106"]
+    chosen = build_features(stack, bands=[], indices=["NDVI"], index_months=[5],
+                            index_statistics=["mean"], glcm_textures=[])
+    assert list(chosen.feature.values) == ["NDVI_m202105", "NDVI_mean"]
+    with pytest.raises(ConfigError, match=r"months \[7\] are not in the composites"):
+        build_features(stack, index_months=[7])
     assert "month 05" in str(cube.description.values[1])
 
 

@@ -18,7 +18,8 @@ class FeaturesConfig(StageConfig):
     ``bands``: spectral bands per month (default all, ``[]`` none); ``months``: months
     1-12 to use (default all); ``indices``: index names (default the 14 built-in plus
     ``custom_indices``, ``[]`` none); ``custom_indices``: name -> band-math expression;
-    ``index_monthly``: each index per month; ``index_statistics``: median/mean/min/max/std
+    ``index_months``: months for which each index is a feature (default all, ``[]``
+    none); ``index_statistics``: median/mean/min/max/std
     of each index over the months; ``sobel_band``; ``glcm_*``: texture band, composite
     (month 1-12 or a statistic), window (odd px), grey levels, distances (px), angles
     (degrees), textures, fixed quantisation range or robust percentiles;
@@ -29,7 +30,7 @@ class FeaturesConfig(StageConfig):
     months: list[int] | None = None
     indices: list[str] | None = None
     custom_indices: dict[str, str] | None = None
-    index_monthly: bool = True
+    index_months: list[int] | None = None
     index_statistics: list[str] = Field(default_factory=list)
     sobel_band: str = "B08"
     glcm_band: str = "B08"
@@ -58,7 +59,7 @@ class FeaturesConfig(StageConfig):
 
         return canonical_band(value)
 
-    @field_validator("months")
+    @field_validator("months", "index_months")
     @classmethod
     def _months(cls, value: list[int] | None) -> list[int] | None:
         if value is not None and any(not 1 <= m <= 12 for m in value):

@@ -129,7 +129,7 @@ def build_features(
     months: Sequence[int] | None = None,
     indices: Sequence[str] | None = None,
     custom_indices: Mapping[str, str] | None = None,
-    index_monthly: bool = True,
+    index_months: Sequence[int] | None = None,
     index_statistics: Sequence[str] = (),
     sobel_band: str = "B08",
     glcm_band: str = "B08",
@@ -163,8 +163,9 @@ def build_features(
     custom_indices : mapping name -> expression, optional
         Extra indices as band-math expressions, e.g. ``{"NDRE": "(B8A-B05)/(B8A+B05)"}``;
         list their names in ``indices`` too (they are added to the default list).
-    index_monthly : bool
-        Add each index for each month (``NDVI_m06``).
+    index_months : list of int, optional
+        Months (1-12) for which each index is a feature (``NDVI_m06``): default every
+        month used, ``[]`` for none (statistics only).
     index_statistics : list of str
         Statistics over the months of each index (``NDVI_median``): median, mean, min,
         max, std (NaN-aware).
@@ -215,6 +216,11 @@ def build_features(
 
     stack = _select_months(composites, months)
     labels = month_labels(stack.time)
+    index_times = range(len(labels))
+    if index_months is not None:
+        _select_months(stack, index_months)  # the same check and message
+        months_of = pd.DatetimeIndex(np.asarray(stack.time.values)).month
+        index_times = [t for t, m in enumerate(months_of) if m in set(index_months)]
     layers: list[xr.DataArray] = []
     for band in bands:
         for t, label in enumerate(labels):
@@ -226,10 +232,10 @@ def build_features(
                                sobel_band=sobel_band)
         what = (f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
                 if entry is None else f"{entry.long_name} = {entry.formula} ({entry.reference})")
-        if index_monthly:
-            for t, label in enumerate(labels):
-                layers.append(_layer(series.isel(time=t, drop=True), f"{name}_{label}",
-                                     f"{what}, composite of {_month_text(label)}"))
+        for t in index_times:
+            label = labels[t]
+            layers.append(_layer(series.isel(time=t, drop=True), f"{name}_{label}",
+                                 f"{what}, composite of {_month_text(label)}"))
         for statistic in index_statistics:
             layers.append(_layer(reduce_time(series, statistic), f"{name}_{statistic}",
                                  f"{STATISTICS[statistic]} over the months of {what}"))
