@@ -76,6 +76,8 @@ def test_geographic_crs_has_metric_pixel_sizes():
     out = terrain(dem.chunk(13))
     np.testing.assert_allclose(out.sel(feature="slope").values, math.degrees(math.atan(0.1)),
                                atol=2e-3)
+    named = terrain(dem.rename(y="latitude", x="longitude"))
+    np.testing.assert_array_equal(named.values, out.values)
     np.testing.assert_allclose(out.sel(feature="aspect").values, 180.0, atol=1e-3)
 
 

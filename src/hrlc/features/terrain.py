@@ -51,8 +51,9 @@ def metres_per_pixel(dem: xr.DataArray) -> tuple[xr.DataArray | float, xr.DataAr
     ones. ``north`` is negative for north-up grids (rows run south).
     """
     crs = dem.rio.crs
-    if dem.sizes["x"] > 1 and dem.sizes["y"] > 1:
-        dx, dy = _step(dem.x, 1.0), _step(dem.y, -1.0)
+    xdim, ydim = dem.rio.x_dim, dem.rio.y_dim  # x/y, or longitude/latitude...
+    if dem.sizes[xdim] > 1 and dem.sizes[ydim] > 1:
+        dx, dy = _step(dem[xdim], 1.0), _step(dem[ydim], -1.0)
     else:
         transform = dem.rio.transform()
         dx, dy = transform.a, transform.e
@@ -66,7 +67,7 @@ def metres_per_pixel(dem: xr.DataArray) -> tuple[xr.DataArray | float, xr.DataAr
     a = ellipsoid.semi_major_metre
     f = 1.0 / ellipsoid.inverse_flattening if ellipsoid.inverse_flattening else 0.0
     e2 = f * (2.0 - f)
-    lat = np.radians(dem.y.astype(np.float64))
+    lat = np.radians(dem[ydim].astype(np.float64))
     w = np.sqrt(1.0 - e2 * np.sin(lat) ** 2)
     prime_vertical = a / w
     meridional = a * (1.0 - e2) / w**3
