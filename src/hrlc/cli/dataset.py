@@ -1,0 +1,212 @@
+"""``hrlc dataset``: the training sample table (CSV + Parquet + JSON) and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hrlc.cli import app
+from hrlc.cli.options import Overwrite, Scheduler, Workers
+
+
+def _open_features(source):
+    """The (feature, y, x) cube: a Zarr store, or built lazily from composites."""
+    from hrlc.errors import InputError
+
+    if source.zarr is not None:
+        from hrlc.io import read_zarr
+
+        if not Path(source.zarr).exists() and "://" not in source.zarr:
+            raise InputError(f"feature cube {source.zarr} not found; run hrlc features first "
+                             "or give 'composites'")
+        cube = read_zarr(source.zarr)
+        if not hasattr(cube, "dims") or "feature" not in cube.dims:
+            raise InputError(f"{source.zarr}: not a feature cube (feature, y, x); write it "
+                             "with hrlc features")
+        return cube
+    from hrlc.cli.features import _open_composites, _open_dem
+    from hrlc.features import build_features
+
+    dem = _open_dem(source) if source.dem else None
+    return build_features(_open_composites(source), dem=dem, **source.options.model_dump())
+
+
+def _labels(run, crs):
+    """Class table, labelled polygons (or None) and land-cover maps with mappings."""
+    from hrlc.dataset import (
+        ClassTable,
+        label_values,
+        polygon_labels,
+        read_class_table,
+        read_lc_map,
+        read_lc_mapping,
+        read_vectors,
+    )
+
+    polygons = classes = None
+    if run.polygons is not None:
+        p = run.polygons
+        vectors = read_vectors(p.path, layers=p.layer_names())
+        options = dict(class_field=p.class_field, layers=p.layer_classes(), values=p.values)
+        if run.classes is None:
+            raw = label_values(vectors, **options)
+            ignore = {str(v) for v in p.ignore}
+            classes = ClassTable.from_values([v for v in raw.dropna() if str(v) not in ignore],
+                                             source=f"classes of {p.path}")
+        else:
+            classes = read_class_table(run.classes)
+        polygons = polygon_labels(vectors, classes=classes, crs=crs, ignore=p.ignore,
+                                  id_field=p.id_field, **options)
+    if classes is None:
+        classes = read_class_table(run.classes)
+    lc_maps = [(read_lc_map(m.path), read_lc_mapping(m.mapping)) for m in run.lc_maps]
+    return classes, polygons, lc_maps
+
+
+def _report_folder(run) -> Path:
+    from hrlc.io.vectors import sample_paths
+
+    stem = sample_paths(run.output)["json"].with_suffix("")
+    return Path(run.report) if run.report else stem.with_name(f"{stem.name}_report")
+
+
+def _check_outputs(run, overwrite: bool) -> None:
+    from hrlc.errors import OutputExistsError
+    from hrlc.io.vectors import sample_paths
+
+    paths = sample_paths(run.output)
+    targets = [paths[f] for f in run.formats] + [paths["json"], _report_folder(run)]
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --overwrite "
+                                "to replace, or change 'output'/'report'")
+
+
+def write_report(table, metadata, folder: Path, *, features=None, overwrite: bool = False):
+    """Write ``dataset_report.md``, ``class_counts.png`` and ``feature_distributions.png``
+    into ``folder`` (atomically, as one folder). Returns the Markdown path."""
+    from hrlc.dataset import (
+        ClassTable,
+        key_features,
+        plot_class_counts,
+        plot_feature_distributions,
+        report_markdown,
+    )
+    from hrlc.errors import ConfigError
+    from hrlc.io.atomic import atomic_output
+
+    classes = ClassTable(metadata["classes"])
+    chosen = list(features) if features else key_features(metadata["features"])
+    unknown = [f for f in chosen if f not in metadata["features"]]
+    if unknown:
+        raise ConfigError(f"report_features {unknown} are not features of the cube "
+                          f"(e.g. {metadata['features'][:5]})")
+    images = {"Samples per class": "class_counts.png",
+              "Feature distributions per class": "feature_distributions.png"}
+    with atomic_output(folder, overwrite=overwrite) as tmp:
+        tmp.mkdir()
+        plot_class_counts(table, classes).savefig(tmp / images["Samples per class"], dpi=110)
+        plot_feature_distributions(table, classes, chosen).savefig(
+            tmp / images["Feature distributions per class"], dpi=110)
+        (tmp / "dataset_report.md").write_text(report_markdown(table, metadata, images=images))
+    return folder / "dataset_report.md"
+
+
+@app.command()
+def dataset(
+    config: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="YAML file (see configs/dataset.yaml)."),
+    overwrite: bool = Overwrite,
+    scheduler: str = Scheduler,
+    workers: int | None = Workers,
+) -> None:
+    """Build the training sample table from polygons and/or land-cover maps.
+
+    Writes <output>.csv, <output>.parquet, the <output>.json sidecar (class table, CRS,
+    blocks, strategy, seed, features) and a report folder (Markdown + PNG). Only the
+    chunks of the feature cube that hold samples are computed.
+
+    Example: [bold]hrlc dataset configs/dataset.yaml --overwrite[/]
+    """
+    import time
+    import warnings
+
+    from rich.console import Console
+
+    from hrlc.cli.options import compute_config
+    from hrlc.compute import compute_context
+    from hrlc.config import load_config
+    from hrlc.config.dataset import DatasetRunConfig
+    from hrlc.dataset import DatasetWarning, build_dataset, class_summary, write_samples
+
+    run = load_config(config, DatasetRunConfig)
+    compute = run.compute if scheduler == "threads" and workers is None else compute_config(
+        scheduler, workers)
+    console = Console(stderr=True)
+    _check_outputs(run, overwrite)
+    start = time.perf_counter()
+    cube = _open_features(run.features)
+    classes, polygons, lc_maps = _labels(run, cube.rio.crs)
+    console.print(f"{run.dataset.strategy}: {cube.sizes['feature']} features on "
+                  f"{cube.sizes['y']} x {cube.sizes['x']} px, {len(classes)} classes, "
+                  f"{0 if polygons is None else len(polygons)} labelled geometries, "
+                  f"{len(lc_maps)} land-cover map(s)")
+    with warnings.catch_warnings(record=True) as caught, \
+            compute_context(compute) as client, _progress(client, console):
+        warnings.simplefilter("always", DatasetWarning)
+        table, metadata = build_dataset(cube, classes=classes, polygons=polygons,
+                                        lc_maps=lc_maps, **run.dataset.model_dump())
+    for w in caught:
+        if issubclass(w.category, DatasetWarning):
+            console.print(f"[yellow]warning:[/] {w.message}")
+    written = write_samples(table, metadata, run.output, formats=run.formats,
+                            overwrite=overwrite)
+    report = write_report(table, metadata, _report_folder(run),
+                          features=run.report_features, overwrite=overwrite)
+    _print_summary(console, class_summary(table, classes))
+    console.print(f"wrote {', '.join(map(str, written))} and {report} in "
+                  f"{time.perf_counter() - start:.1f} s")
+
+
+def _print_summary(console, summary) -> None:
+    from rich.table import Table
+
+    view = Table(title="samples per class")
+    for column in summary.columns:
+        view.add_column(str(column), justify="left" if column == "name" else "right")
+    for row in summary.itertuples(index=False):
+        view.add_row(*map(str, row))
+    console.print(view)
+
+
+def _progress(client, console):
+    """A rich progress bar over the dask tasks of each compute (local schedulers)."""
+    from contextlib import nullcontext
+
+    if client is not None:
+        return nullcontext()
+    from dask.callbacks import Callback
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
+
+    class _Bar(Callback):
+        def __init__(self):
+            super().__init__()
+            self.bar = Progress("[progress.description]{task.description}", BarColumn(),
+                                TaskProgressColumn(), TimeElapsedColumn(), console=console)
+            self.task = None
+            self.runs = 0
+
+        def _start_state(self, dsk, state):
+            self.runs += 1
+            total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+            self.task = self.bar.add_task(f"dask pass {self.runs}", total=total)
+            self.bar.start()
+
+        def _posttask(self, key, result, dsk, state, worker_id):
+            self.bar.advance(self.task)
+
+        def _finish(self, dsk, state, errored):
+            self.bar.stop()
+
+    return _Bar()
