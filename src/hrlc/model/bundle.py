@@ -1,0 +1,399 @@
+"""The model bundle: everything needed to predict, in one versioned file without pickle.
+
+File format (version 1)
+-----------------------
+One ``.npz`` archive (``numpy.load(path, allow_pickle=False)`` reads it). The entry
+``__meta__`` is UTF-8 JSON (as uint8) with ``format = "hrlc-model"``, ``version``, the
+software versions, the input feature names in order, the class codes and class table,
+the training record (configuration, data checksum, sample counts) and the description of
+every fitted object; all other entries are the arrays those descriptions point to:
+
+- ``impute/values`` (n_input,): medians replacing NaN (only with ``nan_policy: impute``);
+- ``scaler/<attr>``: the fitted scikit-learn scaler's attributes (e.g. ``mean_``);
+- ``pca/mean`` (n_input,), ``pca/components`` (n_model, n_input), ``pca/ratios``;
+- ``svm/<i>/<attr>``: the fitted ``SVC``'s attributes, one SVM (multiclass) or one per
+  class (one-vs-all): ``support_vectors_``, ``_dual_coef_``, ``_intercept_``,
+  ``_n_support``, ``_gamma``, ``classes_`` ...;
+- ``calibration/<i>/x``, ``calibration/<i>/y`` (isotonic) or ``calibration/a``,
+  ``calibration/b`` (sigmoid), one calibrator per class;
+- ``probe/X``, ``probe/scores``: a few training rows and their decision scores,
+  recomputed on loading to prove that this installation predicts what the trainer did.
+
+Only the scikit-learn classes listed in :data:`hrlc.model._state.TRUSTED` are rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hrlc.model import _state
+from hrlc.model._checks import check_feature_names
+from hrlc.model.calibration import Calibrator
+from hrlc.model.pca import ScreePCA
+from hrlc.model.svm import MulticlassSVM, OneVsAllSVM
+
+FORMAT = "hrlc-model"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class SvmArrays:
+    """A fitted RBF SVM in libsvm's convention (field names as ``hrlc.mapping.RbfSvm``).
+
+    Attributes
+    ----------
+    support_vectors : ndarray (n_sv, n_model_features), float64
+        Grouped by class in ``classes`` order, ``n_support`` per class.
+    dual_coef : ndarray (n_classes - 1, n_sv)
+        libsvm's coefficients (scikit-learn's ``_dual_coef_``, *not* sign-flipped).
+    intercept : ndarray (n_pairs,)
+        libsvm's ``-rho`` per pair (0,1), (0,2) ... (``_intercept_``).
+    n_support : ndarray (n_classes,)
+    gamma : float
+        ``K(x, s) = exp(-gamma * |x - s|^2)``.
+    classes : ndarray (n_classes,)
+        Class codes (multiclass) or ``[0, 1]`` (one-vs-all: 1 = the bundle's class k).
+
+    Notes
+    -----
+    Pair (i, j) decision ``d = sum_{s in i} dual_coef[j-1, s] K(x, s) + sum_{s in j}
+    dual_coef[i, s] K(x, s) + intercept[p]``; it votes for i when d > 0. scikit-learn's
+    ``decision_function`` is ``-d`` for two classes and the one-vs-rest transform
+    ``votes + conf / (3 (|conf| + 1))`` (conf: sum of d for i, minus for j) otherwise.
+    """
+
+    support_vectors: np.ndarray
+    dual_coef: np.ndarray
+    intercept: np.ndarray
+    n_support: np.ndarray
+    gamma: float
+    classes: np.ndarray
+
+    @classmethod
+    def from_svc(cls, svc) -> SvmArrays:
+        return cls(support_vectors=np.asarray(svc.support_vectors_, np.float64),
+                   dual_coef=np.asarray(svc._dual_coef_, np.float64),
+                   intercept=np.asarray(svc._intercept_, np.float64),
+                   n_support=np.asarray(svc.n_support_, np.int64), gamma=float(svc._gamma),
+                   classes=np.asarray(svc.classes_))
+
+
+class ModelBundle:
+    """A trained model: imputation, scaler, PCA, SVM(s) and calibrators, with its features.
+
+    Build it with :func:`hrlc.model.train_model`; save with :meth:`save`, load with
+    :func:`load_bundle`.
+
+    Parameters
+    ----------
+    input_features : list of str
+        Feature names the model reads, in order (the selected features).
+    classifier : MulticlassSVM or OneVsAllSVM
+        Fitted on ``transform`` of the training samples.
+    scaler : fitted scikit-learn scaler or None
+    pca : ScreePCA or None
+    impute_values : ndarray (n_input,) or None
+        Replacement of NaN per input feature.
+    class_table : dict
+        code -> {"name": ..., "colour": ...}.
+    training : dict
+        Training record (configuration, checksums, counts); JSON-ready.
+    """
+
+    def __init__(self, *, input_features, classifier, scaler=None, pca=None,
+                 impute_values=None, class_table=None, training=None):
+        self.input_features = [str(f) for f in input_features]
+        self.classifier = classifier
+        self.scaler = scaler
+        self.pca = pca
+        self.impute_values = None if impute_values is None else np.asarray(impute_values,
+                                                                            np.float64)
+        self.class_table = {_code(k): dict(v) for k, v in (class_table or {}).items()}
+        self.training = dict(training or {})
+        self.probe_X: np.ndarray | None = None
+        self.probe_scores: np.ndarray | None = None
+        self.metadata: dict = {}
+
+    # ---- description -------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``"multiclass"`` or ``"ova"``."""
+        return "ova" if isinstance(self.classifier, OneVsAllSVM) else "multiclass"
+
+    @property
+    def classes(self) -> np.ndarray:
+        """Class codes, in the order of the probability columns."""
+        return self.classifier.classes_
+
+    @property
+    def class_names(self) -> dict:
+        return {c: str(self.class_table.get(_code(c), {}).get("name", c)) for c in
+                self.classes.tolist()}
+
+    @property
+    def n_support_vectors(self) -> int:
+        """Kernel evaluations per pixel (one-vs-all: shared samples counted once)."""
+        c = self.classifier
+        return int(getattr(c, "n_unique_support_vectors_", c.n_support_vectors_))
+
+    def svm_arrays(self) -> list[SvmArrays]:
+        """The SVM(s) as arrays: one (multiclass) or one per class in ``classes`` order."""
+        svcs = self.classifier.svcs_ if self.kind == "ova" else [self.classifier.svc_]
+        return [SvmArrays.from_svc(s) for s in svcs]
+
+    @property
+    def calibrators(self) -> list[Calibrator] | None:
+        """One calibrator per class (one for a two-class multiclass SVM), or None."""
+        return self.classifier.calibrators_
+
+    def probability_rule(self) -> dict:
+        """How probabilities follow from decision scores (see ``probabilities_from_scores``)."""
+        c = self.classifier
+        return {"kind": self.kind, "calibration": c.calibration,
+                "aggregation": getattr(c, "aggregation", "normalise"),
+                "temperature": float(getattr(c, "temperature", 1.0))}
+
+    def preprocessing_arrays(self) -> dict:
+        """Imputation values, scaler parameters and PCA axes as plain arrays.
+
+        ``transform(X) = ((impute(X) -> scaler) - pca_mean) @ pca_components.T``; see
+        :func:`hrlc.model.scaling.scaler_arrays` for the scaler formula.
+        """
+        from hrlc.model.scaling import scaler_arrays
+
+        return {"impute_values": self.impute_values, "scaler": scaler_arrays(self.scaler),
+                "pca_mean": None if self.pca is None else self.pca.mean_,
+                "pca_components": None if self.pca is None else self.pca.components_}
+
+    # ---- features ----------------------------------------------------------------------
+    def check_features(self, names, *, what: str = "the features") -> list[int]:
+        """Positions of the input features in ``names``; raise listing missing/extra ones."""
+        return check_feature_names(self.input_features, names, what=what)
+
+    def check_cube(self, cube) -> list[int]:
+        """Positions of the input features along a (feature, y, x) cube's ``feature`` coord.
+
+        Raises
+        ------
+        FeatureMismatchError
+            The cube lacks some of the model's features (missing and extra are listed).
+        """
+        return self.check_features(cube.coords["feature"].values.tolist(),
+                                   what="the cube's features")
+
+    def _matrix(self, X) -> np.ndarray:
+        if hasattr(X, "columns"):
+            X = X.iloc[:, self.check_features(list(X.columns))]
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.input_features):
+            raise ValueError(f"expected (n_samples, {len(self.input_features)}) features in "
+                             f"the order of input_features, got shape {X.shape}")
+        return X
+
+    # ---- prediction (reference path through scikit-learn) -------------------------------
+    def transform(self, X) -> np.ndarray:
+        """Model features (n, n_model) from input features X (n, n_input), float64.
+
+        X is an array in ``input_features`` order or a DataFrame (columns by name).
+        """
+        X = self._matrix(X)
+        if self.impute_values is not None:
+            X = np.where(np.isnan(X), self.impute_values, X)
+        if self.scaler is not None:
+            X = self.scaler.transform(X)
+        if self.pca is not None:
+            X = self.pca.transform(X)
+        return X
+
+    def decision_scores(self, X) -> np.ndarray:
+        """The classifier's decision scores of input features X (see the classifiers)."""
+        return self.classifier.decision_scores(self.transform(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n, n_classes) of input features X."""
+        return self.classifier.predict_proba(self.transform(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Class codes (n,) of input features X."""
+        return self.classifier.predict(self.transform(X))
+
+    # ---- files -------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the bundle (atomically) to ``path`` (``.npz``); returns the path."""
+        from hrlc.io.atomic import atomic_output
+
+        arrays: dict[str, np.ndarray] = {}
+        meta = _describe(self, arrays)
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        path = Path(path)
+        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        return path
+
+
+def _code(value):
+    """Class codes as Python ints where they are integral (JSON keys are strings)."""
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value.item() if hasattr(value, "item") else value
+
+
+def _versions() -> dict:
+    import sklearn
+
+    from hrlc import __version__
+
+    return {"hrlc": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
+
+
+def _describe(bundle: ModelBundle, arrays: dict) -> dict:
+    c = bundle.classifier
+    svcs = c.svcs_ if bundle.kind == "ova" else [c.svc_]
+    calibrators = None
+    if c.calibrators_ is not None:
+        calibrators = []
+        for i, cal in enumerate(c.calibrators_):
+            calibrators.append({"method": cal.method, "a": cal.a, "b": cal.b,
+                                "x": _state.encode(cal.x, f"calibration/{i}/x", arrays),
+                                "y": _state.encode(cal.y, f"calibration/{i}/y", arrays)})
+    fitted = {k: getattr(c, k) for k in ("classes_", "n_features_in_", "best_params_",
+                                         "cv_results_", "gamma_scale_", "n_support_vectors_",
+                                         "n_unique_support_vectors_") if hasattr(c, k)}
+    pca = None
+    if bundle.pca is not None:
+        p = bundle.pca
+        pca = {"params": p.get_params(), "n_features_in_": p.n_features_in_,
+               "n_components_": p.n_components_, "n_variance_": p.n_variance_,
+               "n_elbow_": p.n_elbow_,
+               "mean_": _state.encode(p.mean_, "pca/mean", arrays),
+               "components_": _state.encode(p.components_, "pca/components", arrays),
+               "explained_variance_ratio_": _state.encode(p.explained_variance_ratio_,
+                                                          "pca/ratios", arrays)}
+    probe = None
+    if bundle.probe_X is not None:
+        probe = {"X": _state.encode(bundle.probe_X, "probe/X", arrays),
+                 "scores": _state.encode(bundle.probe_scores, "probe/scores", arrays)}
+    from datetime import UTC, datetime
+
+    return {
+        "format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(),
+        "software": _versions(), "input_features": bundle.input_features,
+        "class_table": [[_state.encode(_code(k), "ct", arrays), v]
+                        for k, v in bundle.class_table.items()],
+        "training": bundle.training,
+        "impute": (None if bundle.impute_values is None else
+                   _state.encode(bundle.impute_values, "impute/values", arrays)),
+        "scaler": (None if bundle.scaler is None else
+                   _state.dump_object(bundle.scaler, "scaler/", arrays)),
+        "pca": pca,
+        "classifier": {
+            "kind": bundle.kind,
+            "params": {k: _state.encode(v, f"params/{k}", arrays)
+                       for k, v in c.get_params().items()},
+            "fitted": {k: _state.encode(v, f"fitted/{k}", arrays) for k, v in fitted.items()},
+            "svms": [_state.dump_object(s, f"svm/{i}/", arrays) for i, s in enumerate(svcs)],
+            "calibrators": calibrators,
+        },
+        "probe": probe,
+    }
+
+
+def _rebuild_classifier(spec: dict, arrays):
+    cls = OneVsAllSVM if spec["kind"] == "ova" else MulticlassSVM
+    clf = cls(**{k: _state.decode(v, arrays) for k, v in spec["params"].items()})
+    for k, v in spec["fitted"].items():
+        setattr(clf, k, _state.decode(v, arrays))
+    svcs = [_state.load_object(s, arrays) for s in spec["svms"]]
+    if spec["kind"] == "ova":
+        clf.svcs_ = svcs
+    else:
+        clf.svc_ = svcs[0]
+    clf.calibrators_ = None if spec["calibrators"] is None else [
+        Calibrator(c["method"], x=_state.decode(c["x"], arrays), y=_state.decode(c["y"], arrays),
+                   a=c["a"], b=c["b"]) for c in spec["calibrators"]]
+    return clf
+
+
+def _rebuild_pca(spec: dict, arrays) -> ScreePCA:
+    pca = ScreePCA(**spec["params"])
+    for key in ("n_features_in_", "n_components_", "n_variance_", "n_elbow_"):
+        setattr(pca, key, spec[key])
+    for key in ("mean_", "components_", "explained_variance_ratio_"):
+        setattr(pca, key, _state.decode(spec[key], arrays))
+    return pca
+
+
+def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
+    """Read a bundle written by :meth:`ModelBundle.save`.
+
+    Parameters
+    ----------
+    path : path
+    verify : bool
+        Recompute the stored probe predictions and fail if they changed (e.g. under
+        another scikit-learn version).
+
+    Raises
+    ------
+    CorruptFileError
+        Not a bundle, an unknown format version, untrusted content, or predictions that
+        differ from those recorded at training time.
+    """
+    from hrlc.errors import CorruptFileError, InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: model bundle not found; train one with `hrlc train`")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        # fresh copies: arrays read from a zip member may be less aligned than numpy's own
+        # allocations, and BLAS then takes another code path (last-bit differences)
+        arrays = {k: np.array(archive[k], copy=True) for k in archive.files}
+        meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+    except (OSError, ValueError, KeyError) as exc:
+        raise CorruptFileError(f"{path}: not an hrlc model bundle ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CorruptFileError(f"{path}: not an hrlc model bundle (format {meta.get('format')!r})")
+    if meta.get("version", 0) > VERSION:
+        raise CorruptFileError(f"{path}: bundle format version {meta['version']} is newer than "
+                               f"this hrlc reads ({VERSION}); upgrade hrlc")
+    saved, current = meta["software"], _versions()
+    if saved.get("scikit-learn") != current["scikit-learn"]:
+        warnings.warn(f"{path} was saved with scikit-learn {saved.get('scikit-learn')}, this is "
+                      f"{current['scikit-learn']}; predictions are checked on the stored probe",
+                      UserWarning, stacklevel=2)
+    bundle = ModelBundle(
+        input_features=meta["input_features"],
+        classifier=_rebuild_classifier(meta["classifier"], arrays),
+        scaler=None if meta["scaler"] is None else _state.load_object(meta["scaler"], arrays),
+        pca=None if meta["pca"] is None else _rebuild_pca(meta["pca"], arrays),
+        impute_values=None if meta["impute"] is None else _state.decode(meta["impute"], arrays),
+        class_table={_state.decode(k, arrays): v for k, v in meta["class_table"]},
+        training=meta["training"])
+    bundle.metadata = {k: meta[k] for k in ("format", "version", "created", "software")}
+    if meta["probe"] is not None:
+        bundle.probe_X = _state.decode(meta["probe"]["X"], arrays)
+        bundle.probe_scores = _state.decode(meta["probe"]["scores"], arrays)
+        if verify and not np.allclose(bundle.decision_scores(bundle.probe_X),
+                                      bundle.probe_scores, rtol=0, atol=1e-9):
+            raise CorruptFileError(
+                f"{path}: this installation (scikit-learn {current['scikit-learn']}) does not "
+                f"reproduce the decision values recorded at training (scikit-learn "
+                f"{saved.get('scikit-learn')}); install that version or retrain the model")
+    return bundle
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """SHA-256 of a file (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,143 @@
+"""Calibrators as plain arrays, expected calibration error and reliability curves.
+
+The calibrators are fitted by scikit-learn's ``CalibratedClassifierCV`` and kept as the
+arrays that define them, so that the bundle and a fast predictor apply exactly the same
+formula without scikit-learn objects:
+
+- isotonic: ``p = interp(f, x, y)`` (piecewise linear through the thresholds, constant
+  beyond them, as ``IsotonicRegression(out_of_bounds="clip")``);
+- sigmoid (Platt): ``p = 1 / (1 + exp(a * f + b))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """One class's map from an SVM decision value to a probability.
+
+    Attributes
+    ----------
+    method : {"isotonic", "sigmoid"}
+    x, y : ndarray (n_thresholds,)
+        Isotonic thresholds (increasing decision values) and their probabilities.
+    a, b : float
+        Platt sigmoid parameters.
+    """
+
+    method: Literal["isotonic", "sigmoid"]
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    y: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    a: float = 0.0
+    b: float = 0.0
+
+    @classmethod
+    def from_sklearn(cls, calibrator) -> Calibrator:
+        """From a fitted ``IsotonicRegression`` or scikit-learn's sigmoid calibrator."""
+        if hasattr(calibrator, "X_thresholds_"):
+            if calibrator.increasing_ is not True or calibrator.out_of_bounds != "clip":
+                raise ValueError("only increasing, clipped isotonic calibrators are supported")
+            return cls("isotonic", x=np.asarray(calibrator.X_thresholds_, np.float64),
+                       y=np.asarray(calibrator.y_thresholds_, np.float64))
+        if hasattr(calibrator, "a_"):
+            return cls("sigmoid", a=float(calibrator.a_), b=float(calibrator.b_))
+        raise TypeError(f"unsupported calibrator {type(calibrator).__name__}")
+
+    def predict(self, decision: np.ndarray) -> np.ndarray:
+        """Probabilities (n,) from decision values (n,)."""
+        decision = np.asarray(decision, dtype=np.float64)
+        if self.method == "isotonic":
+            return np.interp(decision, self.x, self.y)
+        from scipy.special import expit
+
+        return expit(-(self.a * decision + self.b))
+
+
+def calibrated_parts(ccv) -> tuple[object, list[Calibrator]]:
+    """The SVM fitted on all samples and its calibrators, from a fitted
+    ``CalibratedClassifierCV(ensemble=False)``."""
+    if len(ccv.calibrated_classifiers_) != 1:
+        raise ValueError("expected CalibratedClassifierCV(ensemble=False): one estimator")
+    pair = ccv.calibrated_classifiers_[0]
+    return pair.estimator, [Calibrator.from_sklearn(c) for c in pair.calibrators]
+
+
+def normalise_probabilities(proba: np.ndarray) -> np.ndarray:
+    """Rows divided by their sum; rows summing to 0 become uniform (scikit-learn's rule)."""
+    total = proba.sum(axis=1, keepdims=True)
+    uniform = np.full_like(proba, 1.0 / proba.shape[1])
+    return np.divide(proba, total, out=uniform, where=total != 0)
+
+
+def _bin_index(values: np.ndarray, n_bins: int) -> np.ndarray:
+    # bins (0, 1/n], (1/n, 2/n], ...; 0 goes into the first bin
+    return np.clip(np.ceil(values * n_bins).astype(int) - 1, 0, n_bins - 1)
+
+
+def expected_calibration_error(y_index: np.ndarray, proba: np.ndarray, *, n_bins: int = 10,
+                               ) -> float:
+    """Top-label expected calibration error.
+
+    ``ECE = sum_b |B_b| / N * |accuracy(B_b) - mean confidence(B_b)|`` over ``n_bins``
+    equal-width bins of the predicted class's probability.
+
+    Parameters
+    ----------
+    y_index : ndarray (n,)
+        True class as a column index of ``proba``.
+    proba : ndarray (n, n_classes)
+        Predicted probabilities.
+    n_bins : int
+
+    Returns
+    -------
+    float
+        0 (perfect) to 1.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == np.asarray(y_index)).astype(float)
+    bins = _bin_index(confidence, n_bins)
+    total = 0.0
+    for b in range(n_bins):
+        members = bins == b
+        if members.any():
+            total += members.sum() * abs(correct[members].mean() - confidence[members].mean())
+    return float(total / max(len(confidence), 1))
+
+
+def reliability_curves(y_index: np.ndarray, proba: np.ndarray, *, n_bins: int = 10,
+                       ) -> list[dict[str, list[float]]]:
+    """Per class (one-vs-rest): mean predicted probability, observed frequency and count
+    of each non-empty equal-width bin.
+
+    Returns
+    -------
+    list of dict
+        One per column of ``proba``: ``predicted``, ``observed``, ``count`` lists, and
+        ``ece``: that class's binned calibration error (same formula as above).
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    curves = []
+    for k in range(proba.shape[1]):
+        p = proba[:, k]
+        hit = (np.asarray(y_index) == k).astype(float)
+        bins = _bin_index(p, n_bins)
+        predicted, observed, count = [], [], []
+        for b in range(n_bins):
+            members = bins == b
+            if members.any():
+                predicted.append(float(p[members].mean()))
+                observed.append(float(hit[members].mean()))
+                count.append(int(members.sum()))
+        ece = sum(n * abs(o - q) for n, o, q in zip(count, observed, predicted)) / max(len(p), 1)
+        curves.append({"predicted": predicted, "observed": observed, "count": count,
+                       "ece": float(ece)})
+    return curves

@@ -1,0 +1,189 @@
+"""The training report: Markdown + HTML + JSON of the figures + PNG plots, in one folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hrlc.model import plots
+from hrlc.model.train import TrainResult
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def report_json(result: TrainResult) -> dict:
+    """Every figure of the report, JSON-ready."""
+    bundle = result.bundle
+    return {
+        "config": result.config, "data": result.data,
+        "bundle": {"kind": bundle.kind, "classes": bundle.classes.tolist(),
+                   "class_table": {str(k): v for k, v in bundle.class_table.items()},
+                   "input_features": bundle.input_features,
+                   "n_model_features": int(bundle.transform(bundle.probe_X[:1]).shape[1]),
+                   "n_support_vectors": bundle.n_support_vectors,
+                   "best_params": bundle.classifier.best_params_},
+        "variants": result.variants, "selection": result.selection, "pca": result.pca,
+        "areas": result.areas,
+    }
+
+
+def _summary_rows(variants: dict, split: str) -> list[list]:
+    rows = []
+    for name, info in variants.items():
+        m = info.get(split)
+        if m is None:
+            continue
+        cost = info.get("n_support_vectors", info.get("n_nodes"))
+        rows.append([name, m["overall_accuracy"], m["macro_f1"], m.get("ece"), cost,
+                     info.get("fit_seconds")])
+    return rows
+
+
+def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: str = "ha",
+                    ) -> str:
+    """The report as Markdown; ``figures`` maps figure keys to PNG file names."""
+    data, bundle = result.data, result.bundle
+    main = f"svm_{bundle.kind}"
+    lines = ["# hrlc training report", "",
+             f"{data['n_rows']} samples, {data['features']} features; held-out set: "
+             f"`{data['split']}` split; cross-validation grouped by {data['groups']}; "
+             f"{data['n_train']} training samples (of {data['n_train_before_cap']} before the "
+             f"cap). Data SHA-256 `{data['sha256'][:16]}...`.", ""]
+    header = ["variant", "OA", "macro-F1", "ECE", "SVs / tree nodes", "fit (s)"]
+    for split in ("test", "eval"):
+        rows = _summary_rows(result.variants, split)
+        if rows:
+            lines += [f"## Accuracy on the {split} set", ""] + _table(header, rows)
+    c = bundle.classifier
+    lines += ["## Model bundle", "",
+              f"Classifier `{main}` (calibration: {c.calibration}"
+              + (f", aggregation: {c.aggregation}" if bundle.kind == "ova" else "") + "); "
+              f"{len(bundle.input_features)} input features; "
+              f"{bundle.n_support_vectors} support vectors (kernel evaluations per pixel).",
+              f"Best parameters: `{json.dumps(c.best_params_)}`.", ""]
+    test = result.variants[main]["test"]
+    lines += [f"## Per class ({main}, test set)", ""] + _table(
+        ["class", "precision", "recall", "F1", "support"],
+        [[p["name"], p["precision"], p["recall"], p["f1"], p["support"]]
+         for p in test["per_class"]])
+    for key, title in (("confusion", "Confusion matrix"), ("reliability", "Calibration"),
+                       ("correlation", "Correlation before and after selection"),
+                       ("rfecv", "RFECV"), ("scree", "PCA scree plot")):
+        if key in figures:
+            lines += [f"## {title}", "", f"![{title}]({figures[key]})", ""]
+    if result.selection is not None:
+        sel = result.selection
+        lines += [f"Selection `{sel['method']}`: {len(sel['selected'])} kept, "
+                  f"{len(sel['dropped'])} dropped.", ""]
+        reasons = sel.get("reasons", {})
+        if reasons:
+            lines += _table(["dropped", "reason"], [[k, v] for k, v in list(reasons.items())[:40]])
+    if result.pca is not None:
+        p = result.pca
+        lines += [f"PCA `{p['rule']}`: variance rule {p['n_variance']}, elbow {p['n_elbow']}, "
+                  f"kept {p['n_components']} ({100 * p['kept_variance']:.1f} % of the "
+                  "variance).", ""]
+    if result.areas is not None:
+        a = result.areas
+        lines += ["## Area-adjusted accuracy (Olofsson et al. 2014)", "",
+                  f"Overall accuracy {a['overall_accuracy']:.3f} +- "
+                  f"{a['overall_accuracy_ci']:.3f} (95 %). Valid when the test samples are a "
+                  "stratified random sample of the map.", ""]
+        lines += _table(["class", f"mapped ({area_unit})", f"estimated ({area_unit})",
+                         "+- 95 %", "user's", "+-", "producer's", "+-"],
+                        [[p["name"], p["mapped_area"], p["area"], p["area_ci"],
+                          p["users_accuracy"], p["users_accuracy_ci"], p["producers_accuracy"],
+                          p["producers_accuracy_ci"]] for p in a["per_class"]])
+    nonfinite = data["nonfinite"]
+    if nonfinite["counts"]:
+        lines += [f"Non-finite features in {len(nonfinite['counts'])} column(s); "
+                  f"{nonfinite['dropped_rows']} row(s) dropped.", ""]
+    lines += ["## Samples per class", ""]
+    codes = sorted({k for rows in data["rows"].values() for k in rows}, key=str)
+    lines += _table(["class", *data["rows"]],
+                    [[bundle.class_table.get(_int(k), {}).get("name", k),
+                      *[data["rows"][s].get(k, 0) for s in data["rows"]]] for k in codes])
+    return "\n".join(lines)
+
+
+def _int(key: str):
+    return int(key) if key.lstrip("-").isdigit() else key
+
+
+def _figures(result: TrainResult) -> dict:
+    main = f"svm_{result.bundle.kind}"
+    figs = {"confusion": plots.confusion_figure(result.variants[main]["test"],
+                                                title=f"{main}, test set"),
+            "reliability": plots.reliability_figure(
+                {k: v["test"] for k, v in result.variants.items() if "ece" in v["test"]})}
+    corr = result.correlation
+    figs["correlation"] = plots.correlation_figure(
+        corr["before"], corr["after"], names_before=corr["names_before"],
+        names_after=corr["names_after"])
+    if result.selection is not None and result.selection["method"] == "rfecv":
+        figs["rfecv"] = plots.rfecv_figure(result.selection)
+    if result.pca is not None:
+        figs["scree"] = plots.scree_figure(result.pca)
+    return figs
+
+
+def write_report(result: TrainResult, folder: str | os.PathLike, *, overwrite: bool = False,
+                 area_unit: str = "ha", dpi: int = 110) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html``, ``report.json`` and the PNGs to ``folder``.
+
+    The folder is written whole or not at all (a temporary folder renamed at the end).
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written.
+    """
+    from markdown_it import MarkdownIt
+
+    from hrlc.io.atomic import atomic_output
+
+    folder = Path(folder)
+    written = {}
+    with atomic_output(folder, overwrite=overwrite) as tmp:
+        tmp.mkdir(parents=True)
+        names = {}
+        for key, fig in _figures(result).items():
+            names[key] = f"{key}.png"
+            fig.savefig(tmp / names[key], dpi=dpi)
+        text = report_markdown(result, figures=names, area_unit=area_unit)
+        (tmp / "report.md").write_text(text)
+        body = MarkdownIt("commonmark").enable("table").render(text)
+        (tmp / "report.html").write_text(
+            "<!doctype html><html><head><meta charset='utf-8'><title>hrlc training report"
+            "</title><style>body{font-family:sans-serif;max-width:60em;margin:auto}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+            "img{max-width:100%}</style></head><body>" + body + "</body></html>")
+        (tmp / "report.json").write_text(json.dumps(report_json(result), indent=1,
+                                                    default=_json_default))
+        written = {p.name: folder / p.name for p in tmp.iterdir()}
+    return written
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

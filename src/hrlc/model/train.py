@@ -1,0 +1,262 @@
+"""Training: samples -> scaler -> selection -> PCA -> SVM -> bundle, evaluated on held-out rows.
+
+Every random choice (holdout, cap, folds, mutual information, forest) derives from ``seed``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from hrlc.model.bundle import ModelBundle
+from hrlc.model.evaluation import classification_metrics
+from hrlc.model.samples import (cap_training, class_table_from, data_checksum, feature_columns,
+                                handle_nonfinite, holdout_masks)
+from hrlc.model.selection import correlation_matrix, make_rfecv, selection_summary
+from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, cv_splits
+
+Progress = Callable[[str], None]
+_PROBE_ROWS = 16
+
+
+@dataclass
+class TrainResult:
+    """A trained bundle and everything the report shows.
+
+    Attributes
+    ----------
+    bundle : ModelBundle
+    variants : dict
+        Variant name -> {"test": metrics, "eval": metrics (when the table has an
+        evaluation set), "fit_seconds", "n_support_vectors" or "n_nodes", ...}.
+    selection, pca : dict or None
+        Summaries of the feature selection and of the PCA.
+    correlation : dict
+        ``before``/``after`` matrices and feature names.
+    data : dict
+        Row counts per split and class, non-finite counts, cap, checksum.
+    areas : dict or None
+        Olofsson et al. estimators of the bundle's classifier (when map areas are given).
+    config : dict
+    """
+
+    bundle: ModelBundle
+    variants: dict
+    selection: dict | None
+    pca: dict | None
+    correlation: dict
+    data: dict
+    areas: dict | None = None
+    config: dict = field(default_factory=dict)
+
+
+def _quiet(step: str) -> None:
+    pass
+
+
+def _select(X, y, splits, names, *, selection, correlation_threshold, relevance,
+            rfecv_importance, rfecv_step, rfecv_min_features, class_weight, n_jobs, seed):
+    """Selected column positions and the selection summary (None when none)."""
+    if selection == "none":
+        return np.arange(X.shape[1]), None
+    if selection == "multicollinearity":
+        from hrlc.model.selection import MulticollinearityFilter
+
+        selector = MulticollinearityFilter(correlation_threshold, relevance=relevance,
+                                           random_state=seed).fit(X, y)
+    else:
+        selector = make_rfecv(importance=rfecv_importance, step=rfecv_step,
+                              min_features=min(rfecv_min_features, X.shape[1]), cv=splits,
+                              class_weight=class_weight, n_jobs=n_jobs,
+                              random_state=seed).fit(X, y)
+    return np.flatnonzero(selector.get_support()), selection_summary(selector, names)
+
+
+def _svm(kind: str, cfg: Mapping):
+    common = dict(C=tuple(cfg["C"]), gamma_factors=tuple(cfg["gamma_factors"]),
+                  calibration=cfg["calibration"], n_folds=cfg["cv_folds"],
+                  class_weight=cfg["class_weight"], n_jobs=cfg["n_jobs"],
+                  random_state=cfg["seed"])
+    if kind == "ova":
+        return OneVsAllSVM(aggregation=cfg["aggregation"], temperature=cfg["temperature"],
+                           **common)
+    return MulticlassSVM(**common)
+
+
+def _evaluate(predict, proba, X_sets, y_sets, classes, names, bins) -> dict:
+    out = {}
+    for split, X in X_sets.items():
+        p = proba(X) if proba is not None else None
+        pred = classes[np.argmax(p, axis=1)] if p is not None else predict(X)
+        out[split] = classification_metrics(y_sets[split], pred, classes=classes,
+                                            class_names=names, proba=p, n_bins=bins)
+    return out
+
+
+def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
+                map_areas: Mapping | None = None, progress: Progress | None = None,
+                features=None, split="column", test_fraction=0.3, max_train_samples=20000,
+                nan_policy="reject", scaler="standard", quantile_output="uniform",
+                selection="multicollinearity", correlation_threshold=0.9,
+                relevance="mutual_info", rfecv_importance="linear_svm", rfecv_step=0.05,
+                rfecv_min_features=5, pca="none", pca_variance=0.95, classifier="multiclass",
+                compare=("random_forest",), calibration="isotonic", aggregation="normalise",
+                temperature=1.0, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0),
+                cv_folds=3, class_weight=None, rf_trees=300, ece_bins=10, n_jobs=-1,
+                seed=0) -> TrainResult:
+    """Train the bundle's SVM and the comparison variants; evaluate on held-out rows.
+
+    Parameters
+    ----------
+    samples : DataFrame
+        One row per pixel: ``class`` (code), ``block``, ``split`` (for ``split="column"``),
+        ``polygon_id`` (for ``split="polygon"``) and one float column per feature.
+    class_table : mapping, optional
+        code -> {"name", "colour"} (completed from the ``class_name`` column).
+    map_areas : mapping, optional
+        code -> mapped area of a land-cover map; gives the Olofsson et al. (2014)
+        area-adjusted accuracy and class areas of the bundle's classifier.
+    progress : callable, optional
+        Called with the name of each step as it starts.
+    **options
+        See :class:`hrlc.config.train.TrainConfig` (one keyword per field).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingDataError
+        One class, a class with fewer samples than folds or absent from a training fold,
+        non-finite features under ``nan_policy="reject"``, missing feature columns.
+    """
+    cfg = {k: v for k, v in locals().items() if k not in ("samples", "class_table",
+                                                           "map_areas", "progress")}
+    step = progress or _quiet
+    step("preparing samples")
+    names = feature_columns(samples, features)
+    table = class_table_from(samples, class_table)
+    clean, nonfinite = handle_nonfinite(samples, names, policy=nan_policy)
+    masks = holdout_masks(clean, rule=split, test_fraction=test_fraction, seed=seed)
+    train = clean.loc[masks["train"]]
+    y_all = train["class"].to_numpy()
+    kept = cap_training(y_all, max_samples=max_train_samples, seed=seed)
+    train = train.iloc[kept]
+    X = train[names].to_numpy(dtype=np.float64)
+    y = train["class"].to_numpy()
+    groups = train["block"].to_numpy() if "block" in train.columns else None
+    held = {s: clean.loc[m] for s, m in masks.items() if s != "train"}
+    splits = cv_splits(y, groups, n_folds=cv_folds, random_state=seed)
+    impute = np.nanmedian(X, axis=0) if nan_policy == "impute" else None
+    if impute is not None:
+        X = np.where(np.isnan(X), impute, X)
+
+    step("selecting features")
+    from hrlc.model.scaling import fit_scaler, make_scaler
+
+    new_scaler = lambda: make_scaler(scaler, quantile_output=quantile_output,  # noqa: E731
+                                     random_state=seed)
+    scaled = fit_scaler(new_scaler(), X)
+    Xs = X if scaled is None else scaled.transform(X)
+    sel, selection_info = _select(
+        Xs, y, splits, names, selection=selection, correlation_threshold=correlation_threshold,
+        relevance=relevance, rfecv_importance=rfecv_importance, rfecv_step=rfecv_step,
+        rfecv_min_features=rfecv_min_features, class_weight=class_weight, n_jobs=n_jobs,
+        seed=seed)
+    selected = [names[i] for i in sel]
+    # per-feature scalers: refitting on the selected columns gives their parameters, so
+    # the bundle (and the map) needs only the selected features
+    bundle_scaler = fit_scaler(new_scaler(), X[:, sel])
+    Z = X[:, sel] if bundle_scaler is None else bundle_scaler.transform(X[:, sel])
+    pca_model, pca_info = None, None
+    if pca != "none":
+        step("PCA")
+        from hrlc.model.pca import ScreePCA
+
+        pca_model = ScreePCA(pca, variance=pca_variance).fit(Z)
+        Z = pca_model.transform(Z)
+        pca_info = pca_model.summary()
+
+    variants: dict = {}
+    fitted: dict = {}
+    for kind in dict.fromkeys([classifier, *[c for c in compare if c != "random_forest"]]):
+        step(f"SVM {kind}: grid search and calibration")
+        start = time.perf_counter()
+        fitted[kind] = _svm(kind, cfg).fit(Z, y, groups)
+        variants[f"svm_{kind}"] = {"fit_seconds": time.perf_counter() - start}
+    bundle = ModelBundle(
+        input_features=selected, classifier=fitted[classifier], scaler=bundle_scaler,
+        pca=pca_model, impute_values=None if impute is None else impute[sel],
+        class_table=table,
+        training={"config": cfg, "data_sha256": data_checksum(samples),
+                  "n_train": int(len(y)), "features_offered": names})
+    bundle.probe_X = X[:_PROBE_ROWS, sel]
+    bundle.probe_scores = bundle.decision_scores(bundle.probe_X)
+
+    step("evaluating")
+    classes = bundle.classes
+    X_sets = {s: _impute(d[selected].to_numpy(np.float64), None if impute is None else
+                         impute[sel]) for s, d in held.items()}
+    y_sets = {s: d["class"].to_numpy() for s, d in held.items()}
+    class_names = {c: v.get("name", str(c)) for c, v in table.items()}
+    for kind, model in fitted.items():
+        info = variants[f"svm_{kind}"]
+        info.update(_evaluate(None, lambda A, m=model: m.predict_proba(_transform(bundle, A)),
+                              X_sets, y_sets, classes, class_names, ece_bins))
+        info.update(n_support_vectors=model.n_support_vectors_, best_params=model.best_params_)
+        if kind == "multiclass":
+            plain = {"fit_seconds": None, "n_support_vectors": model.n_support_vectors_,
+                     "best_params": model.best_params_}
+            plain.update(_evaluate(lambda A, m=model: m.svc_.predict(_transform(bundle, A)),
+                                   None, X_sets, y_sets, classes, class_names, ece_bins))
+            variants["svm_multiclass_uncalibrated"] = plain
+    if "random_forest" in compare:
+        step("RandomForest baseline")
+        from sklearn.ensemble import RandomForestClassifier
+
+        start = time.perf_counter()
+        forest = RandomForestClassifier(n_estimators=rf_trees, class_weight=class_weight,
+                                        n_jobs=n_jobs, random_state=seed).fit(X[:, sel], y)
+        info = {"fit_seconds": time.perf_counter() - start,
+                "n_nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
+                "mean_depth": float(np.mean([t.tree_.max_depth for t in forest.estimators_]))}
+        info.update(_evaluate(None, forest.predict_proba, X_sets, y_sets, classes,
+                              class_names, ece_bins))
+        variants["random_forest"] = info
+
+    areas = None
+    if map_areas:
+        from hrlc.model.olofsson import area_adjusted_accuracy
+
+        area = [float(map_areas.get(c, map_areas.get(str(c), 0.0))) for c in classes.tolist()]
+        counts = np.asarray(variants[f"svm_{classifier}"]["test"]["confusion"]).T
+        areas = area_adjusted_accuracy(counts, area, classes=classes, class_names=class_names)
+    data = {"n_rows": int(len(samples)), "nonfinite": nonfinite, "features": len(names),
+            "n_train_before_cap": int(len(y_all)), "n_train": int(len(y)),
+            "split": split, "groups": "block" if groups is not None else "none (pixel folds)",
+            "rows": {s: _class_counts(d["class"].to_numpy()) for s, d in
+                     [("train", train), *held.items()]},
+            "sha256": bundle.training["data_sha256"]}
+    corr_before = correlation_matrix(Xs)
+    return TrainResult(bundle=bundle, variants=variants, selection=selection_info, pca=pca_info,
+                       correlation={"before": corr_before, "after": corr_before[np.ix_(sel, sel)],
+                                    "names_before": names, "names_after": selected},
+                       data=data, areas=areas, config=cfg)
+
+
+def _impute(X: np.ndarray, values: np.ndarray | None) -> np.ndarray:
+    return X if values is None else np.where(np.isnan(X), values, X)
+
+
+def _transform(bundle: ModelBundle, X: np.ndarray) -> np.ndarray:
+    return bundle.transform(X)
+
+
+def _class_counts(y: np.ndarray) -> dict:
+    codes, counts = np.unique(y, return_counts=True)
+    return {str(c): int(n) for c, n in zip(codes.tolist(), counts)}

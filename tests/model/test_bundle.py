@@ -1,0 +1,164 @@
+"""The model bundle: identical predictions after a round trip, arrays for a fast predictor,
+feature checks, safe loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hrlc.errors import CorruptFileError, OutputExistsError
+from hrlc.model import FeatureMismatchError, load_bundle, train_model
+from tests.model.conftest import SMALL_GRID
+
+CONFIGS = {
+    "multiclass-isotonic-standard": dict(classifier="multiclass", calibration="isotonic"),
+    "ova-sigmoid-quantile-pca-impute": dict(classifier="ova", calibration="sigmoid",
+                                            scaler="quantile", pca="average",
+                                            nan_policy="impute"),
+    "ova-softmax-minmax-none": dict(classifier="ova", aggregation="softmax", scaler="minmax",
+                                    selection="none", pca="elbow"),
+}
+
+
+@pytest.fixture(scope="module", params=list(CONFIGS))
+def saved(request, samples, tmp_path_factory):
+    table = samples.copy()
+    if CONFIGS[request.param].get("nan_policy") == "impute":
+        table.loc[table.index[:20], "f2"] = np.nan
+    result = train_model(table, compare=[], **SMALL_GRID, **CONFIGS[request.param])
+    path = result.bundle.save(tmp_path_factory.mktemp("bundle") / "model.npz")
+    return result.bundle, path, table
+
+
+def test_round_trip_gives_identical_predictions(saved):
+    bundle, path, table = saved
+    loaded = load_bundle(path)
+    rows = table[bundle.input_features]
+    np.testing.assert_array_equal(loaded.transform(rows), bundle.transform(rows))
+    np.testing.assert_array_equal(loaded.decision_scores(rows), bundle.decision_scores(rows))
+    np.testing.assert_array_equal(loaded.predict_proba(rows), bundle.predict_proba(rows))
+    np.testing.assert_array_equal(loaded.predict(table), bundle.predict(table))
+    assert loaded.input_features == bundle.input_features
+    assert loaded.class_table == bundle.class_table and loaded.class_names[1] == "forest"
+    assert loaded.probability_rule() == bundle.probability_rule()
+    assert loaded.metadata["format"] == "hrlc-model" and loaded.metadata["version"] == 1
+    assert len(loaded.training["data_sha256"]) == 64
+
+
+def _rbf(Z, arrays):
+    sq = ((Z[:, None, :] - arrays.support_vectors[None]) ** 2).sum(-1)
+    return np.exp(-arrays.gamma * sq)
+
+
+def _pairwise(Z, arrays):
+    """libsvm pair decision values from the raw arrays (the mapping stage's contract)."""
+    kernel = _rbf(Z, arrays)
+    start = np.r_[0, np.cumsum(arrays.n_support)]
+    n = len(arrays.n_support)
+    out = []
+    for p, (i, j) in enumerate((i, j) for i in range(n) for j in range(i + 1, n)):
+        si, sj = slice(start[i], start[i + 1]), slice(start[j], start[j + 1])
+        out.append(kernel[:, si] @ arrays.dual_coef[j - 1, si]
+                   + kernel[:, sj] @ arrays.dual_coef[i, sj] + arrays.intercept[p])
+    return np.column_stack(out)
+
+
+def _sklearn_decision(Z, arrays):
+    d = _pairwise(Z, arrays)
+    n = len(arrays.n_support)
+    if n == 2:
+        return -d[:, 0]
+    votes, conf = np.zeros((len(Z), n)), np.zeros((len(Z), n))
+    for p, (i, j) in enumerate((i, j) for i in range(n) for j in range(i + 1, n)):
+        conf[:, i] += d[:, p]
+        conf[:, j] -= d[:, p]
+        votes[:, i] += d[:, p] >= 0
+        votes[:, j] += d[:, p] < 0
+    return votes + conf / (3 * (np.abs(conf) + 1))
+
+
+def test_raw_arrays_reproduce_the_predictions(saved):
+    """Decision values, calibration and aggregation from the exposed arrays alone."""
+    bundle, path, table = saved
+    loaded = load_bundle(path)
+    rows = table[bundle.input_features].to_numpy(np.float64)[:40]
+    Z = loaded.transform(rows)
+    svms = loaded.svm_arrays()
+    if loaded.kind == "ova":
+        assert len(svms) == len(loaded.classes)
+        scores = np.column_stack([_sklearn_decision(Z, s) for s in svms])
+    else:
+        assert len(svms) == 1 and svms[0].classes.tolist() == loaded.classes.tolist()
+        scores = _sklearn_decision(Z, svms[0])
+    np.testing.assert_allclose(scores, loaded.decision_scores(rows), atol=1e-10)
+    rule = loaded.probability_rule()
+    if rule["aggregation"] == "softmax":
+        z = np.exp(scores / rule["temperature"] - (scores / rule["temperature"]).max(1)[:, None])
+        expected = z / z.sum(1, keepdims=True)
+    else:
+        p = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(loaded.calibrators)])
+        expected = p / p.sum(1, keepdims=True)
+    np.testing.assert_allclose(loaded.predict_proba(rows), expected, atol=1e-12)
+    prep = loaded.preprocessing_arrays()
+    assert prep["scaler"]["kind"] in ("standard", "minmax", "quantile")
+    if prep["pca_components"] is not None:
+        assert prep["pca_components"].shape == (Z.shape[1], len(loaded.input_features))
+
+
+def test_feature_check_lists_missing_and_extra(saved):
+    import xarray as xr
+
+    bundle, path, table = saved
+    loaded = load_bundle(path)
+    wrong = table.drop(columns=[bundle.input_features[0]]).assign(NDVI_m07=0.5)
+    with pytest.raises(FeatureMismatchError, match=rf"missing 1: {bundle.input_features[0]}"
+                                                   r".*extra.*NDVI_m07"):
+        loaded.predict(wrong)
+    names = ["slope", *reversed(bundle.input_features)]
+    cube = xr.DataArray(np.zeros((len(names), 2, 2), np.float32), dims=("feature", "y", "x"),
+                        coords={"feature": names})
+    positions = loaded.check_cube(cube)
+    assert [names[p] for p in positions] == bundle.input_features
+    with pytest.raises(FeatureMismatchError, match="the cube's features do not match"):
+        loaded.check_cube(cube.isel(feature=slice(0, 2)))
+
+
+def _rewrite(path, target, edit):
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(bytes(arrays["__meta__"]).decode())
+    edit(meta, arrays)
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(target, **arrays)
+    return target
+
+
+def test_untrusted_tampered_or_foreign_files_are_refused(saved, tmp_path):
+    _, path, _ = saved
+
+    def untrusted(meta, arrays):
+        meta["classifier"]["svms"][0]["class"] = "os.system"
+
+    def tampered(meta, arrays):
+        arrays["probe/scores"] = arrays["probe/scores"] + 1e-3
+
+    def newer(meta, arrays):
+        meta["version"] = 99
+
+    for edit, message in ((untrusted, "not one of the trusted types"),
+                          (tampered, "does not reproduce the decision values"),
+                          (newer, "newer than this hrlc reads")):
+        with pytest.raises(CorruptFileError, match=message):
+            load_bundle(_rewrite(path, tmp_path / f"{edit.__name__}.npz", edit))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CorruptFileError, match="not an hrlc model bundle"):
+        load_bundle(tmp_path / "junk.npz")
+
+
+def test_save_refuses_to_overwrite(saved):
+    bundle, path, _ = saved
+    with pytest.raises(OutputExistsError, match="already exists"):
+        bundle.save(path)
+    bundle.save(path, overwrite=True)

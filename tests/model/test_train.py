@@ -1,0 +1,104 @@
+"""train_model end to end: variants, splits, cap, bad input, report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from hrlc.model import TrainingDataError, train_model
+from hrlc.model.report import write_report
+from hrlc.model.samples import cap_training, holdout_masks
+from tests.model.conftest import SMALL_GRID
+
+
+def test_variants_selection_and_data_record(trained, samples):
+    assert set(trained.variants) == {"svm_multiclass", "svm_multiclass_uncalibrated",
+                                     "random_forest"}
+    for info in trained.variants.values():
+        assert 0.7 < info["test"]["overall_accuracy"] <= 1
+    assert trained.variants["svm_multiclass"]["test"]["ece"] < 0.2
+    assert "ece" not in trained.variants["svm_multiclass_uncalibrated"]["test"]
+    assert trained.variants["random_forest"]["n_nodes"] > 0
+    features = trained.bundle.input_features
+    assert ("f0" in features) != ("dup_f0" in features) and len(features) == 8
+    assert ("f1" in features) != ("near_f1" in features)
+    assert trained.data["n_train"] == (samples["split"] == "train").sum()
+    assert trained.data["rows"]["test"] == {
+        str(k): int(v) for k, v in samples.loc[samples["split"] == "test", "class"]
+        .value_counts().sort_index().items()}
+    assert trained.correlation["after"].shape == (8, 8)
+
+
+@pytest.mark.parametrize("rule", ["block", "polygon"])
+def test_group_holdout_never_splits_a_group(samples, rule):
+    masks = holdout_masks(samples, rule=rule, test_fraction=0.3, seed=1)
+    column = "block" if rule == "block" else "polygon_id"
+    train = set(samples.loc[masks["train"], column])
+    test = set(samples.loc[masks["test"], column])
+    assert train and test and not train & test
+    assert set(samples.loc[masks["test"], "class"]) == {1, 2, 3}
+
+
+def test_pixel_holdout_and_column_rules(samples):
+    masks = holdout_masks(samples, rule="pixel", test_fraction=0.25, seed=0)
+    assert masks["test"].sum() == 150
+    table = samples.assign(split=np.where(samples["block"] < 3, "eval", samples["split"]))
+    masks = holdout_masks(table, rule="column", test_fraction=0.3, seed=0)
+    assert set(masks) == {"train", "test", "eval"} and masks["eval"].sum() > 0
+    with pytest.raises(TrainingDataError, match="no 'test' rows"):
+        holdout_masks(samples.assign(split="train"), rule="column", test_fraction=0.3, seed=0)
+
+
+def test_cap_is_stratified_and_keeps_rare_classes():
+    y = np.r_[np.zeros(9000, int), np.ones(900, int), np.full(20, 2)]
+    kept = cap_training(y, max_samples=1000, seed=0)
+    counts = np.bincount(y[kept])
+    assert counts.tolist() == [907, 91, 20]
+    assert np.array_equal(kept, np.sort(kept))
+    assert cap_training(y, max_samples=None, seed=0).size == y.size
+
+
+def test_eval_rows_are_scored_and_areas_estimated(samples):
+    table = samples.assign(split=np.where(samples["block"] < 4, "eval", samples["split"]))
+    result = train_model(table, compare=[], selection="none", max_train_samples=200,
+                         map_areas={1: 500.0, 2: 300.0, 3: 200.0}, **SMALL_GRID)
+    assert "eval" in result.variants["svm_multiclass"]
+    assert result.data["n_train"] <= 210
+    areas = result.areas
+    assert sum(c["mapped_area"] for c in areas["per_class"]) == 1000.0
+    assert sum(c["area"] for c in areas["per_class"]) == pytest.approx(1000.0)
+    assert 0 < areas["overall_accuracy"] <= 1
+
+
+def test_nonfinite_features_are_rejected_with_counts_or_dropped(samples):
+    table = samples.copy()
+    table.loc[table.index[:3], "f1"] = np.nan
+    table.loc[table.index[3], "f4"] = np.inf
+    with pytest.raises(TrainingDataError,
+                       match=r"3 NaN and 1 inf values in 2 feature\(s\).*f1: 3 NaN, 0 inf"):
+        train_model(table, **SMALL_GRID)
+    result = train_model(table, nan_policy="drop", compare=[], selection="none", **SMALL_GRID)
+    assert result.data["nonfinite"]["dropped_rows"] == 4
+    assert result.data["nonfinite"]["counts"]["f4"] == [0, 1]
+
+
+def test_bad_tables_are_rejected(samples):
+    with pytest.raises(TrainingDataError, match=r"feature column\(s\) \['NDVI'\]"):
+        train_model(samples, features=["f0", "NDVI"], **SMALL_GRID)
+    with pytest.raises(TrainingDataError, match=r"only one class \(1 \(forest\)\)|only one class"):
+        train_model(samples.assign(**{"class": 1}), **SMALL_GRID)
+
+
+def test_report_files(trained, tmp_path):
+    written = write_report(trained, tmp_path / "report", area_unit="px")
+    assert {"report.md", "report.html", "report.json", "confusion.png", "reliability.png",
+            "correlation.png"} <= set(written)
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert data["bundle"]["kind"] == "multiclass"
+    assert data["variants"]["svm_multiclass"]["test"]["macro_f1"] > 0.7
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "| svm_multiclass |" in text and "![Confusion matrix](confusion.png)" in text
+    assert "<table>" in (tmp_path / "report" / "report.html").read_text()
+    assert (tmp_path / "report" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
