@@ -102,5 +102,6 @@ def aber_features():
     from hrlc.io import read_l2a
     from hrlc.testing import bundled_aber
 
-    return build_features(read_l2a(bundled_aber(), chunks=512), indices=["NDVI", "NDWI"],
+    cube = build_features(read_l2a(bundled_aber(), chunks=512), indices=["NDVI", "NDWI"],
                           glcm_textures=[])
+    return cube.persist()  # computed once (42 MB) for the several builds of the tests

@@ -78,10 +78,10 @@ def assign_split(table: pd.DataFrame, *, test_fraction: float, seed: int | np.ra
     """``"train"``/``"test"`` for every sample, by whole groups (:func:`split_groups`).
 
     Groups are visited in a seeded random order; a group goes to the test side when
-    at least half of its samples belong to classes still short of ``test_fraction`` of
-    their samples, and never when that would leave a class without training samples.
-    The split is stratified in this greedy sense: each class gets close to
-    ``test_fraction`` of its samples on the test side when it has enough groups.
+    that brings the test share of the classes closer to ``test_fraction`` (the sum over
+    classes of |wanted - taken| / class size decreases), and never when it would leave
+    a class without training samples. The split is stratified in this greedy sense:
+    each class gets close to ``test_fraction`` of its samples when it has enough groups.
 
     Parameters
     ----------
@@ -110,12 +110,13 @@ def assign_split(table: pd.DataFrame, *, test_fraction: float, seed: int | np.ra
     target = test_fraction * total
     in_test = np.zeros(len(counts), bool)
     taken = np.zeros_like(total)
+    weight = 1.0 / np.maximum(total, 1)  # relative errors: small classes count as much
     for g in rng.permutation(len(counts)):
         row = counts[g]
-        short = np.maximum(target - taken, 0)
-        useful = np.minimum(row, short).sum()
+        before = (np.abs(target - taken) * weight).sum()
+        after = (np.abs(target - taken - row) * weight).sum()
         starves = np.any((row > 0) & (total - taken - row <= 0))
-        if useful > 0 and useful >= 0.5 * row.sum() and not starves:
+        if after < before and not starves:
             in_test[g] = True
             taken += row
     out[in_test[groups]] = "test"

@@ -126,6 +126,20 @@ def _check_nan(samples: pd.DataFrame, values: np.ndarray, features: xr.DataArray
     return ~rows_bad if drop else np.ones(len(samples), bool)
 
 
+def _no_map_pixels(strategy: str, use_poly: bool, note: Callable[[str], None]) -> None:
+    message = "the land-cover maps gave no eligible pixel"
+    if use_poly:
+        held = "evaluation polygons" if strategy == "fulllc" else "test samples"
+        message += (f" outside polygon pixels and blocks holding {held} (a map rasterised "
+                    "from the same polygons has none)")
+    else:
+        message += " (only no-data or ignored codes, or an erosion wider than the classes)"
+    if strategy == "fulllc":
+        raise InputError(message + "; strategy 'fulllc' has nothing to train on: use smaller "
+                         "blocks, fewer evaluation polygons or another map")
+    note(message)
+
+
 def _with_blocks(pixels: pd.DataFrame, *, block_px: int, width: int, source: str) -> pd.DataFrame:
     return pixels.assign(block=block_ids(pixels["row"], pixels["col"], block_px=block_px,
                                          width=width), source=source)
@@ -257,12 +271,18 @@ def build_dataset(
                   for c in classes.codes if wanted[c] is not None or caps[c] is not None}
         drawn, diagnostics["lc_available"] = sample_lc(
             on_grid, quotas=quotas, erosion=lc_erosion, exclusion=exclusion, seed=lc_seed)
+        if drawn.empty:
+            _no_map_pixels(strategy, use_poly, note)
         drawn = _with_blocks(drawn.assign(polygon_id=-1), block_px=block_px, width=width,
                              source="lcmap")
         drawn["split"] = (assign_split(drawn, test_fraction=test_fraction, seed=lc_split_seed,
                                        by=split_by) if strategy == "fulllc" else "train")
         parts.append(drawn)
     samples = pd.concat(parts, ignore_index=True)
+    if test_fraction > 0 and strategy != "fulllc" and not (samples["split"] == "test").any():
+        note(f"no test samples: the {len(poly)} polygon samples form a single group of blocks "
+             "(polygons spanning several blocks join them); use split_by='polygon' or "
+             "another block_size")
     values = extract_features(features, samples["row"].to_numpy(), samples["col"].to_numpy())
     finite = _check_nan(samples, values, features, classes, diagnostics, note,
                         drop=drop_nan)

@@ -27,7 +27,7 @@ def _window(bounds: tuple[float, float, float, float], grid: Grid) -> Window | N
     """Pixel window (one pixel of margin) covering ``bounds``, clipped to the grid."""
     inv = ~grid.transform
     xs, ys = (bounds[0], bounds[2]), (bounds[1], bounds[3])
-    corners = [inv * (x, y) for x in xs for y in ys]
+    corners = [inv @ (x, y) for x in xs for y in ys]
     c0 = max(math.floor(min(c for c, _ in corners)) - 1, 0)
     c1 = min(math.ceil(max(c for c, _ in corners)) + 1, grid.shape[1])
     r0 = max(math.floor(min(r for _, r in corners)) - 1, 0)
