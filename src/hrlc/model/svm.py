@@ -83,13 +83,17 @@ def grid_search(svc, X, y, splits, *, Cs, gammas, scoring: str, n_jobs,
         warnings.simplefilter("ignore", UserWarning)
         search.fit(X, y, **({} if sample_weight is None else {"sample_weight": sample_weight}))
     results = search.cv_results_
-    means = np.asarray(results["mean_test_score"], dtype=np.float64)
-    if not np.isfinite(means).any():
-        raise TrainingDataError(f"every grid point failed to score ({scoring}); check that "
-                                "each cross-validation fold holds every class")
+    folds = np.column_stack([results[f"split{k}_test_score"] for k in range(len(splits))])
+    finite = np.isfinite(folds)
+    if not finite.any(axis=1).all():
+        raise TrainingDataError(f"a grid point scored in no fold ({scoring}); check that the "
+                                "test part of each cross-validation fold holds every class")
+    # a fold whose test part lacks the positive class has no ROC AUC: average the others
+    means = np.where(finite, folds, 0).sum(axis=1) / finite.sum(axis=1)
+    stds = np.array([np.std(row[ok]) for row, ok in zip(folds, finite)])
     table = [{"C": float(p["C"]), "gamma": float(p["gamma"]), "mean": float(m), "std": float(s)}
-             for p, m, s in zip(results["params"], means, results["std_test_score"])]
-    best = int(np.nanargmax(means))
+             for p, m, s in zip(results["params"], means, stds)]
+    best = int(np.argmax(means))
     return {"C": table[best]["C"], "gamma": table[best]["gamma"]}, table
 
 
