@@ -37,7 +37,8 @@ def block_ids(rows: np.ndarray, cols: np.ndarray, *, block_px: int, width: int) 
         Grid width (px); ``n_block_cols = ceil(width / block_px)``.
     """
     n_cols = -(-width // block_px)
-    return (np.asarray(rows, np.int64) // block_px) * n_cols + np.asarray(cols, np.int64) // block_px
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    return (rows // block_px) * n_cols + cols // block_px
 
 
 def split_groups(table: pd.DataFrame, *, by: str = "block") -> np.ndarray:

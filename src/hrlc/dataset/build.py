@@ -94,8 +94,9 @@ def _polygon_pixels(polygons: gpd.GeoDataFrame, classes: ClassTable, grid: Grid,
         raise InputError(f"none of the {len(polygons)} labelled geometries covers a pixel of "
                          f"the feature grid ({grid.describe()}); check their CRS and extent")
     if diag["outside"]:
+        more = " ..." if len(diag["outside"]) > 10 else ""
         note(f"{len(diag['outside'])} of {len(polygons)} geometries lie outside the feature "
-             f"grid (polygon ids {diag['outside'][:10]}{' ...' if len(diag['outside']) > 10 else ''})")
+             f"grid (polygon ids {diag['outside'][:10]}{more})")
     if diag["without_pixels"]:
         note(f"{len(diag['without_pixels'])} geometries cover no pixel centre (too small or "
              f"thin; ids {diag['without_pixels'][:10]}); set all_touched to keep them")

@@ -76,7 +76,8 @@ class ClassTable:
         seen_codes: dict[int, str] = {}
         seen_names: dict[str, int] = {}
         for c in items:
-            if not isinstance(c.code, Integral) or isinstance(c.code, bool) or not 1 <= c.code <= 255:
+            integer = isinstance(c.code, Integral) and not isinstance(c.code, bool)
+            if not integer or not 1 <= c.code <= 255:
                 raise ConfigError(f"{self.source}: class codes are integers 1-255 (0 is no data), "
                                   f"got {c.code!r} for {c.name!r}")
             if not c.name:
