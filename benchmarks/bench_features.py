@@ -88,6 +88,8 @@ def _child(size: int, months: int, chunks: int, folder: str) -> None:
         "features": int(cube.sizes["feature"]), "size": size, "months": months,
         "chunks": chunks, "build_seconds": build_seconds, "seconds": seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu_seconds": (lambda u: u.ru_utime + u.ru_stime)(
+            resource.getrusage(resource.RUSAGE_SELF)),  # whole child, load-independent
         "zarr_bytes": size_bytes, "raw_bytes": int(cube.size * 4),
     }))
 

@@ -108,6 +108,8 @@ def _child(case: str, size: int, chunks: int) -> None:
     run = {"skimage": _skimage, "hrlc": _core}.get(case)
     result = run(size) if run else _hrlc(size, chunks)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # load-independent
     print(json.dumps(result))
 
 
