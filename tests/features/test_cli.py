@@ -16,7 +16,7 @@ from hrlc.io import read_zarr
 def _config(tmp_path, aber_path, aber_dem_path, **features):
     config = {
         "composites": str(aber_path), "dem": str(aber_dem_path), "dem_use_nodata": False,
-        "output": str(tmp_path / "out" / "cube.zarr"), "chunks": 256,
+        "output": str(tmp_path / "out" / "cube.zarr"), "chunks": 512,
         "features": {"bands": ["B04", "B08"], "indices": ["NDVI", "SOBEL", "NDRE"],
                      "custom_indices": {"NDRE": "(B8A - B05) / (B8A + B05)"},
                      "glcm_textures": ["contrast", "entropy"], **features},

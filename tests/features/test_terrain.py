@@ -82,9 +82,10 @@ def test_geographic_crs_has_metric_pixel_sizes():
 
 
 def test_chunks_and_holes_give_identical_results(aber_dem):
-    dem = aber_dem.astype(np.float64).where(aber_dem > 5)  # the sea becomes a hole
+    dem = aber_dem[:400, :500].astype(np.float64)
+    dem = dem.where(dem > 5)  # the sea becomes a hole
     one = terrain(dem.chunk(-1)).values
-    many = terrain(dem.chunk(37)).values
+    many = terrain(dem.chunk({"y": 61, "x": 97})).values
     np.testing.assert_array_equal(one, many)
     assert np.isnan(one[:, np.isnan(dem.values)]).all()
     assert np.nanmax(one[1]) < 60 and np.nanmin(one[1]) >= 0
