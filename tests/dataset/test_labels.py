@@ -9,6 +9,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 
 from hrlc.dataset import (
     ClassTable,
+    infer_classes,
     label_values,
     polygon_labels,
     rasterize_labels,
@@ -130,3 +131,16 @@ def test_other_bad_vectors(classes):
     ids = polygon_labels(twice.assign(pid=[4, 9]), classes=classes, crs=32633, id_field="pid",
                          class_field="kind")
     assert ids["polygon_id"].tolist() == [4, 9]
+
+
+def test_integer_fields_read_as_floats_and_inferred_tables(classes):
+    vectors = _vectors([SQUARE] * 4, [1.0, 0.0, float("nan"), 2.0])
+    labels = polygon_labels(vectors, classes=classes, crs=32633, class_field="kind", ignore=[0])
+    assert labels["class"].tolist() == [1, 2] and labels.attrs["diagnostics"]["ignored"] == 2
+    inferred = infer_classes(vectors, class_field="kind", ignore=[0])
+    assert inferred.codes == [1, 2] and inferred.names == ["class 1", "class 2"]
+    named = infer_classes(_vectors([SQUARE] * 2, ["water", "forest"], layer="x"),
+                          class_field="kind")
+    assert named.names == ["forest", "water"]
+    with pytest.raises(InputError, match="no class value left"):
+        infer_classes(vectors, class_field="kind", ignore=[0, 1, 2])

@@ -35,8 +35,7 @@ def _open_features(source):
 def _labels(run, crs):
     """Class table, labelled polygons (or None) and land-cover maps with mappings."""
     from hrlc.dataset import (
-        ClassTable,
-        label_values,
+        infer_classes,
         polygon_labels,
         read_class_table,
         read_lc_map,
@@ -49,13 +48,8 @@ def _labels(run, crs):
         p = run.polygons
         vectors = read_vectors(p.path, layers=p.layer_names())
         options = dict(class_field=p.class_field, layers=p.layer_classes(), values=p.values)
-        if run.classes is None:
-            raw = label_values(vectors, **options)
-            ignore = {str(v) for v in p.ignore}
-            classes = ClassTable.from_values([v for v in raw.dropna() if str(v) not in ignore],
-                                             source=f"classes of {p.path}")
-        else:
-            classes = read_class_table(run.classes)
+        classes = (read_class_table(run.classes) if run.classes else
+                   infer_classes(vectors, ignore=p.ignore, source=p.path, **options))
         polygons = polygon_labels(vectors, classes=classes, crs=crs, ignore=p.ignore,
                                   id_field=p.id_field, **options)
     if classes is None:

@@ -23,7 +23,7 @@ from hrlc.dataset.blocks import SPLITS, assign_split, block_ids, block_pixels, s
 from hrlc.dataset.build import COLUMNS, STRATEGIES, DatasetWarning, build_dataset
 from hrlc.dataset.classes import ClassInfo, ClassTable, LCMapping
 from hrlc.dataset.extract import extract_features
-from hrlc.dataset.labels import label_values, polygon_labels
+from hrlc.dataset.labels import infer_classes, label_values, polygon_labels
 from hrlc.dataset.lcmap import Exclusion, lc_classes, merge_by_priority, sample_lc
 from hrlc.dataset.rasterize import rasterize_labels
 from hrlc.dataset.report import (
@@ -58,6 +58,7 @@ __all__ = [
     "class_summary",
     "count_table",
     "extract_features",
+    "infer_classes",
     "key_features",
     "label_values",
     "lc_classes",

@@ -63,9 +63,33 @@ def label_values(vectors: gpd.GeoDataFrame, *, class_field: str | None = None,
         raw = vectors["layer"]
     raw = raw.astype(object).where(raw.notna(), None)
     if values:
-        lookup = {str(k): v for k, v in values.items()}
-        raw = raw.map(lambda v: lookup.get(str(v), v))
+        lookup = {_text(k): v for k, v in values.items()}
+        raw = raw.map(lambda v: lookup.get(_text(v), v))
     return raw
+
+
+def infer_classes(vectors: gpd.GeoDataFrame, *, class_field: str | None = None,
+                  layers: Mapping[str, str | int] | None = None, values: Mapping | None = None,
+                  ignore: Sequence = (), source: str = "labels") -> ClassTable:
+    """A class table made from the label values, for vectors that come without one.
+
+    Integer values keep their code (named ``class <code>``); names get codes 1, 2, ... in
+    sorted order and palette colours. Options as in :func:`polygon_labels`.
+    """
+    raw = label_values(vectors, class_field=class_field, layers=layers, values=values)
+    skip = {_text(v) for v in ignore}
+    kept = [int(v) if isinstance(v, float) and v.is_integer() else v
+            for v in raw.dropna() if _text(v) not in skip]
+    if not kept:
+        raise InputError(f"{source}: no class value left to build a class table from")
+    return ClassTable.from_values(kept, source=f"classes of {source}")
+
+
+def _text(value: object) -> str:
+    """A label value as text, ``3.0`` as ``3`` (integer fields with gaps read as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 def _keep_dimension(geom, kind: set[str]):
@@ -122,7 +146,7 @@ def polygon_labels(vectors: gpd.GeoDataFrame, *, classes: ClassTable, crs,
         vectors = vectors.assign(layer="")
     raw = label_values(vectors, class_field=class_field, layers=layers, values=values)
     ids = _polygon_ids(vectors, id_field)
-    ignored = raw.isna() | raw.astype(str).isin({str(v) for v in ignore})
+    ignored = raw.isna() | raw.map(_text).isin({_text(v) for v in ignore})
     frame = gpd.GeoDataFrame({"polygon_id": ids, "layer": vectors["layer"].to_numpy(),
                               "raw": raw.to_numpy()}, geometry=vectors.geometry.to_numpy(),
                              crs=vectors.crs)[~ignored.to_numpy()]

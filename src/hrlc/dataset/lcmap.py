@@ -78,7 +78,17 @@ def lc_classes(lc: xr.DataArray, *, mapping: LCMapping, classes: ClassTable,
 
 
 def merge_by_priority(maps: Sequence[xr.DataArray]) -> xr.DataArray:
-    """Class rasters on one grid merged: each pixel takes the first non-zero class."""
+    """Merge class rasters of one grid: each pixel takes the first non-zero class.
+
+    Parameters
+    ----------
+    maps : sequence of DataArray (y, x) uint8
+        Class codes on the same grid (:func:`lc_classes`), 0 = no class; first wins.
+
+    Returns
+    -------
+    DataArray (y, x) uint8, lazy.
+    """
     merged = maps[0]
     for other in maps[1:]:
         merged = merged.where(merged != 0, other)
