@@ -121,6 +121,30 @@ def _layer(data: xr.DataArray, name: str, description: str) -> xr.DataArray:
         feature=[name]).assign_coords(description=("feature", [description]))
 
 
+def _spectral_layers(stack: xr.DataArray, bands: list[str],
+                     labels: list[str]) -> list[xr.DataArray]:
+    return [_layer(stack.sel(band=band, drop=True).isel(time=t, drop=True), f"{band}_{label}",
+                   f"{band} reflectance (0-1), composite of {_month_text(label)}")
+            for band in bands for t, label in enumerate(labels)]
+
+
+def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
+                  index_times: list[int], statistics: Sequence[str],
+                  sobel_band: str) -> list[xr.DataArray]:
+    layers = []
+    for name, entry in chosen.items():
+        series = compute_index(stack, entry if entry is not None else SOBEL,
+                               sobel_band=sobel_band)
+        what = (f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
+                if entry is None else f"{entry.long_name} = {entry.formula} ({entry.reference})")
+        layers += [_layer(series.isel(time=t, drop=True), f"{name}_{labels[t]}",
+                          f"{what}, composite of {_month_text(labels[t])}")
+                   for t in index_times]
+        layers += [_layer(reduce_time(series, s), f"{name}_{s}",
+                          f"{STATISTICS[s]} over the months of {what}") for s in statistics]
+    return layers
+
+
 def build_features(
     composites: xr.DataArray,
     *,
@@ -216,47 +240,29 @@ def build_features(
 
     stack = _select_months(composites, months)
     labels = month_labels(stack.time)
-    index_times = range(len(labels))
+    index_times = list(range(len(labels)))
     if index_months is not None:
         _select_months(stack, index_months)  # the same check and message
         months_of = pd.DatetimeIndex(np.asarray(stack.time.values)).month
         index_times = [t for t, m in enumerate(months_of) if m in set(index_months)]
-    layers: list[xr.DataArray] = []
-    for band in bands:
-        for t, label in enumerate(labels):
-            layers.append(_layer(stack.sel(band=band, drop=True).isel(time=t, drop=True),
-                                 f"{band}_{label}",
-                                 f"{band} reflectance (0-1), composite of {_month_text(label)}"))
-    for name, entry in chosen.items():
-        series = compute_index(stack, entry if entry is not None else SOBEL,
-                               sobel_band=sobel_band)
-        what = (f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
-                if entry is None else f"{entry.long_name} = {entry.formula} ({entry.reference})")
-        for t in index_times:
-            label = labels[t]
-            layers.append(_layer(series.isel(time=t, drop=True), f"{name}_{label}",
-                                 f"{what}, composite of {_month_text(label)}"))
-        for statistic in index_statistics:
-            layers.append(_layer(reduce_time(series, statistic), f"{name}_{statistic}",
-                                 f"{STATISTICS[statistic]} over the months of {what}"))
+    layers = _spectral_layers(stack, bands, labels)
+    layers += _index_layers(stack, chosen, labels, index_times, index_statistics, sobel_band)
     if glcm_textures:
         band, source = _glcm_source(stack, glcm_band, glcm_composite)
         textures = _glcm.glcm_textures(
             band, window=glcm_window, levels=glcm_levels, distances=glcm_distances,
             angles=glcm_angles, textures=glcm_textures, value_range=glcm_range,
             percentiles=glcm_percentiles)
-        for texture in glcm_textures:
-            layers.append(_layer(textures.sel(texture=texture, drop=True),
-                                 f"glcm_{texture}_{glcm_band}",
-                                 f"GLCM {texture} = {TEXTURES[texture]} of {glcm_band} ({source}), "
-                                 f"{glcm_window}x{glcm_window} px, {glcm_levels} levels, "
-                                 f"distances {list(glcm_distances)}, angles "
-                                 f"{list(glcm_angles)} averaged"))
+        settings = (f"{glcm_window}x{glcm_window} px, {glcm_levels} levels, distances "
+                    f"{list(glcm_distances)}, angles {list(glcm_angles)} averaged")
+        layers += [_layer(textures.sel(texture=t, drop=True), f"glcm_{t}_{glcm_band}",
+                          f"GLCM {t} = {TEXTURES[t]} of {glcm_band} ({source}), {settings}")
+                   for t in glcm_textures]
     if dem is not None:
         relief = terrain(_dem_on_grid(dem, stack.isel(time=0, band=0, drop=True),
                                       dem_resampling))
-        for name, text in TERRAIN_FEATURES.items():
-            layers.append(_layer(relief.sel(feature=name, drop=True), name, text))
+        layers += [_layer(relief.sel(feature=name, drop=True), name, text)
+                   for name, text in TERRAIN_FEATURES.items()]
     if not layers:
         raise ConfigError("no features requested: bands, indices, glcm_textures are all "
                           "empty and no DEM was given")
