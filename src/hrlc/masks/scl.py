@@ -64,3 +64,8 @@ def scl_to_mask(scl: xr.DataArray, *, dark_area: Literal["clear", "shadow"] = "c
     mask.attrs = {"long_name": "cloud mask (CloudSEN12: 0 clear, 1 thick cloud, "
                   "2 thin cloud, 3 cloud shadow, 255 nodata)", "nodata": NODATA}
     return mask.rename("cloud_mask")
+
+
+#: Display colours (RGB) of the CloudSEN12 codes, for mask COGs and quick-looks.
+MASK_COLOURS = {CLEAR: (60, 140, 60), THICK_CLOUD: (250, 250, 250), THIN_CLOUD: (150, 200, 250),
+                SHADOW: (60, 60, 60), NODATA: (0, 0, 0)}
