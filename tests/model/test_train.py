@@ -14,12 +14,13 @@ from tests.model.conftest import SMALL_GRID
 
 
 def test_variants_selection_and_data_record(trained, samples):
-    assert set(trained.variants) == {"svm_multiclass", "svm_multiclass_uncalibrated",
-                                     "random_forest"}
+    assert set(trained.variants) == {"svm_multiclass", "random_forest"}
     for info in trained.variants.values():
         assert 0.7 < info["test"]["overall_accuracy"] <= 1
-    assert trained.variants["svm_multiclass"]["test"]["ece"] < 0.2
-    assert "ece" not in trained.variants["svm_multiclass_uncalibrated"]["test"]
+    svm = trained.variants["svm_multiclass"]
+    assert svm["test"]["ece"] < 0.2 and svm["labels"] == "decision"
+    assert svm["test"]["other_labels"]["rule"] == "probability"
+    assert 0.7 < svm["test"]["other_labels"]["macro_f1"] <= 1
     assert trained.variants["random_forest"]["n_nodes"] > 0
     features = trained.bundle.input_features
     assert ("f0" in features) != ("dup_f0" in features) and len(features) == 8

@@ -24,10 +24,13 @@ class TrainConfig(StageConfig):
     ``pca``: ``none`` | ``variance`` | ``elbow`` | ``average`` and ``pca_variance``;
     ``classifier``: the SVM saved in the bundle (``multiclass`` or ``ova``); ``compare``:
     other variants trained and evaluated on the same split for the report;
-    ``calibration``: ``isotonic`` | ``sigmoid``; ``aggregation`` and ``temperature`` of
+    ``calibration``: ``isotonic`` | ``sigmoid``; ``labels``: the class of a sample is the
+    SVM's ``decision`` (calibration never changes it) or the most ``probability``-ble
+    class; ``aggregation`` and ``temperature`` of
     the one-vs-all probabilities; ``C`` and ``gamma_factors``: the grid (gamma as multiples
-    of 1 / (n_features * var)); ``cv_folds``: spatial-block folds of the grid search,
-    calibration and RFECV; ``class_weight``: ``null``, ``balanced`` or code -> weight;
+    of 1 / (n_features * var)); ``cv_folds``: folds of the grid search, calibration and
+    RFECV, grouped by ``cv_groups`` (``block``: blocks joined by the polygons that span
+    them; ``polygon``); ``class_weight``: ``null``, ``balanced`` or code -> weight;
     ``rf_trees``: trees of the RandomForest baseline; ``ece_bins``: calibration bins;
     ``n_jobs``: joblib workers (-1: all cores); ``seed``.
     """
@@ -50,12 +53,14 @@ class TrainConfig(StageConfig):
     classifier: Literal["multiclass", "ova"] = "multiclass"
     compare: list[Variant] = Field(default_factory=lambda: ["random_forest"])
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    labels: Literal["decision", "probability"] = "decision"
     aggregation: Literal["normalise", "softmax"] = "normalise"
     temperature: PositiveFloat = 1.0
     C: list[PositiveFloat] = Field(default_factory=lambda: [1.0, 10.0, 100.0], min_length=1)
     gamma_factors: list[PositiveFloat] = Field(default_factory=lambda: [0.3, 1.0, 3.0],
                                                min_length=1)
     cv_folds: int = Field(3, ge=2)
+    cv_groups: Literal["block", "polygon"] = "block"
     class_weight: Literal["balanced"] | dict[int, PositiveFloat] | None = None
     rf_trees: PositiveInt = 300
     ece_bins: int = Field(10, ge=2)

@@ -154,9 +154,15 @@ class ModelBundle:
         return self.classifier.calibrators_
 
     def probability_rule(self) -> dict:
-        """How probabilities follow from decision scores (see ``probabilities_from_scores``)."""
+        """How labels and probabilities follow from the decision scores.
+
+        ``labels``: ``decision`` (multiclass: the one-vs-one vote, as ``SVC.predict``;
+        one-vs-all: the largest binary decision value) or ``probability`` (the most
+        probable class); ``calibration``, ``aggregation``, ``temperature``: see
+        :func:`hrlc.model.probabilities_from_scores`.
+        """
         c = self.classifier
-        return {"kind": self.kind, "calibration": c.calibration,
+        return {"kind": self.kind, "calibration": c.calibration, "labels": c.labels,
                 "aggregation": getattr(c, "aggregation", "normalise"),
                 "temperature": float(getattr(c, "temperature", 1.0))}
 

@@ -49,8 +49,11 @@ def _summary_rows(variants: dict, split: str) -> list[list]:
         if m is None:
             continue
         cost = info.get("n_support_vectors", info.get("n_nodes"))
-        rows.append([name, m["overall_accuracy"], m["macro_f1"], m.get("ece"), cost,
-                     info.get("fit_seconds")])
+        other = m.get("other_labels")
+        alt = "-" if other is None else (f"{other['overall_accuracy']:.3f} / "
+                                         f"{other['macro_f1']:.3f} ({other['rule']})")
+        rows.append([name, info.get("labels", "-"), m["overall_accuracy"], m["macro_f1"],
+                     m.get("ece"), alt, cost, info.get("fit_seconds")])
     return rows
 
 
@@ -64,14 +67,15 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
              f"`{data['split']}` split; cross-validation grouped by {data['groups']}; "
              f"{data['n_train']} training samples (of {data['n_train_before_cap']} before the "
              f"cap). Data SHA-256 `{data['sha256'][:16]}...`.", ""]
-    header = ["variant", "OA", "macro-F1", "ECE", "SVs / tree nodes", "fit (s)"]
+    header = ["variant", "labels", "OA", "macro-F1", "ECE", "OA / F1 with the other labels",
+              "SVs / tree nodes", "fit (s)"]
     for split in ("test", "eval"):
         rows = _summary_rows(result.variants, split)
         if rows:
             lines += [f"## Accuracy on the {split} set", ""] + _table(header, rows)
     c = bundle.classifier
     lines += ["## Model bundle", "",
-              f"Classifier `{main}` (calibration: {c.calibration}"
+              f"Classifier `{main}` (labels: {c.labels}, calibration: {c.calibration}"
               + (f", aggregation: {c.aggregation}" if bundle.kind == "ova" else "") + "); "
               f"{len(bundle.input_features)} input features; "
               f"{bundle.n_support_vectors} support vectors (kernel evaluations per pixel).",

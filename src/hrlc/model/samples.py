@@ -84,13 +84,33 @@ def handle_nonfinite(samples: pd.DataFrame, features: Sequence[str], *,
     raise ValueError(f"unknown nan_policy {policy!r}")
 
 
+def sample_groups(samples: pd.DataFrame, *, by: Literal["block", "polygon"] = "block",
+                  ) -> np.ndarray | None:
+    """Group of each sample for splits and cross-validation, or None (no spatial columns).
+
+    With ``block`` and ``polygon_id`` columns: :func:`hrlc.dataset.split_groups` (blocks
+    joined by polygons that span them, or polygons), so that no polygon lies on both sides
+    of a fold; with only one of the columns, that column.
+    """
+    columns = set(samples.columns)
+    if {"block", "polygon_id"} <= columns:
+        from hrlc.dataset import split_groups
+
+        return split_groups(samples, by=by)
+    column = "block" if by == "block" else "polygon_id"
+    if column in columns:
+        return samples[column].to_numpy()
+    return None
+
+
 def holdout_masks(samples: pd.DataFrame, *, rule: SplitRule, test_fraction: float,
                   seed: int) -> dict[str, np.ndarray]:
     """Boolean masks of the training, test and (when present) evaluation rows.
 
     ``column``: the table's ``split`` column (``train``/``test``/``eval``); ``block`` /
-    ``polygon``: whole blocks / polygons held out, stratified by class (the first fold of a
-    ``StratifiedGroupKFold`` with ``round(1 / test_fraction)`` folds); ``pixel``: a
+    ``polygon``: whole groups of :func:`sample_groups` held out, stratified by class (the
+    first fold of a ``StratifiedGroupKFold`` with ``round(1 / test_fraction)`` folds);
+    ``pixel``: a
     pixel-random stratified split (neighbouring pixels on both sides: shows leakage only).
     """
     n = len(samples)
@@ -119,14 +139,15 @@ def holdout_masks(samples: pd.DataFrame, *, rule: SplitRule, test_fraction: floa
     elif rule in ("block", "polygon"):
         from sklearn.model_selection import StratifiedGroupKFold
 
-        column = "block" if rule == "block" else "polygon_id"
-        if column not in samples.columns:
+        groups = sample_groups(samples, by=rule)
+        if groups is None:
+            column = "block" if rule == "block" else "polygon_id"
             raise TrainingDataError(f"split '{rule}' needs a '{column}' column in the samples")
-        groups = samples[column].to_numpy()
         folds = max(2, round(1 / test_fraction))
         if np.unique(groups).size < folds:
-            raise TrainingDataError(f"only {np.unique(groups).size} {column} value(s): too few "
-                                    f"to hold out {test_fraction:.0%} of them; use smaller blocks")
+            raise TrainingDataError(f"only {np.unique(groups).size} group(s) of {rule}s: too "
+                                    f"few to hold out {test_fraction:.0%} of them; use smaller "
+                                    "blocks or split 'polygon'")
         splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
         _, held = next(splitter.split(np.zeros(n), y, groups))
         test[held] = True

@@ -25,6 +25,7 @@ from hrlc.model._checks import TrainingDataError, check_classes, check_fold_clas
 from hrlc.model.calibration import Calibrator, calibrated_parts, normalise_probabilities
 
 AGGREGATIONS: tuple[str, ...] = ("normalise", "softmax")
+LABEL_RULES: tuple[str, ...] = ("decision", "probability")
 
 
 def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, n_folds: int,
@@ -103,6 +104,8 @@ class _GridSVM(ClassifierMixin, BaseEstimator):
     def _prepare(self, X, y, groups):
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
+        if self.labels not in LABEL_RULES:
+            raise ValueError(f"labels must be one of {LABEL_RULES}, got {self.labels!r}")
         if self.calibration not in (None, "isotonic", "sigmoid"):
             raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or None, got "
                              f"{self.calibration!r}")
@@ -136,12 +139,15 @@ class _GridSVM(ClassifierMixin, BaseEstimator):
         return fitted, calibrators, best, table
 
     def predict(self, X):
-        """Class codes (n_samples,): the most probable class (the SVM's vote when
-        uncalibrated)."""
+        """Class codes (n_samples,), by the ``labels`` rule."""
         X = self._check(X)
-        if not self._has_proba():
-            return self.svc_.predict(X)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        if self.labels == "probability" and self._has_proba():
+            return self.classes_[np.argmax(self._proba(X), axis=1)]
+        return self._decision_labels(X)
+
+    def decision_scores(self, X):
+        """The SVM decision values of X (see :meth:`_scores` of each classifier)."""
+        return self._scores(self._check(X))
 
     def _check(self, X):
         check_is_fitted(self, "classes_")
@@ -159,6 +165,13 @@ class MulticlassSVM(_GridSVM):
         Grid of gamma, as multiples of ``1 / (n_features * var(X))``.
     calibration : {"isotonic", "sigmoid"} or None
         Calibration of the one-vs-rest decision values; ``None``: no probabilities.
+    labels : {"decision", "probability"}
+        ``decision``: the SVM's own label (the one-vs-one vote; one-vs-all: the largest
+        binary decision value), so calibration never changes a label, accuracy or
+        macro-F1; ``argmax(predict_proba)`` may then differ from ``predict`` on a few
+        samples, as with libsvm's own probabilities. ``probability``: the most probable
+        class (consistent with the probabilities; on imbalanced classes it favours the
+        frequent ones: higher accuracy, lower macro-F1).
     n_folds : int
         Cross-validation folds (grouped by the ``groups`` passed to ``fit``).
     class_weight : None, "balanced" or dict
@@ -185,11 +198,13 @@ class MulticlassSVM(_GridSVM):
 
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
                  calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
+                 labels: Literal["decision", "probability"] = "decision",
                  n_folds: int = 3, class_weight=None, n_jobs: int | None = None,
                  cache_size: float = 500.0, random_state: int = 0):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
+        self.labels = labels
         self.n_folds = n_folds
         self.class_weight = class_weight
         self.n_jobs = n_jobs
@@ -209,17 +224,22 @@ class MulticlassSVM(_GridSVM):
     def _has_proba(self):
         return self.calibration is not None
 
-    def decision_scores(self, X):
+    def _scores(self, X):
         """``SVC.decision_function`` (one-vs-rest shape): (n_samples, n_classes), or
         (n_samples,) for two classes (positive favours ``classes_[1]``)."""
-        X = self._check(X)
         return self.svc_.decision_function(X)
+
+    def _decision_labels(self, X):
+        return self.svc_.predict(X)  # the one-vs-one vote
+
+    def _proba(self, X):
+        return probabilities_from_scores(self._scores(X), self.calibrators_,
+                                         aggregation="normalise")
 
     @available_if(_has_proba)
     def predict_proba(self, X):
         """Calibrated probabilities (n_samples, n_classes), rows summing to 1."""
-        return probabilities_from_scores(self.decision_scores(X), self.calibrators_,
-                                         aggregation="normalise")
+        return self._proba(self._check(X))
 
 
 class OneVsAllSVM(_GridSVM):
@@ -254,12 +274,14 @@ class OneVsAllSVM(_GridSVM):
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
                  calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
                  aggregation: Literal["normalise", "softmax"] = "normalise",
-                 temperature: float = 1.0, scoring: str = "roc_auc", n_folds: int = 3,
-                 class_weight=None, n_jobs: int | None = None, cache_size: float = 500.0,
-                 random_state: int = 0):
+                 temperature: float = 1.0,
+                 labels: Literal["decision", "probability"] = "decision",
+                 scoring: str = "roc_auc", n_folds: int = 3, class_weight=None,
+                 n_jobs: int | None = None, cache_size: float = 500.0, random_state: int = 0):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
+        self.labels = labels
         self.aggregation = aggregation
         self.temperature = temperature
         self.scoring = scoring
@@ -304,16 +326,21 @@ class OneVsAllSVM(_GridSVM):
     def _has_proba(self):
         return True
 
-    def decision_scores(self, X):
+    def _scores(self, X):
         """Binary decision values (n_samples, n_classes): column k favours class k."""
-        X = self._check(X)
         return np.column_stack([svc.decision_function(X) for svc in self.svcs_])
+
+    def _decision_labels(self, X):
+        return self.classes_[np.argmax(self._scores(X), axis=1)]
+
+    def _proba(self, X):
+        return probabilities_from_scores(self._scores(X), self.calibrators_,
+                                         aggregation=self.aggregation,
+                                         temperature=self.temperature)
 
     def predict_proba(self, X):
         """Probabilities (n_samples, n_classes), rows summing to 1."""
-        return probabilities_from_scores(self.decision_scores(X), self.calibrators_,
-                                         aggregation=self.aggregation,
-                                         temperature=self.temperature)
+        return self._proba(self._check(X))
 
 
 def softmax(scores: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:

@@ -15,7 +15,7 @@ import pandas as pd
 from hrlc.model.bundle import ModelBundle
 from hrlc.model.evaluation import classification_metrics
 from hrlc.model.samples import (cap_training, class_table_from, data_checksum, feature_columns,
-                                handle_nonfinite, holdout_masks)
+                                handle_nonfinite, holdout_masks, sample_groups)
 from hrlc.model.selection import correlation_matrix, make_rfecv, selection_summary
 from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, cv_splits
 
@@ -78,7 +78,7 @@ def _select(X, y, splits, names, *, selection, correlation_threshold, relevance,
 
 def _svm(kind: str, cfg: Mapping):
     common = dict(C=tuple(cfg["C"]), gamma_factors=tuple(cfg["gamma_factors"]),
-                  calibration=cfg["calibration"], n_folds=cfg["cv_folds"],
+                  calibration=cfg["calibration"], labels=cfg["labels"], n_folds=cfg["cv_folds"],
                   class_weight=cfg["class_weight"], n_jobs=cfg["n_jobs"],
                   random_state=cfg["seed"])
     if kind == "ova":
@@ -87,13 +87,25 @@ def _svm(kind: str, cfg: Mapping):
     return MulticlassSVM(**common)
 
 
-def _evaluate(predict, proba, X_sets, y_sets, classes, names, bins) -> dict:
+def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> dict:
+    """Metrics of ``model`` on each held-out set; for an SVM also the accuracy the other
+    label rule (decision vote or most probable class) would give."""
     out = {}
     for split, X in X_sets.items():
-        p = proba(X) if proba is not None else None
-        pred = classes[np.argmax(p, axis=1)] if p is not None else predict(X)
-        out[split] = classification_metrics(y_sets[split], pred, classes=classes,
-                                            class_names=names, proba=p, n_bins=bins)
+        X = X if prepare is None else prepare(X)
+        proba = model.predict_proba(X)
+        pred = model.predict(X)
+        metrics = classification_metrics(y_sets[split], pred, classes=classes,
+                                         class_names=names, proba=proba, n_bins=bins)
+        rule = getattr(model, "labels", None)
+        if rule is not None:
+            other = ("probability" if rule == "decision" else "decision")
+            alt = (classes[np.argmax(proba, axis=1)] if other == "probability"
+                   else model._decision_labels(X))
+            m = classification_metrics(y_sets[split], alt, classes=classes)
+            metrics["other_labels"] = {"rule": other, "overall_accuracy": m["overall_accuracy"],
+                                       "macro_f1": m["macro_f1"]}
+        out[split] = metrics
     return out
 
 
@@ -104,10 +116,11 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                 selection="multicollinearity", correlation_threshold=0.9,
                 relevance="mutual_info", rfecv_importance="linear_svm", rfecv_step=0.05,
                 rfecv_min_features=5, pca="none", pca_variance=0.95, classifier="multiclass",
-                compare=("random_forest",), calibration="isotonic", aggregation="normalise",
+                compare=("random_forest",), calibration="isotonic", labels="decision",
+                aggregation="normalise",
                 temperature=1.0, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0),
-                cv_folds=3, class_weight=None, rf_trees=300, ece_bins=10, n_jobs=-1,
-                seed=0) -> TrainResult:
+                cv_folds=3, cv_groups="block", class_weight=None, rf_trees=300, ece_bins=10,
+                n_jobs=-1, seed=0) -> TrainResult:
     """Train the bundle's SVM and the comparison variants; evaluate on held-out rows.
 
     Parameters
@@ -149,7 +162,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     train = train.iloc[kept]
     X = train[names].to_numpy(dtype=np.float64)
     y = train["class"].to_numpy()
-    groups = train["block"].to_numpy() if "block" in train.columns else None
+    groups = sample_groups(train, by=cv_groups)
     held = {s: clean.loc[m] for s, m in masks.items() if s != "train"}
     splits = cv_splits(y, groups, n_folds=cv_folds, random_state=seed)
     impute = np.nanmedian(X, axis=0) if nan_policy == "impute" else None
@@ -206,15 +219,10 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     class_names = {c: v.get("name", str(c)) for c, v in table.items()}
     for kind, model in fitted.items():
         info = variants[f"svm_{kind}"]
-        info.update(_evaluate(None, lambda A, m=model: m.predict_proba(_transform(bundle, A)),
-                              X_sets, y_sets, classes, class_names, ece_bins))
-        info.update(n_support_vectors=model.n_support_vectors_, best_params=model.best_params_)
-        if kind == "multiclass":
-            plain = {"fit_seconds": None, "n_support_vectors": model.n_support_vectors_,
-                     "best_params": model.best_params_}
-            plain.update(_evaluate(lambda A, m=model: m.svc_.predict(_transform(bundle, A)),
-                                   None, X_sets, y_sets, classes, class_names, ece_bins))
-            variants["svm_multiclass_uncalibrated"] = plain
+        info.update(_evaluate(model, X_sets, y_sets, classes, class_names, ece_bins,
+                              prepare=bundle.transform))
+        info.update(n_support_vectors=model.n_support_vectors_, best_params=model.best_params_,
+                    labels=model.labels)
     if "random_forest" in compare:
         step("RandomForest baseline")
         from sklearn.ensemble import RandomForestClassifier
@@ -225,8 +233,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
         info = {"fit_seconds": time.perf_counter() - start,
                 "n_nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
                 "mean_depth": float(np.mean([t.tree_.max_depth for t in forest.estimators_]))}
-        info.update(_evaluate(None, forest.predict_proba, X_sets, y_sets, classes,
-                              class_names, ece_bins))
+        info.update(_evaluate(forest, X_sets, y_sets, classes, class_names, ece_bins))
         variants["random_forest"] = info
 
     areas = None
@@ -238,7 +245,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
         areas = area_adjusted_accuracy(counts, area, classes=classes, class_names=class_names)
     data = {"n_rows": int(len(samples)), "nonfinite": nonfinite, "features": len(names),
             "n_train_before_cap": int(len(y_all)), "n_train": int(len(y)),
-            "split": split, "groups": "block" if groups is not None else "none (pixel folds)",
+            "split": split, "groups": cv_groups if groups is not None else "none (pixel folds)",
             "rows": {s: _class_counts(d["class"].to_numpy()) for s, d in
                      [("train", train), *held.items()]},
             "sha256": bundle.training["data_sha256"]}
@@ -251,10 +258,6 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
 
 def _impute(X: np.ndarray, values: np.ndarray | None) -> np.ndarray:
     return X if values is None else np.where(np.isnan(X), values, X)
-
-
-def _transform(bundle: ModelBundle, X: np.ndarray) -> np.ndarray:
-    return bundle.transform(X)
 
 
 def _class_counts(y: np.ndarray) -> dict:
