@@ -53,14 +53,16 @@ def test_shadows_lie_away_from_the_sun_at_the_cloud_height(cloudy):
     refl = cloudy.series.reflectance
     size = refl.sizes["x"]
     for t in range(refl.sizes["time"]):
-        zenith, azimuth = np.radians(float(refl.sun_zenith[t])), np.radians(float(refl.sun_azimuth[t]))
+        zenith = np.radians(float(refl.sun_zenith[t]))
+        azimuth = np.radians(float(refl.sun_azimuth[t]))
         reach = 400.0 * np.tan(zenith) / 10.0  # cloud_height 400 m, pixels of 10 m
         towards_sun = np.array([-reach * np.cos(azimuth), reach * np.sin(azimuth)])  # rows, cols
         truth = cloudy.truth[t]
         rows, cols = np.nonzero(truth == 3)
         assert len(rows) > 500
         # the cloud that casts a shadow is `reach` pixels towards the sun...
-        r, c = np.rint(rows + towards_sun[0]).astype(int), np.rint(cols + towards_sun[1]).astype(int)
+        r = np.rint(rows + towards_sun[0]).astype(int)
+        c = np.rint(cols + towards_sun[1]).astype(int)
         inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
         assert np.isin(truth[r[inside], c[inside]], (1, 2)).mean() > 0.97
         # ... and the cross-correlation of shadows with thick clouds peaks there
@@ -118,6 +120,7 @@ def test_land_cover_classes_and_table(year):
     present = set(np.unique(year.landcover))
     assert present <= set(table.codes) and len(present) >= 7
     assert table.name(CROP) == "cropland" and table.colormap()[WATER] == (30, 136, 229)
+    assert table[WATER].hex_colour == "#1e88e5" and len(table) == len(list(table)) == 8
 
 
 def test_phenology(year):

@@ -15,7 +15,7 @@ from hrlc.cli.options import Overwrite, Scheduler, Workers, compute_config
 def simulate(
     out: Path = typer.Option(..., "--out", help="Folder for the products and the truth."),
     size: int | None = typer.Option(None, "--size", help="Tile side in 10 m pixels, a multiple "
-                                    "of 6 (10980 = full tile). [default: 1024]"),
+                                    "of 6 (10980 = full tile). [default: 1020]"),
     dates: int | None = typer.Option(None, "--dates", help="Number of acquisitions. [default: 12]"),
     seed: int | None = typer.Option(None, "--seed", help="Random seed. [default: 0]"),
     format: str = typer.Option("safe", "--format",

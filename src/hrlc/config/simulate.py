@@ -22,7 +22,8 @@ class SimulateConfig(StageConfig):
     """
 
     # --- the series
-    size: int = Field(1024, ge=16, le=32940, description="tile side, pixels (10980 = full tile)")
+    size: int = Field(1020, ge=16, le=32940,
+                      description="tile side, pixels (10980 = full tile; a multiple of 6 to write)")
     dates: int = Field(12, ge=1, le=400, description="number of acquisitions")
     seed: int = Field(0, ge=0, description="random seed; same seed -> same series")
     start: date = Field(date(2019, 1, 1), description="first acquisition day")
@@ -98,7 +99,8 @@ class SimulateConfig(StageConfig):
     def _consistent(self) -> SimulateConfig:
         low, high = self.cloud_cover
         if low > high:
-            raise ValueError(f"cloud_cover must be (low, high) with low <= high, got {self.cloud_cover}")
+            raise ValueError(
+                f"cloud_cover must be (low, high) with low <= high, got {self.cloud_cover}")
         if self.thin_cloud_opacity >= self.thick_cloud_opacity:
             raise ValueError(
                 f"thin_cloud_opacity ({self.thin_cloud_opacity}) must be below "

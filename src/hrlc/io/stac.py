@@ -95,7 +95,8 @@ def write_item_collection(products: Sequence[str | os.PathLike], path: str | os.
     try:
         import pystac
     except ImportError:
-        raise HrlcError("writing STAC needs pystac; install it with 'pip install hrlc[stac]'") from None
+        raise HrlcError(
+            "writing STAC needs pystac; install it with 'pip install hrlc[stac]'") from None
     items = [scene_item(read_safe_metadata(p)) for p in products]
     collection = pystac.ItemCollection(items)
     with atomic_output(path, overwrite=overwrite) as tmp:

@@ -74,7 +74,7 @@ class Acquisition:
 
     @property
     def product_name(self) -> str:
-        """Product name without suffix, e.g. ``S2A_MSIL2A_20190105T105431_N0212_R051_T31TCJ_...``."""
+        """Product name without suffix (``S2A_MSIL2A_20190105T105431_N0212_R051_T31TCJ_...``)."""
         return (f"{self.spacecraft}_MSIL2A_{self.sensing_time:%Y%m%dT%H%M%S}_N"
                 f"{self.baseline.replace('.', '')}_R{self.relative_orbit:03d}_T{self.tile_id}_"
                 f"{self.generation_time:%Y%m%dT%H%M%S}")
@@ -150,7 +150,8 @@ def sun_position(when: np.datetime64, latitude, longitude) -> tuple[np.ndarray, 
     latitude, longitude : float or ndarray
         Degrees (north and east positive).
     """
-    days = (np.datetime64(when, "ms") - np.datetime64("2000-01-01T12:00:00", "ms")) / np.timedelta64(1, "D")
+    j2000 = np.datetime64("2000-01-01T12:00:00", "ms")
+    days = (np.datetime64(when, "ms") - j2000) / np.timedelta64(1, "D")
     mean_longitude = np.radians((280.460 + 0.9856474 * days) % 360)
     anomaly = np.radians((357.528 + 0.9856003 * days) % 360)
     ecliptic = mean_longitude + np.radians(1.915 * np.sin(anomaly) + 0.020 * np.sin(2 * anomaly))

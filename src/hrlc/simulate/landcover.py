@@ -98,9 +98,22 @@ class ClassTable:
     def codes(self) -> list[int]:
         return [c.code for c in self.classes]
 
+    def __getitem__(self, code: int) -> LandCoverClass:
+        """The class with ``code`` (KeyError if there is none)."""
+        for entry in self.classes:
+            if entry.code == code:
+                return entry
+        raise KeyError(code)
+
+    def __iter__(self):
+        return iter(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
     def name(self, code: int) -> str:
         """Name of the class with ``code``."""
-        return next(c.name for c in self.classes if c.code == code)
+        return self[code].name
 
     def colormap(self) -> dict[int, tuple[int, int, int]]:
         """Code -> (r, g, b), for GeoTIFF colour tables."""

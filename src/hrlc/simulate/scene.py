@@ -41,6 +41,8 @@ CIRRUS_SPECTRUM = np.array(
 NOISE_FACTOR = {10: 1.0, 20: 0.7, 60: 0.5}
 QUANTIFICATION = 10000.0
 ALIGN = 6  # 60 m cells, in 10 m pixels
+_BANDS_BY_FACTOR = {f: [b for b, band in enumerate(L2A_BANDS) if NATIVE_RESOLUTION[band] == 10 * f]
+                    for f in (1, 2, 6)}
 
 
 @dataclass(frozen=True)
@@ -74,31 +76,66 @@ def _aligned(window: tuple[int, int, int, int], size: int) -> tuple[int, int, in
 
 
 @dataclass(frozen=True)
-class _Ground:
-    terrain: Terrain
+class Ground:
+    """What does not change between acquisitions, on a window aligned on 60 m cells.
+
+    Attributes
+    ----------
+    window : (row0, col0, nrows, ncols), the aligned window
+    dem : float32 (rows, cols), metres
+    normal : (east, north, up) float32 arrays, unit surface normal
+    surface : Surface, land cover
+    texture, vigour : float32 (rows, cols), fine-scale brightness and canopy noise (-1 to 1)
+    """
+
+    window: tuple[int, int, int, int]
+    dem: np.ndarray
     normal: tuple[np.ndarray, np.ndarray, np.ndarray]
     surface: Surface
+    texture: np.ndarray
+    vigour: np.ndarray
+
+    def crop(self, array: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
+        """The part of a (..., rows, cols) array of this ground that covers ``window``."""
+        r, c = window[0] - self.window[0], window[1] - self.window[1]
+        return np.ascontiguousarray(array[..., r: r + window[2], c: c + window[3]])
 
 
-def _ground(ctx: SceneContext, window: tuple[int, int, int, int]) -> _Ground:
-    row0, col0, nrows, ncols = window
+def ground(ctx: SceneContext, window: tuple[int, int, int, int]) -> Ground:
+    """Terrain, land cover and texture of the 60 m-aligned window around ``window``."""
+    ext = _aligned(window, ctx.size)
+    row0, col0, nrows, ncols = ext
     halo = terrain(ctx.landscape, (row0 - 1, col0 - 1, nrows + 2, ncols + 2))
     inner = Terrain(**{
         name: getattr(halo, name)[1:-1, 1:-1] if isinstance(getattr(halo, name), np.ndarray)
         else getattr(halo, name) for name in Terrain.__dataclass_fields__})
     normal = surface_normal(halo.dem)
     slope = np.degrees(np.arccos(np.clip(normal[2], -1, 1)))
-    return _Ground(inner, normal, classify(ctx.landscape, window, inner, slope))
+    seed = ctx.seed
+    vigour = fbm(ext, wavelength=6.0, seed=derive_seed(seed, "vigour"), octaves=2) / 0.3
+    return Ground(
+        window=ext, dem=inner.dem.astype(np.float32),
+        normal=tuple(n.astype(np.float32) for n in normal),
+        surface=classify(ctx.landscape, ext, inner, slope),
+        texture=fbm(ext, wavelength=3.0, seed=derive_seed(seed, "texture"), octaves=2),
+        vigour=np.clip(vigour, -1, 1))
+
+
+def static_layers(land: Ground, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+    """Land cover (uint8 codes) and DEM (float32 metres) of ``window``."""
+    return {"landcover": land.crop(land.surface.code, window), "dem": land.crop(land.dem, window)}
 
 
 def render_static(ctx: SceneContext, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
-    """Land cover (uint8 codes) and DEM (float32 metres) of a window."""
-    ground = _ground(ctx, window)
-    return {"landcover": ground.surface.code, "dem": ground.terrain.dem.astype(np.float32)}
+    """Land cover and DEM of a window (see :func:`static_layers`)."""
+    return static_layers(ground(ctx, window), window)
 
 
-def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
+def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
+           land: Ground | None = None) -> dict[str, np.ndarray]:
     """All layers of acquisition ``index`` on ``window`` (row0, col0, nrows, ncols).
+
+    ``land`` is the window's :class:`Ground` if already made (shared between dates).
 
     Returns
     -------
@@ -107,34 +144,32 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int]) -> 
         ``scl`` and ``cloud_mask`` (1, rows, cols) uint8.
     """
     acq, sky, seed = ctx.acquisitions[index], ctx.skies[index], ctx.seed
-    ext = _aligned(window, ctx.size)
-    ground = _ground(ctx, ext)
-    texture = fbm(ext, wavelength=3.0, seed=derive_seed(seed, "texture"), octaves=2)
-    vigour = fbm(ext, wavelength=6.0, seed=derive_seed(seed, "vigour"), octaves=2) / 0.3
-    rho = spectra.surface_reflectance(ground.surface, texture, np.clip(vigour, -1, 1),
+    land = land if land is not None else ground(ctx, window)
+    ext = land.window
+    rho = spectra.surface_reflectance(land.surface, land.texture, land.vigour,
                                       day_of_year=acq.day_of_year)
 
-    cos_i = cos_incidence(ground.normal, sun_zenith=acq.sun_zenith, sun_azimuth=acq.sun_azimuth)
+    cos_i = cos_incidence(land.normal, sun_zenith=acq.sun_zenith, sun_azimuth=acq.sun_azimuth)
     direct = (np.maximum(cos_i, 0.0) / np.cos(np.radians(acq.sun_zenith))).astype(np.float32)
     macro = ctx.landscape.macro
     cloud = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro)
     shadow = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro,
                                       shift=sky.shadow_shift)
     cirrus = atmosphere.cirrus_opacity(sky, ext, seed=seed, index=index, macro=macro)
-    cloud_texture = (1.0 + 0.1 * fbm(ext, wavelength=12.0, seed=derive_seed(seed, "tops", index),
-                                     octaves=3)).astype(np.float32)
+    cloud_texture = np.ones_like(cloud)
+    if cloud.any():
+        cloud_texture += 0.1 * fbm(ext, wavelength=12.0, seed=derive_seed(seed, "tops", index),
+                                   octaves=3)
     clear, observed = _compose(rho, direct, shadow, cloud, cirrus, cloud_texture,
                                spectra.DIFFUSE_FRACTION, CLOUD_SPECTRUM, CIRRUS_SPECTRUM)
     del rho
     low = 1.0 if acq.boa_add_offset == 0 else 1.0 + acq.boa_add_offset
     noise_seed = derive_seed(seed, "sensor", index)
-    for b, band in enumerate(L2A_BANDS):
-        native = NATIVE_RESOLUTION[band] // 10
-        noise = _native_noise(ext, native, ctx.noise_std * NOISE_FACTOR[native * 10],
-                              derive_seed(noise_seed, b))
+    for factor, bands in _BANDS_BY_FACTOR.items():
+        noise = np.stack([_native_noise(ext, factor, ctx.noise_std * NOISE_FACTOR[factor * 10],
+                                        derive_seed(noise_seed, b)) for b in bands])
         for layer in (clear, observed):
-            values = _native_mean(layer[b], native) + noise
-            layer[b] = _quantise(values, low)
+            layer[bands] = _quantise(_native_mean(layer[bands], factor) + noise, low)
 
     nodata = atmosphere.swath_nodata(sky, ext)
     observed[:, nodata] = np.nan
@@ -148,32 +183,35 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int]) -> 
     cells = np.s_[::2, ::2]  # top-left 10 m pixel of each 20 m pixel (ext is aligned)
     scl = sen2cor_scl(
         truth=truth[cells], opacity=cloud[cells], cirrus=cirrus[cells],
-        landcover=ground.surface.code[cells], red=clear[3][cells], nir=clear[7][cells],
+        landcover=land.surface.code[cells], red=clear[3][cells], nir=clear[7][cells],
         cell_window=(ext[0] // 2, ext[1] // 2, -(-ext[2] // 2), -(-ext[3] // 2)),
         errors=ctx.scl_errors, seed=seed, index=index)
     scl = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)[:ext[2], :ext[3]]
 
-    crop = np.s_[window[0] - ext[0]: window[0] - ext[0] + window[2],
-                 window[1] - ext[1]: window[1] - ext[1] + window[3]]
     return {
-        "reflectance": np.ascontiguousarray(observed[(slice(None), *crop)])[None],
-        "clear_reflectance": np.ascontiguousarray(clear[(slice(None), *crop)])[None],
-        "scl": np.ascontiguousarray(scl[crop])[None],
-        "cloud_mask": np.ascontiguousarray(truth[crop])[None],
+        "reflectance": land.crop(observed, window)[None],
+        "clear_reflectance": land.crop(clear, window)[None],
+        "scl": land.crop(scl, window)[None],
+        "cloud_mask": land.crop(truth, window)[None],
     }
 
 
 def _native_mean(values: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over aligned ``factor`` x ``factor`` cells (partial at the tile edge), replicated."""
+    """Mean over aligned ``factor`` x ``factor`` cells (partial at the tile edge), replicated.
+
+    ``values`` is (bands, rows, cols) on a window whose origin is aligned on the cells.
+    """
     if factor == 1:
         return values
-    rows, cols = values.shape
+    bands, rows, cols = values.shape
     pad_r, pad_c = -rows % factor, -cols % factor
-    padded = np.pad(values, ((0, pad_r), (0, pad_c)))
-    counts = np.pad(np.ones_like(values), ((0, pad_r), (0, pad_c)))
-    shape = (padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
-    mean = padded.reshape(shape).sum(axis=(1, 3)) / counts.reshape(shape).sum(axis=(1, 3))
-    return np.repeat(np.repeat(mean, factor, axis=0), factor, axis=1)[:rows, :cols]
+    padded = np.pad(values, ((0, 0), (0, pad_r), (0, pad_c)))
+    shape = (bands, padded.shape[1] // factor, factor, padded.shape[2] // factor, factor)
+    sums = padded.reshape(shape).sum(axis=(2, 4))
+    counts = np.pad(np.ones((rows, cols), np.float32), ((0, pad_r), (0, pad_c)))
+    counts = counts.reshape(shape[1:]).sum(axis=(1, 3))
+    mean = sums / counts
+    return np.repeat(np.repeat(mean, factor, axis=1), factor, axis=2)[:, :rows, :cols]
 
 
 def _native_noise(ext: tuple[int, int, int, int], factor: int, std: float, seed: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from hrlc.io.bands import L2A_BANDS
 from hrlc.simulate.acquisitions import Acquisition, plan_acquisitions
 from hrlc.simulate.atmosphere import Sky, plan_skies
 from hrlc.simulate.landcover import ClassTable
-from hrlc.simulate.scene import SceneContext, render, render_static
+from hrlc.simulate.scene import Ground, SceneContext, ground, render, static_layers
 from hrlc.simulate.sen2cor import SclErrors
 from hrlc.simulate.terrain import PIXEL_SIZE, Landscape
 
@@ -56,6 +56,9 @@ class SimulatedSeries:
         Product names, baselines, orbits and sun angles per time.
     skies : tuple of Sky
         Cloud cover, cloud height and shadow displacement per time.
+    context : SceneContext
+        What renders any window (``hrlc.simulate.scene.render(context, t, window)``),
+        e.g. to generate a small window of a full tile without the dask graph.
     """
 
     reflectance: xr.DataArray
@@ -71,7 +74,8 @@ class SimulatedSeries:
     context: SceneContext
 
     def training_polygons(self):
-        """Training polygons (GeoDataFrame), see :func:`hrlc.simulate.polygons.training_polygons`."""
+        """Training polygons (GeoDataFrame); see :func:`hrlc.simulate.polygons.training_polygons`.
+        """
         from hrlc.simulate.polygons import training_polygons
 
         cfg = self.config
@@ -201,36 +205,43 @@ _SCENE_FIELDS = {  # name -> (dtype, leading dims of a block besides (rows, cols
 _STATIC_FIELDS = {"landcover": np.uint8, "dem": np.float32}
 
 
-def _dask_layers(context: SceneContext, chunk: int) -> dict[str, da.Array]:
-    """Dask arrays sharing one render task per (time, chunk) and one static task per chunk.
+def _static_field(land: Ground, window: tuple[int, int, int, int], field: str) -> np.ndarray:
+    return static_layers(land, window)[field]
 
-    Computing several arrays of a series together renders each chunk only once.
+
+def _dask_layers(context: SceneContext, chunk: int) -> dict[str, da.Array]:
+    """Dask arrays of a series, sharing work between them.
+
+    One ``ground`` task per chunk (terrain, land cover) feeds the land cover and DEM and
+    the ``render`` task of every date on that chunk; each render feeds the four per-date
+    arrays. Computing several arrays (or dates) together renders each chunk only once.
     """
     size, dates = context.size, len(context.acquisitions)
     starts = list(range(0, size, chunk))
     sides = tuple(min(chunk, size - s) for s in starts)
     token = tokenize(context, chunk)
-    scene, static = f"simulate-scene-{token}", f"simulate-static-{token}"
-    tiles = list(product(enumerate(starts), enumerate(starts)))
-    graphs = {
-        scene: {(scene, t, i, j): (render, context, t, (r0, c0, sides[i], sides[j]))
-                for t in range(dates) for (i, r0), (j, c0) in tiles},
-        static: {(static, i, j): (render_static, context, (r0, c0, sides[i], sides[j]))
-                 for (i, r0), (j, c0) in tiles},
+    scene, static = f"simulate-scene-{token}", f"simulate-ground-{token}"
+    tiles = [((i, j), (r0, c0, sides[i], sides[j]))
+             for (i, r0), (j, c0) in product(enumerate(starts), enumerate(starts))]
+    layers = {
+        static: {(static, *ij): (ground, context, window) for ij, window in tiles},
+        scene: {(scene, t, *ij): (render, context, t, window, (static, *ij))
+                for t in range(dates) for ij, window in tiles},
     }
+    dependencies = {static: set(), scene: {static}}
     arrays = {}
     for field, (dtype, lead) in _SCENE_FIELDS.items():
         name = f"simulate-{field}-{token}"
         zeros = (0,) * (len(lead) - 1)
-        layer = {(name, t, *zeros, i, j): (operator.getitem, (scene, t, i, j), field)
-                 for t in range(dates) for (i, _), (j, _) in tiles}
-        graph = HighLevelGraph({scene: graphs[scene], name: layer}, {scene: set(), name: {scene}})
+        layer = {(name, t, *zeros, *ij): (operator.getitem, (scene, t, *ij), field)
+                 for t in range(dates) for ij, _ in tiles}
+        graph = HighLevelGraph({**layers, name: layer}, {**dependencies, name: {scene}})
         chunks = ((1,) * dates, *((n,) for n in lead[1:]), sides, sides)
         arrays[field] = da.Array(graph, name, chunks, meta=np.empty((0,) * len(chunks), dtype))
     for field, dtype in _STATIC_FIELDS.items():
         name = f"simulate-{field}-{token}"
-        layer = {(name, i, j): (operator.getitem, (static, i, j), field) for (i, _), (j, _) in tiles}
-        graph = HighLevelGraph({static: graphs[static], name: layer},
+        layer = {(name, *ij): (_static_field, (static, *ij), window, field) for ij, window in tiles}
+        graph = HighLevelGraph({static: layers[static], name: layer},
                                {static: set(), name: {static}})
         arrays[field] = da.Array(graph, name, (sides, sides), meta=np.empty((0, 0), dtype))
     return arrays

@@ -92,7 +92,8 @@ def _crop(kind: int, day: np.ndarray, vigour: np.ndarray) -> dict[str, np.ndarra
     return parts
 
 
-def _grass(kind: int, day: np.ndarray, vigour: np.ndarray, mix: np.ndarray) -> dict[str, np.ndarray]:
+def _grass(kind: int, day: np.ndarray, vigour: np.ndarray,
+           mix: np.ndarray) -> dict[str, np.ndarray]:
     bare = 0.3 * np.clip(0.4 - mix, 0, None)  # worn, grazed or rocky patches
     if kind == lc.ALPINE_MEADOW:
         green = vigour * (0.1 + 0.75 * _rise(day, 150, 10) * (1 - _rise(day, 260, 10)))

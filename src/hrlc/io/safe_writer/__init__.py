@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import dask
@@ -39,6 +40,8 @@ from hrlc.io.safe_writer._metadata import (TileGrid, manifest, product_metadata,
 from hrlc.io.safe_writer._rasters import Layer, StagingTarget, create_staging, encode
 
 FORMATS = ("safe", "safe-zip", "geotiff")
+#: Bytes of staging files a batch of dates may use (dates computed together).
+STAGING_BUDGET = 6e9
 Progress = Callable[[str, int, int], None]
 
 __all__ = ["FORMATS", "write_series"]
@@ -77,7 +80,8 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
     if size % 6:
         raise ConfigError(
             f"size {size} is not a whole number of 60 m pixels; Sentinel-2 products need a "
-            f"multiple of 6 (a full tile is 10980), e.g. {size - size % 6} or {size + 6 - size % 6}")
+            f"multiple of 6 (a full tile is 10980), e.g. {size - size % 6} or "
+            f"{size + 6 - size % 6}")
     out_dir = Path(out_dir)
     suffix = ".zip" if format == "safe-zip" else ".SAFE"
     finals = [out_dir / (a.product_name + suffix) for a in series.acquisitions]
@@ -89,12 +93,12 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
                 f"{existing[0]} already exists; pass --overwrite (overwrite=True) to replace "
                 "it, or choose another output folder")
     clear = set(_truth.clear_dates(series, clear_dates))
-    tracker = _Tracker(progress, series, format, len(clear))
+    tracker = _Tracker(progress, series, len(clear))
     products = []
-    for t in range(len(series.acquisitions)):
-        products.append(_write_date(series, t, finals[t], truth, format=format,
-                                    with_clear=t in clear, overwrite=overwrite, tracker=tracker))
-    tracker.step("truth: land cover, DEM, polygons")
+    for n, dates in enumerate(_batches(size, len(series.acquisitions), bool(clear))):
+        products += _write_batch(series, dates, finals, truth, format=format, clear=clear,
+                                 static=n == 0, overwrite=overwrite, tracker=tracker)
+    tracker.step("truth: class table, polygons")
     _truth.write_static_truth(series, truth, overwrite=overwrite)
     if stac:
         from hrlc.io.stac import write_item_collection
@@ -104,14 +108,23 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
     return products
 
 
+def _batches(size: int, dates: int, with_clear: bool) -> list[list[int]]:
+    """Dates computed together: they share the terrain and land cover of each chunk, and
+    their staging files (about 12.5 bytes a pixel, 37 with clear-sky truth) fit
+    :data:`STAGING_BUDGET`."""
+    per_date = size * size * (37.0 if with_clear else 12.5)
+    count = int(max(1, min(dates, STAGING_BUDGET // per_date)))
+    return [list(range(k, min(k + count, dates))) for k in range(0, dates, count)]
+
+
 class _Tracker:
     """Counts work units (rendered blocks, encoded files, product steps) for ``progress``."""
 
-    def __init__(self, progress: Progress | None, series, format: str, clear_count: int):
+    def __init__(self, progress: Progress | None, series, clear_count: int):
         chunks = series.reflectance.chunks
-        self.blocks = len(chunks[2]) * len(chunks[3])
-        files = len(L2A_BANDS) + 2 + (format == "safe-zip")
-        self.total = len(series.acquisitions) * (self.blocks + files + 1) + clear_count + 2
+        blocks = len(chunks[2]) * len(chunks[3])
+        files = len(L2A_BANDS) + 2  # bands, SCL, cloud mask
+        self.total = len(series.acquisitions) * (blocks + files + 1) + clear_count + 4
         self.done = 0
         self.progress = progress
 
@@ -129,22 +142,45 @@ class _Tracker:
         return Callback(posttask=posttask)
 
 
-def _layers(series, t: int, staging: Path, with_clear: bool) -> list[tuple[str, Layer, object]]:
-    """(role, staging layer, dask source) of every raster of date ``t``."""
+@dataclass(frozen=True)
+class _Staged:
+    """A raster of the batch: its role, date (None for static layers), layer and source."""
+
+    role: str
+    date: int | None
+    layer: Layer
+    source: da.Array
+
+
+def _date_layers(series, t: int, staging: Path, with_clear: bool) -> list[_Staged]:
     acq = series.acquisitions[t]
-    layers = []
+    staged = []
     for b, band in enumerate(L2A_BANDS):
         factor = NATIVE_RESOLUTION[band] // 10
-        layer = Layer(str(staging / f"{band}.tif"), factor, 1, "uint16", acq.boa_add_offset, 0)
-        layers.append((band, layer, series.reflectance.data[t, b]))
-    layers.append(("SCL", Layer(str(staging / "SCL.tif"), 2, 1, "uint8", None, 0),
-                   series.scl.data[t]))
-    layers.append(("cloud_mask", Layer(str(staging / "cloud_mask.tif"), 1, 1, "uint8", None, 255),
-                   series.cloud_mask.data[t]))
+        layer = Layer(str(staging / f"{t}_{band}.tif"), factor, 1, "uint16", acq.boa_add_offset, 0)
+        staged.append(_Staged(band, t, layer, series.reflectance.data[t, b]))
+    staged.append(_Staged("SCL", t, Layer(str(staging / f"{t}_SCL.tif"), 2, 1, "uint8", None, 0),
+                          series.scl.data[t]))
+    staged.append(_Staged("cloud_mask", t, Layer(
+        str(staging / f"{t}_cloud_mask.tif"), 1, 1, "uint8", None, 255,
+        colormap=_truth.CLOUD_MASK_COLOURS), series.cloud_mask.data[t]))
     if with_clear:
-        layers.append(("clear", Layer(str(staging / "clear.tif"), 1, len(L2A_BANDS), "uint16",
-                                      _truth.CLEAR_OFFSET, 0), series.clear_reflectance.data[t]))
-    return layers
+        staged.append(_Staged("clear", t, Layer(
+            str(staging / f"{t}_clear.tif"), 1, len(L2A_BANDS), "uint16", _truth.CLEAR_OFFSET, 0,
+            descriptions=tuple(L2A_BANDS)), series.clear_reflectance.data[t]))
+    return staged
+
+
+def _static_layers(series, staging: Path) -> list[_Staged]:
+    table = series.class_table
+    tags = tuple((f"class_{c.code}", c.name) for c in table.classes)
+    return [
+        _Staged("landcover", None, Layer(str(staging / "landcover.tif"), 1, 1, "uint8", None, 0,
+                                         colormap=table.colormap(), tags=tags),
+                series.landcover.data),
+        _Staged("dem", None, Layer(str(staging / "dem.tif"), 1, 1, "float32", None, None,
+                                   tags=(("units", "m"),)), series.dem.data),
+    ]
 
 
 def _scl_histogram(scl: da.Array) -> da.Array:
@@ -154,66 +190,84 @@ def _scl_histogram(scl: da.Array) -> da.Array:
     return per_block.sum(axis=(0, 1))
 
 
-def _write_date(series, t: int, final: Path, truth: Path, *, format: str, with_clear: bool,
-                overwrite: bool, tracker: _Tracker) -> Path:
-    acq = series.acquisitions[t]
+def _write_batch(series, dates: list[int], finals: list[Path], truth: Path, *, format: str,
+                 clear: set[int], static: bool, overwrite: bool, tracker: _Tracker) -> list[Path]:
+    """Compute dates together into staging files, then encode and assemble their products."""
     cfg = series.config
     grid = TileGrid(cfg.epsg, cfg.ulx, cfg.uly, cfg.size)
     crs, transform = series.reflectance.rio.crs, series.reflectance.rio.transform()
-    staging = final.parent / f".hrlc-staging-{uuid.uuid4().hex[:8]}"
+    staging = finals[0].parent / f".hrlc-staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
         with ExitStack() as outputs:
-            layers = _layers(series, t, staging, with_clear)
-            for role, layer, _ in layers:
-                create_staging(
-                    layer, size=cfg.size, crs=crs, transform=transform,
-                    descriptions=list(L2A_BANDS) if role == "clear" else None,
-                    colormap=_truth.CLOUD_MASK_COLOURS if role == "cloud_mask" else None)
+            staged = [s for t in dates for s in _date_layers(series, t, staging, t in clear)]
+            staged += _static_layers(series, staging) if static else []
+            for item in staged:
+                create_staging(item.layer, size=cfg.size, crs=crs, transform=transform)
             lock = str(staging / "write")
-            store = da.store([source for _, _, source in layers],
-                             [StagingTarget(layer, lock) for _, layer, _ in layers],
+            store = da.store([s.source for s in staged],
+                             [StagingTarget(s.layer, lock) for s in staged],
                              lock=False, compute=False)
-            with tracker.blocks_callback(f"{acq.file_stem}: simulating"):
-                _, counts = dask.compute(store, _scl_histogram(series.scl.data[t]))
-
-            product = outputs.enter_context(atomic_output(final, overwrite=overwrite))
-            root = staging / (acq.product_name + ".SAFE") if format == "safe-zip" else product
-            granule = root / "GRANULE" / acq.granule_name
-            jobs, image_files = [], []
-            kind, suffix = ("gtiff", ".tif") if format == "geotiff" else ("jp2", ".jp2")
-            for role, layer, _ in layers:
-                if role == "cloud_mask":
-                    target = outputs.enter_context(atomic_output(
-                        _truth.cloud_mask_path(truth, acq.file_stem), overwrite=overwrite))
-                    jobs.append((layer.path, target, "cog"))
-                elif role == "clear":
-                    path = _truth.clear_path(truth, acq.file_stem)
-                    target = outputs.enter_context(atomic_output(path, overwrite=overwrite))
-                    jobs.append((layer.path, target, "cog"))
-                    _truth.write_clear_sidecar(path, acq, overwrite=overwrite)
-                else:
-                    res = layer.factor * 10
-                    relative = f"GRANULE/{acq.granule_name}/IMG_DATA/R{res}m/{acq.file_stem}_{role}_{res}m"
-                    image_files.append(relative)
-                    (root / relative).parent.mkdir(parents=True, exist_ok=True)
-                    jobs.append((layer.path, root / (relative + suffix), kind))
-            _encode_all(jobs, tracker, acq.file_stem)
-
-            (granule / "QI_DATA").mkdir(parents=True, exist_ok=True)
-            (granule / "MTD_TL.xml").write_bytes(tile_metadata(acq, grid=grid, scl_counts=counts))
-            (root / "MTD_MSIL2A.xml").write_bytes(product_metadata(
-                acq, image_files=sorted(image_files, key=_image_order),
-                image_format="GeoTIFF" if format == "geotiff" else "JPEG2000",
-                grid=grid, scl_counts=counts))
-            (root / "manifest.safe").write_bytes(manifest(acq, root=root, grid=grid))
-            if format == "safe-zip":
-                tracker.step(f"{acq.file_stem}: zipping")
-                _zip(root, product)
-            tracker.step(f"{acq.file_stem}: written")
+            stems = ", ".join(series.acquisitions[t].file_stem for t in dates)
+            with tracker.blocks_callback(f"{stems}: simulating"):
+                _, *counts = dask.compute(store, *(_scl_histogram(series.scl.data[t])
+                                                   for t in dates))
+            roots, jobs = {}, []
+            for t in dates:
+                product = outputs.enter_context(atomic_output(finals[t], overwrite=overwrite))
+                acq = series.acquisitions[t]
+                zipped = format == "safe-zip"
+                roots[t] = (staging / (acq.product_name + ".SAFE") if zipped else product, product)
+            for item in staged:
+                jobs.append(_job(item, series, roots, truth, format, outputs, overwrite))
+            _encode_all(jobs, tracker)
+            for t, histogram in zip(dates, counts):
+                _assemble(series, t, *roots[t], format=format, grid=grid, scl_counts=histogram)
+                tracker.step(f"{series.acquisitions[t].file_stem}: written")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return final
+    return [finals[t] for t in dates]
+
+
+def _job(item: _Staged, series, roots, truth: Path, format: str, outputs: ExitStack,
+         overwrite: bool) -> tuple[str, Path, str, str]:
+    """(staging file, final file, encoding, overview resampling) of one staged raster."""
+    if item.date is None:
+        final = outputs.enter_context(atomic_output(truth / f"{item.role}.tif",
+                                                    overwrite=overwrite))
+        return item.layer.path, final, "cog", "mode" if item.role == "landcover" else "average"
+    acq = series.acquisitions[item.date]
+    if item.role == "cloud_mask":
+        final = _truth.cloud_mask_path(truth, acq.file_stem)
+        return item.layer.path, outputs.enter_context(atomic_output(final, overwrite=overwrite)), \
+            "cog", "nearest"
+    if item.role == "clear":
+        final = _truth.clear_path(truth, acq.file_stem)
+        _truth.write_clear_sidecar(final, acq, overwrite=overwrite)
+        return item.layer.path, outputs.enter_context(atomic_output(final, overwrite=overwrite)), \
+            "cog", "average"
+    res = item.layer.factor * 10
+    folder = roots[item.date][0] / "GRANULE" / acq.granule_name / "IMG_DATA" / f"R{res}m"
+    folder.mkdir(parents=True, exist_ok=True)
+    kind, suffix = ("gtiff", ".tif") if format == "geotiff" else ("jp2", ".jp2")
+    return item.layer.path, folder / f"{acq.file_stem}_{item.role}_{res}m{suffix}", kind, ""
+
+
+def _assemble(series, t: int, root: Path, product: Path, *, format: str, grid: TileGrid,
+              scl_counts: np.ndarray) -> None:
+    """Write the XML of a product whose band files are in place; zip it if asked."""
+    acq = series.acquisitions[t]
+    granule = root / "GRANULE" / acq.granule_name
+    image_files = sorted((p.relative_to(root).with_suffix("").as_posix()
+                          for p in granule.glob("IMG_DATA/R*m/*")), key=_image_order)
+    (granule / "QI_DATA").mkdir(parents=True, exist_ok=True)
+    (granule / "MTD_TL.xml").write_bytes(tile_metadata(acq, grid=grid, scl_counts=scl_counts))
+    (root / "MTD_MSIL2A.xml").write_bytes(product_metadata(
+        acq, image_files=image_files, image_format="GeoTIFF" if format == "geotiff" else "JPEG2000",
+        grid=grid, scl_counts=scl_counts))
+    (root / "manifest.safe").write_bytes(manifest(acq, root=root, grid=grid))
+    if format == "safe-zip":
+        _zip(root, product)
 
 
 def _image_order(relative: str) -> tuple[int, str]:
@@ -222,14 +276,15 @@ def _image_order(relative: str) -> tuple[int, str]:
     return resolution, relative
 
 
-def _encode_all(jobs: list[tuple[str, Path, str]], tracker: _Tracker, stem: str) -> None:
-    """Encode the staged files; a few at a time (GDAL encoders are single-threaded)."""
+def _encode_all(jobs: list[tuple[str, Path, str, str]], tracker: _Tracker) -> None:
+    """Encode the staged files, a few at a time (GDAL encoders are single-threaded)."""
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(encode, staging, final, kind) for staging, final, kind in jobs]
-        for future in futures:
+        futures = [pool.submit(encode, staging, final, kind, resampling=resampling)
+                   for staging, final, kind, resampling in jobs]
+        for (_, final, _, _), future in zip(jobs, futures):
             future.result()
-            tracker.step(f"{stem}: encoding")
+            tracker.step(f"encoded {Path(final).name}")
 
 
 def _zip(root: Path, archive: Path) -> None:
@@ -237,4 +292,3 @@ def _zip(root: Path, archive: Path) -> None:
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for path in sorted(p for p in root.rglob("*")):
             zf.write(path, (Path(root.name) / path.relative_to(root)).as_posix())
-

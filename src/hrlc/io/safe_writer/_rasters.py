@@ -23,12 +23,13 @@ from rasterio.windows import Window
 from hrlc.io.writers import _FileLock
 
 QUANTIFICATION = 10000.0
+GDAL_CACHE_MB = 256
 JP2_OPTIONS = {"QUALITY": 100, "REVERSIBLE": "YES", "YCC": "NO", "BLOCKXSIZE": 1024,
                "BLOCKYSIZE": 1024, "RESOLUTIONS": 6}
 GTIFF_OPTIONS = {"TILED": "YES", "BLOCKXSIZE": 512, "BLOCKYSIZE": 512, "COMPRESS": "DEFLATE",
                  "PREDICTOR": 2, "ZLEVEL": 1, "BIGTIFF": "IF_SAFER"}
 COG_OPTIONS = {"COMPRESS": "DEFLATE", "BLOCKSIZE": 512, "BIGTIFF": "IF_SAFER",
-               "OVERVIEW_RESAMPLING": "NEAREST", "NUM_THREADS": "ALL_CPUS"}
+               "NUM_THREADS": "ALL_CPUS"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class Layer:
         BOA_ADD_OFFSET for reflectance layers (DN = reflectance * 10000 - offset),
         None for layers written as they are.
     nodata : int or None
+    descriptions : tuple of str
+        Band descriptions (band names).
+    colormap : dict code -> (r, g, b), optional
+        Colour table of a uint8 layer.
+    tags : tuple of (key, value)
+        Dataset metadata.
     """
 
     path: str
@@ -57,29 +64,32 @@ class Layer:
     dtype: str
     offset: float | None
     nodata: int | None
+    descriptions: tuple[str, ...] = ()
+    colormap: dict[int, tuple[int, int, int]] | None = None
+    tags: tuple[tuple[str, str], ...] = ()
 
 
-def create_staging(layer: Layer, *, size: int, crs, transform: Affine,
-                   descriptions: list[str] | None = None,
-                   colormap: dict[int, tuple[int, int, int]] | None = None) -> None:
-    """Create the empty staging GeoTIFF of ``layer`` for a tile of ``size`` 10 m pixels.
-
-    ``descriptions`` name the bands; ``colormap`` (code -> rgb) colours a uint8 layer.
-    """
+def create_staging(layer: Layer, *, size: int, crs, transform: Affine) -> None:
+    """Create the empty staging GeoTIFF of ``layer`` for a tile of ``size`` 10 m pixels."""
     side = -(-size // layer.factor)
     native = transform @ Affine.scale(layer.factor)
     with rasterio.open(layer.path, "w", driver="GTiff", width=side, height=side,
                        count=layer.count, dtype=layer.dtype, crs=crs, transform=native,
                        nodata=layer.nodata, tiled=True, blockxsize=256, blockysize=256,
                        BIGTIFF="IF_SAFER") as dst:
-        for i, text in enumerate(descriptions or [], start=1):
+        for i, text in enumerate(layer.descriptions, start=1):
             dst.set_band_description(i, text)
-        if colormap:
-            dst.write_colormap(1, colormap)
+        if layer.colormap:
+            dst.write_colormap(1, layer.colormap)
+        if layer.tags:
+            dst.update_tags(**dict(layer.tags))
 
 
 def to_dn(reflectance: np.ndarray, offset: float) -> np.ndarray:
-    """Reflectance (NaN = no data) to L2A digital numbers: ``round(r * 10000) - offset``, 0 = no data."""
+    """Reflectance (NaN = no data) to L2A digital numbers ``round(r * 10000) - offset``.
+
+    DN are kept within 1-65534; no data becomes DN 0.
+    """
     dn = np.rint(np.nan_to_num(reflectance, nan=0.0) * QUANTIFICATION) - offset
     dn = np.clip(dn, 1, 65534)
     dn[np.isnan(reflectance)] = 0
@@ -117,14 +127,20 @@ class StagingTarget:
             dst.write(values, window=window)
 
 
-def encode(staging: str, final: str | os.PathLike, kind: str) -> None:
-    """Encode a complete staging GeoTIFF as ``jp2``, ``gtiff`` or ``cog``, then delete it."""
+def encode(staging: str, final: str | os.PathLike, kind: str, *, resampling: str = "") -> None:
+    """Encode a complete staging GeoTIFF as ``jp2``, ``gtiff`` or ``cog``, then delete it.
+
+    ``resampling`` is the COG overview resampling (``nearest``, ``mode``, ``average``).
+    """
     if kind == "jp2":
-        rasterio.shutil.copy(staging, str(final), driver="JP2OpenJPEG", **JP2_OPTIONS)
+        driver, options = "JP2OpenJPEG", JP2_OPTIONS
     elif kind == "gtiff":
-        rasterio.shutil.copy(staging, str(final), driver="GTiff", **GTIFF_OPTIONS)
+        driver, options = "GTiff", GTIFF_OPTIONS
     else:
-        rasterio.shutil.copy(staging, str(final), driver="COG", **COG_OPTIONS)
+        driver = "COG"
+        options = {**COG_OPTIONS, "OVERVIEW_RESAMPLING": (resampling or "nearest").upper()}
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):  # GDAL's default is 5 % of the RAM
+        rasterio.shutil.copy(staging, str(final), driver=driver, **options)
     Path(staging).unlink()
     aux = Path(str(final) + ".aux.xml")
     if aux.exists():  # GDAL side-car for metadata JPEG 2000 cannot hold; not part of a SAFE

@@ -23,7 +23,6 @@ import yaml
 
 from hrlc.io.atomic import atomic_output
 from hrlc.io.bands import L2A_BANDS
-from hrlc.io.writers import write_cog
 
 #: Display colours of the CloudSEN12 codes in the cloud mask files.
 CLOUD_MASK_COLOURS = {0: (60, 140, 60), 1: (250, 250, 250), 2: (150, 200, 250),
@@ -63,15 +62,11 @@ def write_clear_sidecar(path: Path, acquisition, *, overwrite: bool) -> None:
 
 
 def write_static_truth(series, truth: Path, *, overwrite: bool) -> list[Path]:
-    """Land cover, DEM, class table, training polygons and the simulation record."""
+    """Class table, training polygons and the simulation record.
+
+    (The land cover and DEM rasters are staged with the first dates, which make them.)
+    """
     table = series.class_table
-    written = [
-        write_cog(series.landcover, truth / "landcover.tif", nodata=0,
-                  colormap=table.colormap(), overview_resampling="mode", overwrite=overwrite,
-                  tags={f"class_{c.code}": c.name for c in table.classes}),
-        write_cog(series.dem, truth / "dem.tif", overview_resampling="average",
-                  overwrite=overwrite, tags={"units": "m"}),
-    ]
     classes = truth / "classes.yaml"
     with atomic_output(classes, overwrite=overwrite) as tmp:
         tmp.write_text(yaml.safe_dump(table.as_dict(), sort_keys=False))
@@ -84,7 +79,7 @@ def write_static_truth(series, truth: Path, *, overwrite: bool) -> list[Path]:
     record = truth / "simulation.yaml"
     with atomic_output(record, overwrite=overwrite) as tmp:
         tmp.write_text(yaml.safe_dump(simulation_record(series), sort_keys=False))
-    return [*written, classes, polygons, record]
+    return [classes, polygons, record]
 
 
 def simulation_record(series) -> dict:
