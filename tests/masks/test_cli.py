@@ -9,6 +9,7 @@ import rasterio
 import yaml
 
 from hrlc.cli import main
+from tests.composite.test_cli import run_error  # the one-line-error check, shared
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +29,6 @@ def _config(tmp_path, sources, **extra):
     path.write_text(yaml.safe_dump({"sources": sources, "output": str(tmp_path / "masks"),
                                     "chunks": 48, "masks": {"min_clear": 2}, **extra}))
     return path
-
-
-def run_error(argv, capsys) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("hrlc: error: ") and err.count("\n") == 1
-    return err
 
 
 def test_masks_then_evaluate(products, tmp_path, capsys):
