@@ -62,8 +62,8 @@ def test_default_cube_on_real_data_with_dem_chunks_give_identical_values(aber, a
     dem = aber_dem.isel(y=slice(0, 300), x=slice(0, 260))
     one = build_features(small.chunk({"y": -1, "x": -1}), dem=dem)
     many = build_features(small.chunk({"y": 64, "x": 48}), dem=dem.chunk(50))
-    assert one.sizes["feature"] == 10 + 14 + 6 + 3
-    assert one.feature.values[-3:].tolist() == ["elevation", "slope", "aspect"]
+    assert one.sizes["feature"] == 10 + 14 + 6 + 4  # terrain: elevation, slope, northness, eastness
+    assert one.feature.values[-4:].tolist() == ["elevation", "slope", "northness", "eastness"]
     a, b = one.values, many.values
     np.testing.assert_array_equal(a, b)
     assert np.isfinite(a[:-1]).mean() > 0.99  # aspect is NaN on the flat sea

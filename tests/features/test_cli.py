@@ -32,7 +32,7 @@ def test_writes_cube_and_feature_list(tmp_path, aber, aber_dem, aber_path, aber_
     main(["features", str(path)])
     cube = read_zarr(tmp_path / "out" / "cube.zarr")
     names = ["B04_m05", "B08_m05", "NDVI_m05", "SOBEL_m05", "NDRE_m05",
-             "glcm_contrast_B08", "glcm_entropy_B08", "elevation", "slope", "aspect"]
+             "glcm_contrast_B08", "glcm_entropy_B08", "elevation", "slope", "northness", "eastness"]
     assert cube.dims == ("feature", "y", "x") and list(cube.feature.values) == names
     assert cube.dtype == np.float32 and cube.rio.crs == aber.rio.crs
     expected = build_features(aber, dem=aber_dem, bands=["B04", "B08"],
@@ -44,7 +44,7 @@ def test_writes_cube_and_feature_list(tmp_path, aber, aber_dem, aber_path, aber_
         rows = list(csv.DictReader(handle))
     assert [r["feature"] for r in rows] == names
     assert "Sobel" in rows[3]["description"] and "user expression" in rows[4]["description"]
-    assert "10 features" in capsys.readouterr().err
+    assert "11 features" in capsys.readouterr().err
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path, aber_path, aber_dem_path, capsys):

@@ -90,3 +90,19 @@ def test_chunks_and_holes_give_identical_results(aber_dem):
     assert np.isnan(one[:, np.isnan(dem.values)]).all()
     assert np.nanmax(one[1]) < 60 and np.nanmin(one[1]) >= 0
     assert np.nanmin(one[2]) >= 0 and np.nanmax(one[2]) < 360
+
+
+@pytest.mark.parametrize("ge,gn", [(0.0, 0.5), (-0.2, -0.2), (0.0, 0.0)])
+def test_cube_terrain_features_northness_eastness_and_zero_on_flat(ge, gn):
+    from hrlc.features import terrain_features
+
+    out = terrain_features(plane(ge, gn).chunk(6))
+    assert list(out.feature.values) == ["elevation", "slope", "northness", "eastness"]
+    steepness = math.hypot(ge, gn)
+    sin_slope = math.sin(math.atan(steepness))
+    # the downhill direction is -gradient: north component -gn, east component -ge
+    north = -gn / steepness * sin_slope if steepness else 0.0
+    east = -ge / steepness * sin_slope if steepness else 0.0
+    np.testing.assert_allclose(out.sel(feature="northness").values, north, atol=1e-5)
+    np.testing.assert_allclose(out.sel(feature="eastness").values, east, atol=1e-5)
+    assert not np.isnan(out.values).any()

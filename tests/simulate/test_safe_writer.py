@@ -164,3 +164,14 @@ def test_refuses_to_overwrite_and_odd_sizes(series, safe, tmp_path):
     with pytest.raises(ConfigError, match="safe, safe-zip, geotiff"):
         write_series(series, tmp_path, format="cog")
     assert not any(tmp_path.iterdir())
+
+
+def test_dates_are_batched_within_the_staging_budget():
+    from hrlc.io.safe_writer import STAGING_BUDGET, _batches
+
+    batches = _batches(10980, 12, {2, 5, 9})
+    assert [t for batch in batches for t in batch] == list(range(12))
+    for batch in batches:
+        need = sum(10980 ** 2 * (12.5 + 24.5 * (t in {2, 5, 9})) for t in batch)
+        assert len(batch) == 1 or need <= STAGING_BUDGET
+    assert _batches(1020, 12, {0, 1, 2}) == [list(range(12))]  # small tiles: one pass

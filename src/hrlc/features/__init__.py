@@ -14,13 +14,20 @@ from hrlc.features.indices import (
     resolve_indices,
 )
 from hrlc.features.sobel import sobel
-from hrlc.features.terrain import TERRAIN_FEATURES, metres_per_pixel, terrain
+from hrlc.features.terrain import (
+    TERRAIN_CUBE_FEATURES,
+    TERRAIN_FEATURES,
+    metres_per_pixel,
+    terrain,
+    terrain_features,
+)
 
 __all__ = [
     "DEFAULT_TEXTURES",
     "INDEX_NAMES",
     "INDICES",
     "STATISTICS",
+    "TERRAIN_CUBE_FEATURES",
     "TERRAIN_FEATURES",
     "TEXTURES",
     "SpectralIndex",
@@ -35,4 +42,5 @@ __all__ = [
     "resolve_indices",
     "sobel",
     "terrain",
+    "terrain_features",
 ]

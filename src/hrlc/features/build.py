@@ -11,7 +11,8 @@ Feature names
 - indices per month: ``<index>_<month>``, e.g. ``NDVI_m06``, ``SOBEL_m06``;
 - index statistics over the months: ``<index>_<statistic>``, e.g. ``NDVI_median``;
 - textures: ``glcm_<texture>_<band>``, e.g. ``glcm_contrast_B08``;
-- terrain: ``elevation``, ``slope``, ``aspect``.
+- terrain: ``elevation``, ``slope``, ``northness``, ``eastness`` (aspect as its cosine
+  and sine weighted by sin(slope): continuous, 0 on flat ground).
 
 ``<month>`` is ``mMM`` (``m06`` for June) when every month of the stack appears once,
 else ``mYYYYMM`` (``m202106``) so that names stay unique over longer stacks.
@@ -36,7 +37,7 @@ from hrlc.features.indices import (
     compute_index,
     resolve_indices,
 )
-from hrlc.features.terrain import TERRAIN_FEATURES, terrain
+from hrlc.features.terrain import TERRAIN_CUBE_FEATURES, terrain_features
 
 #: Statistics over months that can be taken of each index.
 STATISTICS: dict[str, str] = {
@@ -176,7 +177,7 @@ def build_features(
         any monthly stack of that shape (one month is fine).
     dem : DataArray (y, x), optional
         Elevation (m), any CRS and grid: reprojected to the composites' grid with
-        ``dem_resampling``. Adds ``elevation``, ``slope`` and ``aspect``.
+        ``dem_resampling``. Adds ``elevation``, ``slope``, ``northness`` and ``eastness``.
     bands : list of str, optional
         Bands taken as spectral features per month; default all, ``[]`` for none.
     months : list of int, optional
@@ -259,10 +260,10 @@ def build_features(
                           f"GLCM {t} = {TEXTURES[t]} of {glcm_band} ({source}), {settings}")
                    for t in glcm_textures]
     if dem is not None:
-        relief = terrain(_dem_on_grid(dem, stack.isel(time=0, band=0, drop=True),
-                                      dem_resampling))
+        relief = terrain_features(_dem_on_grid(dem, stack.isel(time=0, band=0, drop=True),
+                                               dem_resampling))
         layers += [_layer(relief.sel(feature=name, drop=True), name, text)
-                   for name, text in TERRAIN_FEATURES.items()]
+                   for name, text in TERRAIN_CUBE_FEATURES.items()]
     if not layers:
         raise ConfigError("no features requested: bands, indices, glcm_textures are all "
                           "empty and no DEM was given")

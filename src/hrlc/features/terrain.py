@@ -31,6 +31,17 @@ TERRAIN_FEATURES: dict[str, str] = {
     "aspect": "aspect (degrees clockwise from north, downhill; NaN where flat)",
 }
 
+#: Terrain features of the feature cube: aspect enters as northness and eastness, which
+#: are continuous across north (0/360 degrees) and 0 on flat ground instead of NaN, so
+#: that flat pixels (plains, water) keep a full feature vector and stay classifiable.
+TERRAIN_CUBE_FEATURES: dict[str, str] = {
+    "elevation": TERRAIN_FEATURES["elevation"],
+    "slope": TERRAIN_FEATURES["slope"],
+    "northness": "cos(aspect) x sin(slope): +1 steep north-facing, -1 steep south-facing, "
+                 "0 flat",
+    "eastness": "sin(aspect) x sin(slope): +1 steep east-facing, -1 steep west-facing, 0 flat",
+}
+
 
 def _step(coord: xr.DataArray, fallback: float) -> float:
     values = np.asarray(coord.values, dtype=np.float64)
@@ -104,4 +115,30 @@ def terrain(dem: xr.DataArray) -> xr.DataArray:
     out = xr.concat([z, slope, aspect], dim="feature", coords="minimal",
                     compat="override", join="override").astype(np.float32)
     out = out.assign_coords(feature=list(TERRAIN_FEATURES))
+    return out.transpose("feature", *dem.dims).assign_attrs(dem.attrs)
+
+
+def terrain_features(dem: xr.DataArray) -> xr.DataArray:
+    """Terrain features for classification: elevation, slope, northness, eastness.
+
+    Parameters
+    ----------
+    dem : DataArray (y, x)
+        Elevation in metres, as for :func:`terrain`.
+
+    Returns
+    -------
+    DataArray (feature, y, x) float32, ``feature`` = :data:`TERRAIN_CUBE_FEATURES`:
+    metres, degrees, and the unitless aspect components ``cos(aspect) sin(slope)`` and
+    ``sin(aspect) sin(slope)`` (0 where flat; NaN only where the DEM is missing).
+    """
+    relief = terrain(dem)
+    slope = np.deg2rad(relief.sel(feature="slope", drop=True))
+    aspect = np.deg2rad(relief.sel(feature="aspect", drop=True).fillna(0.0))
+    northness = np.cos(aspect) * np.sin(slope)
+    eastness = np.sin(aspect) * np.sin(slope)
+    out = xr.concat([relief.sel(feature="elevation", drop=True), np.rad2deg(slope),
+                     northness, eastness], dim="feature", coords="minimal",
+                    compat="override", join="override").astype(np.float32)
+    out = out.assign_coords(feature=list(TERRAIN_CUBE_FEATURES))
     return out.transpose("feature", *dem.dims).assign_attrs(dem.attrs)

@@ -95,7 +95,7 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
     clear = set(_truth.clear_dates(series, clear_dates))
     tracker = _Tracker(progress, series, len(clear))
     products = []
-    for n, dates in enumerate(_batches(size, len(series.acquisitions), bool(clear))):
+    for n, dates in enumerate(_batches(size, len(series.acquisitions), clear)):
         products += _write_batch(series, dates, finals, truth, format=format, clear=clear,
                                  static=n == 0, overwrite=overwrite, tracker=tracker)
     tracker.step("truth: class table, polygons")
@@ -108,13 +108,20 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
     return products
 
 
-def _batches(size: int, dates: int, with_clear: bool) -> list[list[int]]:
-    """Dates computed together: they share the terrain and land cover of each chunk, and
-    their staging files (about 12.5 bytes a pixel, 37 with clear-sky truth) fit
-    :data:`STAGING_BUDGET`."""
-    per_date = size * size * (37.0 if with_clear else 12.5)
-    count = int(max(1, min(dates, STAGING_BUDGET // per_date)))
-    return [list(range(k, min(k + count, dates))) for k in range(0, dates, count)]
+def _batches(size: int, dates: int, clear: set[int]) -> list[list[int]]:
+    """Consecutive dates computed together: they share the terrain and land cover of each
+    chunk. Their staging files (about 12.5 bytes a pixel, 24.5 more with clear-sky truth)
+    stay within :data:`STAGING_BUDGET`."""
+    batches: list[list[int]] = [[]]
+    used = 0.0
+    for t in range(dates):
+        need = size * size * (12.5 + (24.5 if t in clear else 0.0))
+        if batches[-1] and used + need > STAGING_BUDGET:
+            batches.append([])
+            used = 0.0
+        batches[-1].append(t)
+        used += need
+    return batches
 
 
 class _Tracker:
