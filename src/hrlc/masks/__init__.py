@@ -7,11 +7,13 @@ from hrlc.masks.evaluate import MaskScores, evaluate_masks, score_rows
 from hrlc.masks.kmeans import CloudClusters, fit_clusters
 from hrlc.masks.morphology import clean_mask
 from hrlc.masks.refine import fit_cloud_clusters, refine_layers, refine_masks
-from hrlc.masks.scl import CLEAR, NODATA, SHADOW, THICK_CLOUD, THIN_CLOUD, scl_lookup, scl_to_mask
+from hrlc.masks.scl import (CLEAR, MASK_COLOURS, NODATA, SHADOW, THICK_CLOUD, THIN_CLOUD,
+                             scl_lookup, scl_to_mask)
 from hrlc.masks.shadows import geometric_shadows, shadow_offsets, sweep
 
 __all__ = [
     "CLEAR",
+    "MASK_COLOURS",
     "NODATA",
     "SHADOW",
     "THICK_CLOUD",
