@@ -78,6 +78,58 @@ class RbfSvm:
         return weights
 
 
+class _KernelGemm:
+    """``K(X, S) @ W + b`` for one gamma: the RBF kernel as one GEMM, then the weights.
+
+    ``K = exp(2 gamma X S^T - gamma |s|^2 - gamma |x|^2)`` (the scaled support vectors and
+    their norms are precomputed), in ``dtype``; the weighted sum over the support
+    vectors is always accumulated in float64: its rounding error in float32 (about 1e-6
+    of a decision value) would be magnified by steep isotonic calibration segments.
+    The pixels are taken ``batch`` rows at a time, so that the (batch, n_sv) kernel
+    matrix, not the (n_pixels, n_sv) one, bounds the memory (and stays in cache).
+    """
+
+    def __init__(self, support_vectors, weights, intercept, gamma, *, dtype, batch):
+        self.dtype = np.dtype(dtype)
+        self.gamma = float(gamma)
+        self.batch = int(batch)
+        # distances are translation invariant: centring on the support vectors' mean
+        # keeps |x|^2 and |s|^2 small, so less is lost in |x|^2 - 2 x.s + |s|^2
+        self._centre = support_vectors.mean(axis=0)
+        centred = support_vectors - self._centre
+        self._sv_scaled = (2 * self.gamma * centred).astype(self.dtype)
+        self._sv_term = (-self.gamma * np.einsum("ij,ij->i", centred, centred)).astype(self.dtype)
+        self._weights = np.asarray(weights, dtype=np.float64)
+        self._intercept = np.asarray(intercept, dtype=np.float64)
+
+    @property
+    def n_support_vectors(self) -> int:
+        return self._sv_scaled.shape[0]
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features)
+        out = np.empty((x.shape[0], self._weights.shape[1]))
+        for start in range(0, x.shape[0], self.batch):
+            part = slice(start, start + self.batch)
+            out[part] = self._block(x[part])
+        return out
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x - self._centre, dtype=self.dtype)
+        exponent = x @ self._sv_scaled.T
+        exponent += self._sv_term[None, :]
+        exponent -= (self.gamma * np.einsum("ij,ij->i", x, x)).astype(self.dtype)[:, None]
+        np.minimum(exponent, 0, out=exponent)  # rounding can make |x - s|^2 slightly negative
+        kernel = np.exp(exponent, out=exponent)
+        return kernel.astype(np.float64, copy=False) @ self._weights + self._intercept
+
+
+def _batch_rows(n_sv: int, memory_mb: float) -> int:
+    """Pixels per GEMM so that a batch's kernel (float32 and float64 copies) fits in
+    ``memory_mb``."""
+    return max(64, int(memory_mb * 2**20 / (12 * max(n_sv, 1))))
+
+
 class FastRbfPredictor:
     """Pairwise decision values, votes and labels of an :class:`RbfSvm`, by GEMM.
 
@@ -85,28 +137,23 @@ class FastRbfPredictor:
     ----------
     model : RbfSvm
     dtype : numpy dtype
-        float32 (default; the speed) or float64 (bit-for-bit labels with libsvm).
+        Precision of the kernel: float32 (default; the speed) or float64 (the labels of
+        libsvm). The sum over support vectors is accumulated in float64 either way.
+    memory_mb : float
+        Bound of the kernel matrix of one batch of pixels, MiB (pixels are processed
+        in batches of ``memory_mb / (12 n_sv)``; small batches stay in cache).
     """
 
-    def __init__(self, model: RbfSvm, *, dtype=np.float32):
+    def __init__(self, model: RbfSvm, *, dtype=np.float32, memory_mb: float = 32.0):
         self.model = model
         self.dtype = np.dtype(dtype)
-        self._sv = model.support_vectors.astype(self.dtype)
-        self._sv_sq = np.einsum("ij,ij->i", self._sv, self._sv)
-        self._weights = model.pair_weights().astype(self.dtype)
-        self._intercept = model.intercept.astype(self.dtype)
+        self._gemm = _KernelGemm(model.support_vectors, model.pair_weights(), model.intercept,
+                                 model.gamma, dtype=dtype,
+                                 batch=_batch_rows(len(model.support_vectors), memory_mb))
 
     def pairwise_decision(self, features: np.ndarray) -> np.ndarray:
         """libsvm decision values (n_pixels, n_pairs) for features (n_pixels, n_features)."""
-        x = np.ascontiguousarray(features, dtype=self.dtype)
-        sq_dist = x @ self._sv.T
-        sq_dist *= -2
-        sq_dist += np.einsum("ij,ij->i", x, x)[:, None]
-        sq_dist += self._sv_sq[None, :]
-        np.maximum(sq_dist, 0, out=sq_dist)  # rounding can make |x - s|^2 slightly negative
-        sq_dist *= -self.model.gamma
-        kernel = np.exp(sq_dist, out=sq_dist)
-        return kernel @ self._weights + self._intercept
+        return self._gemm(features)
 
     def votes(self, decision: np.ndarray) -> np.ndarray:
         """One-vs-one votes (n_pixels, n_classes) from pairwise decision values."""
@@ -128,7 +175,11 @@ class FastRbfPredictor:
         (n_pixels,) for two classes (positive favours ``classes[1]``), else
         (n_pixels, n_classes): votes plus a confidence term in (-1/3, 1/3).
         """
-        decision = self.pairwise_decision(features).astype(np.float64)
+        return self.ovr_decision(self.pairwise_decision(features))
+
+    def ovr_decision(self, pairwise: np.ndarray) -> np.ndarray:
+        """:meth:`decision_function` from pairwise decision values (n_pixels, n_pairs)."""
+        decision = np.asarray(pairwise, dtype=np.float64)
         if len(self.model.n_support) == 2:
             return -decision[:, 0]
         n_classes = len(self.model.n_support)
@@ -140,3 +191,60 @@ class FastRbfPredictor:
             votes[:, i] += decision[:, p] >= 0
             votes[:, j] += decision[:, p] < 0
         return votes + confidence / (3 * (np.abs(confidence) + 1))
+
+
+class StackedRbfPredictor:
+    """Decision values of several binary RBF SVMs (one-vs-all) with one GEMM per gamma.
+
+    The binary SVMs of a one-vs-all model share many training samples as support
+    vectors; those that share a gamma are stacked over the union of their support
+    vectors, so each kernel value is computed once and all their decision values come
+    out of one ``K @ W`` (W: one column per SVM).
+
+    Parameters
+    ----------
+    models : sequence of RbfSvm
+        Binary SVMs (two classes each).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    memory_mb : float
+        Bound of one batch's kernel matrix, MiB (see :class:`FastRbfPredictor`).
+    """
+
+    def __init__(self, models, *, dtype=np.float32, memory_mb: float = 32.0):
+        models = list(models)
+        if any(len(m.n_support) != 2 for m in models):
+            raise ValueError("StackedRbfPredictor takes binary SVMs only; got "
+                             f"{[len(m.n_support) for m in models]} classes")
+        self.models = models
+        self.dtype = np.dtype(dtype)
+        self._groups = []  # (positions of the SVMs, _KernelGemm)
+        for gamma in dict.fromkeys(m.gamma for m in models):
+            members = [k for k, m in enumerate(models) if m.gamma == gamma]
+            stacked = np.vstack([models[k].support_vectors for k in members])
+            unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+            weights = np.zeros((len(unique), len(members)))
+            offset = 0
+            for column, k in enumerate(members):
+                n_sv = len(models[k].support_vectors)
+                np.add.at(weights[:, column], inverse.ravel()[offset:offset + n_sv],
+                          models[k].pair_weights()[:, 0])
+                offset += n_sv
+            intercept = np.array([models[k].intercept[0] for k in members])
+            self._groups.append((members, _KernelGemm(
+                unique, weights, intercept, gamma, dtype=dtype,
+                batch=_batch_rows(len(unique), memory_mb))))
+
+    @property
+    def n_kernel_columns(self) -> int:
+        """Kernel evaluations per pixel (distinct support vectors summed over gammas)."""
+        return sum(gemm.n_support_vectors for _, gemm in self._groups)
+
+    def decision_function(self, features: np.ndarray) -> np.ndarray:
+        """(n_pixels, n_models): column k as ``SVC.decision_function`` of model k
+        (positive favours its ``classes[1]``)."""
+        x = np.asarray(features)
+        out = np.empty((x.shape[0], len(self.models)))
+        for members, gemm in self._groups:
+            out[:, members] = -gemm(x)
+        return out

@@ -1,0 +1,180 @@
+"""``hrlc map``: a land-cover map from a model bundle; ``hrlc compare-maps``: two maps compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hrlc.cli import app
+from hrlc.cli.options import Overwrite, Scheduler, Workers
+
+
+def _cube(run):
+    """The feature cube: a Zarr cube, or built lazily from the composites (never stored)."""
+    from hrlc.errors import InputError
+
+    if run.features is not None:
+        from hrlc.io import read_zarr
+
+        cube = read_zarr(run.features)
+        if not hasattr(cube, "dims"):
+            raise InputError(f"{run.features}: holds several arrays ({', '.join(cube.data_vars)})"
+                             "; give the feature cube written by `hrlc features`")
+        return cube
+    from hrlc.cli.features import _open_composites, _open_dem
+    from hrlc.features import build_features
+
+    dem = _open_dem(run) if run.dem else None
+    return build_features(_open_composites(run), dem=dem, **run.feature_options.model_dump())
+
+
+def _mask(run):
+    import rioxarray
+
+    from hrlc.io import open_header
+
+    open_header(run.mask)
+    mask = rioxarray.open_rasterio(run.mask, chunks={"x": run.chunks, "y": run.chunks})
+    return mask.isel(band=0, drop=True)
+
+
+def _fingerprint(run, checksum: str, cube) -> str:
+    """Identity of a map run: what the blocks of the intermediate depend on."""
+    import hashlib
+    import json
+
+    ident = {"bundle_sha256": checksum, "map": run.map.model_dump(mode="json"),
+             "features": [str(f) for f in cube["feature"].values], "shape": list(cube.shape),
+             "chunks": [list(c) for c in cube.chunks] if cube.chunks else None,
+             "transform": list(cube.rio.transform(recalc=True))[:6],
+             "crs": str(cube.rio.crs), "mask": run.mask,
+             "source": run.model_dump(mode="json", include={"features", "composites", "dem",
+                                                           "feature_options"})}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def _manifest(path: Path, record: dict) -> None:
+    import json
+
+    from hrlc.io.atomic import atomic_output
+
+    with atomic_output(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+
+
+@app.command("map")
+def map_(
+    config: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="YAML file (see configs/map.yaml)."),
+    overwrite: bool = Overwrite,
+    restart: bool = typer.Option(False, "--restart",
+                                 help="Discard the blocks of an interrupted run instead of "
+                                      "resuming from them."),
+    scheduler: str = Scheduler,
+    workers: int | None = Workers,
+) -> None:
+    """Map land cover with a trained model: class, probability and confidence COGs, a
+    quick-look PNG and the class distribution.
+
+    Each spatial chunk is predicted in one task (features computed on the fly from
+    composites, or read from a cube) and written to a Zarr intermediate with a completion
+    marker; an interrupted run resumes from the finished blocks.
+
+    Example: [bold]hrlc map configs/map.yaml --overwrite[/]
+    """
+    import shutil
+    import time
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from hrlc import __version__
+    from hrlc.cli._progress import dask_progress
+    from hrlc.cli.options import compute_config
+    from hrlc.compute import compute_context
+    from hrlc.config import load_config
+    from hrlc.config.mapping import MapRunConfig
+    from hrlc.io import read_zarr
+    from hrlc.mapping import compute_blocks, predict_map, write_map_outputs
+    from hrlc.mapping.outputs import check_outputs
+    from hrlc.model import file_checksum, load_bundle
+
+    run = load_config(config, MapRunConfig)
+    compute = run.compute if scheduler == "threads" and workers is None else compute_config(
+        scheduler, workers)
+    console = Console(stderr=True)
+    output = Path(run.output)
+    manifest = check_outputs(output, overwrite=overwrite)["manifest"]
+    start = time.perf_counter()
+    bundle = load_bundle(run.bundle)
+    checksum = file_checksum(run.bundle)
+    cube = _cube(run)
+    mask = _mask(run) if run.mask else None
+    result = predict_map(cube, bundle, mask=mask, **run.map.model_dump())
+    work = Path(run.work) if run.work else output / ".hrlc-work.zarr"
+    fingerprint = _fingerprint(run, checksum, cube)
+    console.print(f"{bundle.kind} SVM, {len(bundle.input_features)} of "
+                  f"{cube.sizes['feature']} features, {bundle.n_support_vectors} support "
+                  f"vectors; {cube.sizes['y']} x {cube.sizes['x']} px -> {output}")
+    with compute_context(compute) as client:
+        with dask_progress("map", client=client, console=console):
+            blocks = compute_blocks(result, work, fingerprint=fingerprint, resume=not restart)
+        if blocks.done_before:
+            console.print(f"resumed: {blocks.done_before} of {blocks.total} blocks were done")
+        tags = {"hrlc_version": __version__, "bundle": str(run.bundle),
+                "bundle_sha256": checksum, "config": run.model_dump(mode="json"),
+                "created": datetime.now(UTC).isoformat(timespec="seconds")}
+        with dask_progress("writing", client=client, console=console):
+            written = write_map_outputs(read_zarr(work), output, class_table=bundle.class_table,
+                                        tags=tags, title=run.title, overwrite=overwrite)
+    seconds = time.perf_counter() - start
+    _manifest(manifest, {**tags, "blocks": blocks.total, "blocks_resumed": blocks.done_before,
+                         "seconds": seconds, "outputs": {k: str(v) for k, v in written.items()}})
+    if not run.keep_intermediate:
+        shutil.rmtree(work, ignore_errors=True)
+    console.print(f"wrote {', '.join(p.name for p in written.values())} to {output} in "
+                  f"{seconds:.1f} s")
+
+
+@app.command("compare-maps")
+def compare_maps_(
+    map_a: Path = typer.Argument(..., exists=True, dir_okay=False, help="Class map A (GeoTIFF)."),
+    map_b: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                 help="Class map B (GeoTIFF); put on A's grid (nearest) when "
+                                      "the grids differ."),
+    out: Path = typer.Option(..., "--out", help="Folder of the comparison files."),
+    overwrite: bool = Overwrite,
+) -> None:
+    """Compare two land-cover maps: overall and per-class agreement, cross-tabulation (pixels
+    and ha), class distributions side by side, a PNG of where they disagree.
+
+    Class names and colours come from the maps (the class table tag that `hrlc map`
+    writes, or the colour table).
+
+    Example: [bold]hrlc compare-maps new/classes.tif old/classes.tif --out compare[/]
+    """
+    import rioxarray
+    from rich.console import Console
+    from rich.table import Table
+
+    from hrlc.io import open_header
+    from hrlc.mapping import compare_maps, read_class_table, write_comparison
+
+    layers = []
+    for path in (map_a, map_b):
+        open_header(str(path))
+        layers.append(rioxarray.open_rasterio(path, chunks={"x": 1024, "y": 1024}))
+    class_table = {**read_class_table(map_b), **read_class_table(map_a)}
+    result = compare_maps(*layers, class_table=class_table)
+    paths = write_comparison(result, out, labels=(str(map_a), str(map_b)), overwrite=overwrite)
+    console = Console()
+    view = Table(title=f"agreement {100 * result.overall_agreement:.2f} %"
+                 + (" (B reprojected onto A's grid)" if result.aligned else ""))
+    for column in ("code", "class", "A ha", "B ha", "agree ha", "agree % of A"):
+        view.add_column(column, justify="left" if column == "class" else "right")
+    for row in result.per_class.itertuples():
+        view.add_row(str(row.code), row.name, f"{row.area_a_ha:.1f}", f"{row.area_b_ha:.1f}",
+                     f"{row.agree_ha:.1f}", f"{100 * row.agreement_a:.1f}")
+    console.print(view)
+    console.print(f"wrote {', '.join(p.name for p in paths.values())} to {out}")

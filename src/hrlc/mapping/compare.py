@@ -1,0 +1,198 @@
+"""Comparing two land-cover maps: agreement, cross-tabulation with areas, figures.
+
+Map B is put on map A's grid (nearest neighbour, :func:`hrlc.geo.reproject_match`) when
+the grids differ. Pixels that are nodata (0) in either map are left out of every
+figure but counted (``nodata_pixels``). Everything is computed chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hrlc.mapping.outputs import class_distribution, code_counts
+from hrlc.mapping.plots import class_name, pixel_area_ha, plot_disagreement, plot_distribution
+
+#: Files written by :func:`write_comparison`.
+COMPARE_FILES = {"summary": "summary.json", "per_class": "per_class.csv",
+                 "crosstab_pixels": "crosstab_pixels.csv", "crosstab_ha": "crosstab_ha.csv",
+                 "distribution_plot": "distribution.png", "disagreement": "disagreement.png"}
+
+
+@dataclass
+class MapComparison:
+    """Agreement of map A with map B.
+
+    Attributes
+    ----------
+    overall_agreement : float
+        Share (0-1) of the pixels mapped in both that carry the same code.
+    per_class : DataFrame
+        Per code: ``pixels_a``, ``pixels_b``, ``area_a_ha``, ``area_b_ha``, ``agree_ha``,
+        ``agreement_a`` (share of A's class also that class in B), ``agreement_b`` (the
+        same seen from B) and ``jaccard`` (agree / union), over pixels mapped in both.
+    crosstab : DataFrame
+        Pixels, rows = A's codes, columns = B's codes (both mapped).
+    pixel_area_ha : float
+    nodata_pixels : int
+        Pixels left out (nodata in A or B).
+    aligned : bool
+        Whether B was reprojected onto A's grid.
+    agreement_map : DataArray (y, x), uint8
+        0 nodata in either map, 1 agree, 2 disagree (lazy).
+    distributions : dict label -> DataFrame
+        :func:`hrlc.mapping.class_distribution` of A and B over the pixels mapped in both.
+    class_table : dict
+    """
+
+    overall_agreement: float
+    per_class: pd.DataFrame
+    crosstab: pd.DataFrame
+    pixel_area_ha: float
+    nodata_pixels: int
+    aligned: bool
+    agreement_map: xr.DataArray
+    distributions: dict = field(default_factory=dict)
+    class_table: dict = field(default_factory=dict)
+
+    @property
+    def crosstab_ha(self) -> pd.DataFrame:
+        """The cross-tabulation as areas, hectares."""
+        return self.crosstab * self.pixel_area_ha
+
+    def summary(self) -> dict:
+        """JSON-ready overview."""
+        return {"overall_agreement": self.overall_agreement,
+                "compared_pixels": int(self.crosstab.to_numpy().sum()),
+                "compared_ha": float(self.crosstab.to_numpy().sum() * self.pixel_area_ha),
+                "nodata_pixels": self.nodata_pixels, "pixel_area_ha": self.pixel_area_ha,
+                "aligned_b_to_a": self.aligned,
+                "per_class": self.per_class.to_dict(orient="records")}
+
+
+def _as_classes(data: xr.DataArray, role: str) -> xr.DataArray:
+    from hrlc.errors import InputError
+
+    data = data.squeeze(drop=True)
+    if data.ndim != 2:
+        raise InputError(f"map {role} must be one (y, x) class layer; got dims {data.dims}")
+    if data.dtype != np.uint8:
+        raise InputError(f"map {role} must hold uint8 class codes (0 = nodata); got "
+                         f"{data.dtype}")
+    nodata = data.rio.nodata
+    if nodata is not None and not np.isnan(nodata) and nodata != 0:
+        # one nodata code for both maps: 0 (a map reprojected elsewhere may use 255)
+        data = xr.where(data == nodata, 0, data).astype(np.uint8).rio.write_crs(data.rio.crs)
+    data = data.rio.write_nodata(0)
+    return data if data.chunks else data.chunk(1024)
+
+
+def _align(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, bool]:
+    from hrlc.geo import _grid, reproject_match
+
+    if _grid(a, "map A").same_as(_grid(b, "map B")):
+        return b.chunk(dict(zip(b.dims, a.chunks))), False
+    return reproject_match(b, a, resampling="nearest"), True
+
+
+def compare_maps(a: xr.DataArray, b: xr.DataArray, *,
+                 class_table: Mapping | None = None) -> MapComparison:
+    """Agreement, cross-tabulation and class distributions of two class maps.
+
+    Parameters
+    ----------
+    a, b : DataArray (y, x), uint8, 0 = nodata
+        Class maps with a CRS (``rioxarray.open_rasterio(path, chunks=True)``); ``b`` is
+        put on ``a``'s grid with nearest-neighbour resampling when the grids differ.
+    class_table : mapping code -> {"name", "colour"}, optional
+        Names and colours of the codes (figures and tables).
+
+    Returns
+    -------
+    MapComparison
+
+    Raises
+    ------
+    GridMismatchError
+        A map has no CRS, or A's CRS is not projected (areas in ha need metres).
+    InputError
+        A map is not a single uint8 layer.
+    """
+    a, b = _as_classes(a, "A"), _as_classes(b, "B")
+    b, aligned = _align(a, b)
+    area = pixel_area_ha(a)
+    pair = a.data.astype(np.uint16) * 256 + b.data.astype(np.uint16)
+    counts = code_counts(pair, minlength=256 * 256).reshape(256, 256)
+    nodata = int(counts[0, :].sum() + counts[:, 0].sum() - counts[0, 0])
+    counts[0, :] = 0
+    counts[:, 0] = 0
+    codes = sorted(set(np.flatnonzero(counts.sum(1)).tolist())
+                   | set(np.flatnonzero(counts.sum(0)).tolist())
+                   | {int(c) for c in (class_table or {})})
+    table = counts[np.ix_(codes, codes)]
+    names = [class_name(class_table or {}, c) for c in codes]
+    crosstab = pd.DataFrame(table, index=pd.Index(codes, name="A"),
+                            columns=pd.Index(codes, name="B"))
+    total = max(int(table.sum()), 1)
+    diag = np.diag(table)
+    in_a, in_b = table.sum(1), table.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_class = pd.DataFrame({
+            "code": codes, "name": names, "pixels_a": in_a, "pixels_b": in_b,
+            "area_a_ha": in_a * area, "area_b_ha": in_b * area, "agree_ha": diag * area,
+            "agreement_a": diag / in_a, "agreement_b": diag / in_b,
+            "jaccard": diag / (in_a + in_b - diag)})
+    both = (a > 0) & (b > 0)
+    agreement_map = xr.where(both, xr.where(a == b, 1, 2), 0).astype(np.uint8)
+    agreement_map = agreement_map.rio.write_crs(a.rio.crs)
+    distributions = {}
+    for label, totals in (("A", in_a), ("B", in_b)):
+        full = np.zeros(256, np.int64)
+        full[codes] = totals
+        distributions[label] = class_distribution(a, class_table=class_table, counts=full)
+    return MapComparison(overall_agreement=float(diag.sum() / total), per_class=per_class,
+                         crosstab=crosstab, pixel_area_ha=area, nodata_pixels=nodata,
+                         aligned=aligned, agreement_map=agreement_map,
+                         distributions=distributions,
+                         class_table={int(k): dict(v) for k, v in (class_table or {}).items()})
+
+
+def write_comparison(result: MapComparison, folder: str | os.PathLike, *,
+                     labels: tuple[str, str] = ("A", "B"), overwrite: bool = False,
+                     ) -> dict[str, Path]:
+    """Write a comparison: summary JSON, per-class and cross-tab CSVs, two PNGs.
+
+    Returns
+    -------
+    dict role -> Path (see :data:`COMPARE_FILES`).
+    """
+    from hrlc.errors import OutputExistsError
+    from hrlc.io.atomic import atomic_output
+
+    paths = {role: Path(folder) / name for role, name in COMPARE_FILES.items()}
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not overwrite:
+        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --overwrite "
+                                "to replace them, or choose another --out folder")
+    summary = {"A": labels[0], "B": labels[1], **result.summary()}
+    texts = {"summary": json.dumps(summary, indent=2, default=float),
+             "per_class": result.per_class.to_csv(index=False, float_format="%.6g"),
+             "crosstab_pixels": result.crosstab.to_csv(),
+             "crosstab_ha": result.crosstab_ha.to_csv(float_format="%.4f")}
+    for role, text in texts.items():
+        with atomic_output(paths[role], overwrite=overwrite) as tmp:
+            tmp.write_text(text)
+    named = dict(zip(labels, result.distributions.values()))
+    plot_distribution(named, paths["distribution_plot"], class_table=result.class_table,
+                      title="class distribution (pixels mapped in both)", overwrite=overwrite)
+    plot_disagreement(result.agreement_map, paths["disagreement"], overwrite=overwrite,
+                      title=f"{labels[0]} vs {labels[1]}: agreement "
+                            f"{100 * result.overall_agreement:.1f} %")
+    return paths

@@ -1,0 +1,180 @@
+"""A model bundle's predictions on a matrix of pixels, with the SVM kernel by GEMM.
+
+:class:`BundlePredictor` follows the bundle's reference path
+(:meth:`hrlc.model.ModelBundle.predict_proba`) step for step and replaces only the
+kernel evaluation of scikit-learn's ``SVC.decision_function`` by
+:class:`~hrlc.mapping.svm_kernel.FastRbfPredictor` (multiclass) or
+:class:`~hrlc.mapping.svm_kernel.StackedRbfPredictor` (one-vs-all): the preprocessing
+(imputation, scaler, PCA) is the bundle's own ``transform`` and the probabilities come
+from the model's :func:`~hrlc.model.probabilities_from_scores` with its calibrators.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from hrlc.mapping.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
+
+
+@dataclass(frozen=True)
+class PixelPredictions:
+    """Predictions of n pixels.
+
+    Attributes
+    ----------
+    classes : ndarray (n,)
+        Class codes.
+    probabilities : ndarray (n, n_classes), float64, or None
+        Per-class probability (None for an uncalibrated multiclass SVM).
+    confidence : ndarray (n,), float64, 0-1
+        Probability of the mapped class (uncalibrated: its share of the one-vs-one
+        votes).
+    margin : ndarray (n,), float64, 0-1
+        Difference between the two highest probabilities (uncalibrated: vote shares).
+    """
+
+    classes: np.ndarray
+    probabilities: np.ndarray | None
+    confidence: np.ndarray
+    margin: np.ndarray
+
+
+class BundlePredictor:
+    """Decision scores, probabilities and class codes of a :class:`~hrlc.model.ModelBundle`.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        A loaded or freshly trained bundle (RBF SVMs).
+    dtype : numpy dtype
+        Precision of the kernel GEMM: float32 (default; >= 99.99 % of labels equal to
+        scikit-learn's) or float64 (the same labels).
+    memory_mb : float
+        Bound of the kernel matrix of one batch of pixels, MiB.
+    """
+
+    def __init__(self, bundle, *, dtype=np.float32, memory_mb: float = 32.0):
+        self.bundle = bundle
+        self.dtype = np.dtype(dtype)
+        self.rule = bundle.probability_rule()
+        models = [RbfSvm(**vars(arrays)) for arrays in bundle.svm_arrays()]
+        if self.rule["kind"] == "ova":
+            self._svm = StackedRbfPredictor(models, dtype=dtype, memory_mb=memory_mb)
+        else:
+            self._svm = FastRbfPredictor(models[0], dtype=dtype, memory_mb=memory_mb)
+
+    @property
+    def classes(self) -> np.ndarray:
+        """Class codes, in the order of the probability columns."""
+        return np.asarray(self.bundle.classes)
+
+    @property
+    def has_probabilities(self) -> bool:
+        return self.rule["kind"] == "ova" or self.rule["calibration"] is not None
+
+    @property
+    def label_rule(self) -> str:
+        """``probability`` (most probable class) or ``decision`` (the SVM's own label)."""
+        default = "probability" if self.has_probabilities else "decision"
+        rule = self.rule.get("labels", default)
+        return rule if self.has_probabilities else "decision"
+
+    def _scores(self, model_features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Decision scores as the bundle's, and the one-vs-one pairwise values (multiclass)."""
+        if self.rule["kind"] == "ova":
+            return self._svm.decision_function(model_features), None
+        pairwise = self._svm.pairwise_decision(model_features)
+        return self._svm.ovr_decision(pairwise), pairwise
+
+    def decision_scores(self, features: np.ndarray) -> np.ndarray:
+        """As ``bundle.decision_scores``: features (n, n_input) in ``input_features`` order."""
+        return self._scores(self.bundle.transform(features))[0]
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) from decision scores, by the bundle's rule."""
+        from hrlc.model import probabilities_from_scores
+
+        return probabilities_from_scores(scores, self.bundle.calibrators,
+                                         aggregation=self.rule["aggregation"],
+                                         temperature=self.rule["temperature"])
+
+    def predict(self, features: np.ndarray) -> PixelPredictions:
+        """Class codes, probabilities, confidence and margin of features (n, n_input).
+
+        Labels follow the bundle's rule (``bundle.predict``): the most probable class, or
+        the SVM's decision (multiclass: one-vs-one vote; one-vs-all: largest binary
+        decision value). ``confidence`` is the probability of the mapped class, ``margin``
+        the difference of the two highest probabilities.
+        """
+        scores, pairwise = self._scores(self.bundle.transform(features))
+        if not self.has_probabilities:
+            votes = self._svm.votes(pairwise)
+            share = np.sort(votes, axis=1) / max(votes.shape[1] - 1, 1)
+            return PixelPredictions(classes=self.classes[np.argmax(votes, axis=1)],
+                                    probabilities=None, confidence=share[:, -1],
+                                    margin=share[:, -1] - share[:, -2])
+        proba = self.probabilities(scores)
+        if self.label_rule == "probability":
+            index = np.argmax(proba, axis=1)
+        elif pairwise is not None:
+            index = np.argmax(self._svm.votes(pairwise), axis=1)
+        else:
+            index = np.argmax(scores, axis=1)
+        ordered = np.sort(proba, axis=1)
+        return PixelPredictions(classes=self.classes[index], probabilities=proba,
+                                confidence=proba[np.arange(len(index)), index],
+                                margin=ordered[:, -1] - ordered[:, -2])
+
+
+class _BlasLimit:
+    """Process-wide BLAS thread limit held while any task of this process predicts.
+
+    BLAS limits are global to a process, so concurrent dask tasks share one limit: the
+    first task in sets it, the last one out restores the original. threadpoolctl (>= 3.8)
+    lets only one "controlling" thread change OpenBLAS limits and silently ignores the
+    others; as dask runs tasks on pool threads, the thread that sets or restores takes
+    control first (under this lock, so no two tasks change the limit at once).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+
+    @staticmethod
+    def _take_control() -> None:
+        from threadpoolctl import OpenBLASController
+
+        clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+        if clear is not None:
+            clear(force=True)
+
+    @contextmanager
+    def __call__(self, threads: int | None):
+        if threads is None:
+            yield
+            return
+        from threadpoolctl import threadpool_limits
+
+        with self._lock:
+            if self._users == 0:
+                self._take_control()
+                self._limiter = threadpool_limits(limits=threads, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._take_control()
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+#: Pins BLAS threads while a block is predicted (see :class:`_BlasLimit`).
+blas_threads = _BlasLimit()

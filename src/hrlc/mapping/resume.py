@@ -1,0 +1,149 @@
+"""Block-level resumable computation of a lazy map into a Zarr intermediate.
+
+:func:`compute_blocks` writes every spatial block of a Dataset (all variables of the
+block in one task) into a Zarr store and, once the block's data is on disk, drops an
+empty marker file ``.hrlc-blocks/<row>_<col>``. A run that is killed leaves the blocks it
+finished with their markers; the next run with the same ``fingerprint`` computes only
+the blocks without one. A block cut off half way has no marker and is computed again.
+
+Zarr chunks equal the dask chunks, so two tasks never write the same Zarr chunk and the
+store can be filled from threads, processes or dask.distributed workers that see the
+same file system.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+import dask
+import numpy as np
+import xarray as xr
+
+from hrlc.errors import InputError
+
+MARKERS = ".hrlc-blocks"
+FINGERPRINT = ".hrlc-fingerprint"
+
+
+@dataclass(frozen=True)
+class BlockRun:
+    """What :func:`compute_blocks` did.
+
+    Attributes
+    ----------
+    path : Path
+        The Zarr store.
+    total : int
+        Spatial blocks of the map.
+    done_before : int
+        Blocks found complete (skipped).
+    computed : list of tuple (row, col)
+        Block indices computed by this run.
+    """
+
+    path: Path
+    total: int
+    done_before: int
+    computed: list[tuple[int, int]]
+
+
+def _spatial_chunks(ds: xr.Dataset) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    chunks = ds.chunks
+    if "y" not in chunks or "x" not in chunks:
+        raise InputError("compute_blocks needs a lazy (dask) Dataset with y and x dims")
+    for name, var in ds.data_vars.items():
+        lead = var.dims[:-2]
+        if var.dims[-2:] != ("y", "x") or any(len(chunks[d]) > 1 for d in lead):
+            raise InputError(f"variable {name!r} must be (..., y, x) with its leading dims in "
+                             f"one chunk; got dims {var.dims}")
+    for dim in ("y", "x"):
+        sizes = chunks[dim]
+        if any(s != sizes[0] for s in sizes[:-1]) or sizes[-1] > sizes[0]:
+            raise InputError(f"{dim} chunks must be regular for block-wise writing; got "
+                             f"{sizes[:4]}...; rechunk first")
+    return chunks["y"], chunks["x"]
+
+
+def _create(ds: xr.Dataset, path: Path, fingerprint: str) -> None:
+    """Write the store's metadata and coordinates (no data) under a temporary name."""
+    tmp = path.with_name(f".{path.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    encoding = {name: {"chunks": tuple(max(c) for c in var.chunks), "_FillValue": None}
+                for name, var in ds.data_vars.items()}
+    template = ds.drop_encoding() if hasattr(ds, "drop_encoding") else ds
+    template.to_zarr(tmp, mode="w", compute=False, zarr_format=2, consolidated=True,
+                     encoding=encoding)
+    (tmp / MARKERS).mkdir()
+    (tmp / FINGERPRINT).write_text(fingerprint)
+    os.replace(tmp, path)
+
+
+def _write_block(path: str, names: list[str], region: tuple[slice, slice], marker: str,
+                 *blocks: np.ndarray) -> None:
+    import zarr
+
+    group = zarr.open_group(path, mode="r+", zarr_format=2)
+    for name, block in zip(names, blocks):
+        group[name][(Ellipsis, *region)] = block
+    Path(marker).touch()
+
+
+def pending_blocks(path: str | os.PathLike, shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """Block indices (row, col) of a (rows, cols) block grid without a completion marker."""
+    done = {entry.name for entry in os.scandir(Path(path) / MARKERS)}
+    return [(i, j) for i, j in product(range(shape[0]), range(shape[1]))
+            if f"{i}_{j}" not in done]
+
+
+def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
+                   resume: bool = True) -> BlockRun:
+    """Compute a lazy Dataset into a Zarr store block by block, skipping finished blocks.
+
+    Parameters
+    ----------
+    ds : Dataset of (..., y, x) dask variables
+        Same regular spatial chunks for every variable, leading dims in one chunk
+        (e.g. :func:`hrlc.mapping.predict_map`'s output).
+    path : path
+        The Zarr intermediate (created if needed).
+    fingerprint : str
+        Identity of the run (config, model checksum, grid); a store made with another
+        fingerprint is discarded and started afresh.
+    resume : bool
+        False: discard any existing store and compute everything.
+
+    Returns
+    -------
+    BlockRun
+        Blocks found complete and blocks computed; open the result with
+        ``hrlc.io.read_zarr(path)``.
+    """
+    path = Path(path)
+    ychunks, xchunks = _spatial_chunks(ds)
+    if path.exists():
+        stored = path / FINGERPRINT
+        same = stored.is_file() and stored.read_text() == fingerprint
+        if not (resume and same):
+            shutil.rmtree(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _create(ds, path, fingerprint)
+    grid = (len(ychunks), len(xchunks))
+    todo = pending_blocks(path, grid)
+    ystart, xstart = np.cumsum((0, *ychunks)), np.cumsum((0, *xchunks))
+    names = list(ds.data_vars)
+    writes = []
+    for i, j in todo:
+        region = (slice(ystart[i], ystart[i + 1]), slice(xstart[j], xstart[j + 1]))
+        blocks = [ds[name].data.blocks[(0,) * (ds[name].ndim - 2) + (i, j)] for name in names]
+        writes.append(dask.delayed(_write_block, pure=False)(
+            str(path), names, region, str(path / MARKERS / f"{i}_{j}"), *blocks))
+    if writes:
+        dask.compute(*writes)
+    return BlockRun(path=path, total=grid[0] * grid[1], done_before=grid[0] * grid[1] - len(todo),
+                    computed=todo)

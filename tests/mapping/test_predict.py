@@ -1,0 +1,156 @@
+"""predict_map against the bundle's scikit-learn path; chunking, nodata, masks, schedulers."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from hrlc.errors import GridMismatchError, HrlcError
+from hrlc.mapping import BundlePredictor, predict_map
+from hrlc.model import FeatureMismatchError
+from tests.mapping.conftest import CHUNK
+
+
+def _reference(bundle, pixels):
+    X = pixels[bundle.input_features].to_numpy(np.float32).astype(np.float64)
+    return X, bundle.predict(X), bundle.predict_proba(X)
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+def test_float64_same_labels_and_probabilities_as_sklearn(bundles, pixels, kind):
+    bundle = bundles[kind]
+    X, labels, proba = _reference(bundle, pixels)
+    result = BundlePredictor(bundle, dtype=np.float64).predict(X)
+    np.testing.assert_array_equal(result.classes, labels)
+    np.testing.assert_allclose(result.probabilities, proba, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(BundlePredictor(bundle, dtype=np.float64).decision_scores(X),
+                               bundle.decision_scores(X), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+def test_float32_labels_and_probabilities_agree(bundles, pixels, kind):
+    bundle = bundles[kind]
+    X, labels, proba = _reference(bundle, pixels)
+    X = np.vstack([X, np.random.default_rng(0).normal(size=X.shape) * 2])  # off the data too
+    labels, proba = bundle.predict(X), bundle.predict_proba(X)
+    result = BundlePredictor(bundle).predict(X)
+    assert np.mean(result.classes == labels) >= 0.9999
+    assert np.abs(result.probabilities - proba).max() <= 1e-4
+    top = np.sort(proba, axis=1)
+    np.testing.assert_allclose(result.margin, top[:, -1] - top[:, -2], atol=2e-4)
+
+
+def test_map_equals_the_bundle_pixel_by_pixel(bundle, cube):
+    ds = predict_map(cube, bundle, probabilities="float32", dtype="float64").compute()
+    X = cube.sel(feature=bundle.input_features).values.reshape(len(bundle.input_features), -1).T
+    np.testing.assert_array_equal(ds.classes.values.ravel(), bundle.predict(X))
+    proba = ds.probabilities.values.reshape(len(bundle.classes), -1).T
+    np.testing.assert_allclose(proba, bundle.predict_proba(X), atol=1e-6)
+    assert ds.classes.dtype == np.uint8 and ds.rio.crs == cube.rio.crs
+    assert list(ds.probabilities["class"].values) == [1, 2, 3, 4]
+    assert ds.attrs["class_names"] == ["forest", "grass", "urban", "water"]
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+def test_chunked_equals_whole_array(bundles, cube, kind):
+    whole = predict_map(cube, bundles[kind], probabilities="float32").compute()
+    assert predict_map(cube, bundles[kind]).classes.data.numblocks == (1, 1)
+    chunked = predict_map(cube.chunk({"y": CHUNK, "x": CHUNK + 8}), bundles[kind],
+                          probabilities="float32")
+    assert chunked.classes.data.numblocks == (3, 2)
+    xr.testing.assert_identical(chunked.compute(), whole)
+
+
+def test_one_task_per_chunk_with_the_whole_feature_vector(bundle, cube):
+    ds = predict_map(cube.chunk({"feature": 2, "y": CHUNK, "x": CHUNK}), bundle)
+    graph = dict(ds.__dask_graph__())
+    predict_keys = [k for k in graph if isinstance(k, tuple) and k[0].startswith("hrlc-predict")]
+    assert len(predict_keys) == 9
+
+
+def test_uint8_percent_layers(bundle, cube):
+    exact = predict_map(cube, bundle, probabilities="float32").compute()
+    percent = predict_map(cube, bundle).compute()
+    np.testing.assert_array_equal(percent.probabilities.values,
+                                  np.rint(exact.probabilities.values * 100).astype(np.uint8))
+    position = np.searchsorted(exact["class"].values, exact.classes.values)
+    mapped = np.take_along_axis(exact.probabilities.values, position[None], axis=0)[0]
+    np.testing.assert_array_equal(exact.confidence.values, mapped)
+    assert percent.confidence.dtype == np.uint8 and int(percent.confidence.max()) <= 100
+
+
+def test_missing_features_and_mask_are_nodata_everywhere(bundle, cube):
+    cube = cube.copy(data=cube.values.copy())
+    used = bundle.input_features[2]
+    cube.loc[dict(feature=used)][3, 4] = np.nan
+    cube[:, 0, 0] = np.nan  # no feature at all
+    unused = [f for f in cube["feature"].values if f not in bundle.input_features]
+    cube.loc[dict(feature=unused[0])][5, 5] = np.nan  # a feature the model does not read
+    mask = xr.ones_like(cube.isel(feature=0, drop=True), dtype=np.uint8)
+    mask[10, :] = 0
+    for probabilities, nodata in (("uint8", 255), ("float32", np.nan)):
+        ds = predict_map(cube.chunk({"y": CHUNK, "x": CHUNK}), bundle, mask=mask,
+                         probabilities=probabilities).compute()
+        gone = np.zeros(cube.shape[1:], bool)
+        gone[3, 4] = gone[0, 0] = True
+        gone[10, :] = True
+        assert (ds.classes.values[gone] == 0).all() and (ds.classes.values[~gone] > 0).all()
+        for name in ("probabilities", "confidence", "margin"):
+            np.testing.assert_array_equal(ds[name].values[..., gone],
+                                          np.full_like(ds[name].values[..., gone], nodata))
+        assert ds.classes.values[5, 5] > 0
+
+
+def test_features_by_name_in_any_order(bundle, cube):
+    shuffled = cube.isel(feature=np.random.default_rng(1).permutation(cube.sizes["feature"]))
+    xr.testing.assert_identical(predict_map(shuffled, bundle).compute(),
+                                predict_map(cube, bundle).compute())
+
+
+def test_bad_inputs(bundle, cube):
+    with pytest.raises(FeatureMismatchError, match=bundle.input_features[0]):
+        predict_map(cube.drop_sel(feature=bundle.input_features[0]), bundle)
+    other = cube.isel(feature=0, drop=True).rio.write_crs(32631)
+    with pytest.raises(GridMismatchError, match="grid"):
+        predict_map(cube, bundle, mask=other)
+    shifted = cube.isel(feature=0, drop=True).assign_coords(x=cube.x + 10)
+    with pytest.raises(GridMismatchError):
+        predict_map(cube, bundle, mask=shifted)
+    with pytest.raises(HrlcError, match="impute"):
+        predict_map(cube, bundle, missing="impute")
+    with pytest.raises(ValueError, match="probabilities"):
+        predict_map(cube, bundle, probabilities="uint16")
+
+
+def test_blas_threads_pinned_while_predicting_and_restored(bundle, cube, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from hrlc.mapping import predictor as module
+
+    seen = []
+    original = module.BundlePredictor.predict
+
+    def spy(self, features):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return original(self, features)
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    monkeypatch.setattr(module.BundlePredictor, "predict", spy)
+    predict_map(cube.chunk({"y": CHUNK, "x": CHUNK}), bundle).compute(scheduler="threads")
+    assert seen and all(s == {1} for s in seen)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_local_cluster_gives_the_same_map(bundle, cube):
+    import pickle
+
+    from distributed import Client, LocalCluster
+
+    lazy = predict_map(cube.chunk({"y": 24, "x": 24}), bundle)
+    expected = lazy.compute(scheduler="threads")
+    # what a process-based cluster ships to its workers must survive pickling
+    restored = pickle.loads(pickle.dumps(BundlePredictor(bundle)))
+    X = cube.sel(feature=bundle.input_features).values.reshape(len(bundle.input_features), -1).T
+    np.testing.assert_array_equal(restored.predict(X).classes, bundle.predict(X))
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster):
+        xr.testing.assert_identical(lazy.compute(), expected)
