@@ -1,35 +1,62 @@
 """NumPy kernels of monthly compositing, applied to one month x one spatial chunk.
 
-Each kernel receives ``data`` (n, band, y, x) float32 holding only the valid
-observations of one month (invalid ones are NaN in every band) and ``valid``
-(n, y, x) bool, and returns (band, y, x) float32 with NaN where no observation is valid.
+Each kernel receives ``data`` (n, band, y, x) float32, the scenes of one month, and
+``valid`` (n, y, x) bool, which of them enter the composite, and returns (band, y, x)
+float32 with NaN where no observation is valid.
 Every pixel is computed independently, so results do not depend on the chunking.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(nogil=True, cache=True)
+def _quantile_pixels(data: np.ndarray, valid: np.ndarray, q: float, out: np.ndarray) -> None:
+    """``out[b, y, x]``: the ``q`` quantile of ``data[b, y, x, :]`` where ``valid[y, x, :]``.
+
+    Insertion sort of the (few) valid values of each pixel, then linear interpolation
+    between the order statistics at ``q * (k - 1)``. Time is the last, contiguous axis.
+    """
+    n_bands, ny, nx, n = data.shape
+    ordered = np.empty(n, np.float32)
+    for y in range(ny):
+        for x in range(nx):
+            for b in range(n_bands):
+                k = 0
+                for t in range(n):
+                    if valid[y, x, t]:
+                        v = data[b, y, x, t]
+                        i = k
+                        while i > 0 and ordered[i - 1] > v:
+                            ordered[i] = ordered[i - 1]
+                            i -= 1
+                        ordered[i] = v
+                        k += 1
+                if k == 0:
+                    out[b, y, x] = np.nan
+                    continue
+                position = q * (k - 1)
+                low = int(np.floor(position))
+                weight = position - low
+                if weight == 0.0:
+                    out[b, y, x] = ordered[low]
+                else:
+                    out[b, y, x] = ordered[low] + weight * (ordered[low + 1] - ordered[low])
 
 
 def quantile(data: np.ndarray, valid: np.ndarray, *, q: float) -> np.ndarray:
     """Per pixel and band, the ``q`` quantile of the valid observations.
 
     Linear interpolation between order statistics (numpy's default ``"linear"`` method),
-    so ``q=0.5`` is the median. Sorting puts NaN last, so the k valid values are the
-    first k of each sorted series.
+    so ``q=0.5`` is the median. Compiled (numba, GIL released) so dask threads run in
+    parallel.
     """
-    ordered = np.sort(data, axis=0)
-    count = valid.sum(axis=0)[np.newaxis]  # (1, y, x), same for every band
-    position = np.float32(q) * (np.maximum(count, 1) - 1)
-    lower = np.floor(position).astype(np.intp)
-    upper = np.minimum(lower + 1, np.maximum(count - 1, 0))
-    weight = (position - lower).astype(np.float32)
-    low = np.take_along_axis(ordered, lower[:, np.newaxis], axis=0)[0]
-    high = np.take_along_axis(ordered, upper[:, np.newaxis], axis=0)[0]
-    out = low + weight[0] * (high - low)
-    # where weight is 0, high may be NaN (count 1); keep the order statistic itself
-    out = np.where(weight[0] == 0, low, out)
-    return np.where(count[0] > 0, out, np.float32(np.nan)).astype(np.float32)
+    out = np.empty(data.shape[1:], np.float32)
+    _quantile_pixels(np.ascontiguousarray(np.moveaxis(data, 0, -1)),
+                     np.ascontiguousarray(np.moveaxis(valid, 0, -1)), float(q), out)
+    return out
 
 
 def _pick(data: np.ndarray, index: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -78,7 +105,6 @@ def composite_block(data: np.ndarray, mask: np.ndarray, *, method: str, q: float
                     clear_codes: tuple[int, ...]) -> np.ndarray:
     """(1, band, y, x) composite of one month's block; ``mask`` is (n, 1, y, x)."""
     valid = valid_observations(data, mask[:, 0], clear_codes)
-    data = np.where(valid[:, np.newaxis], data, np.float32(np.nan)).astype(np.float32)
     if method in ("median", "quantile"):
         out = quantile(data, valid, q=0.5 if method == "median" else q)
     elif method == "max_ndvi":

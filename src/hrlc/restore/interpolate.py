@@ -14,6 +14,7 @@ from functools import partial
 import dask.array as da
 import numpy as np
 import xarray as xr
+from numba import njit
 
 from hrlc.composite.validate import require_dims, require_monthly
 from hrlc.errors import ConfigError
@@ -24,55 +25,83 @@ FLAG_NAMES: dict[int, str] = {OBSERVED: "observed", ONE_SIDE: "one_side",
                               BOTH_SIDES: "both_sides", MISSING: "missing"}
 
 
-def _neighbours(observed: np.ndarray, months: np.ndarray, reach: int):
-    """Nearest observed month before/after each (month, pixel), within ``reach``.
+@njit(nogil=True, cache=True)
+def _plan(observed, months, reach, before, after, weight, flag):
+    """Per (month, pixel): which months fill it, with what weight, and its flag.
 
-    Returns the time indices (clipped to valid positions), their distances in months
-    and whether each side exists within reach; all (time, y, x).
+    ``before``/``after`` get the index of the nearest observed month on each side
+    within ``reach`` months (-1 if none), ``weight`` the weight of ``before`` (linear in
+    time: its share is the distance to ``after``), ``flag`` the gap-flag code.
     """
-    n = observed.shape[0]
-    t = np.arange(n).reshape((-1,) + (1,) * (observed.ndim - 1))
-    last = np.maximum.accumulate(np.where(observed, t, -1), axis=0)
-    first = np.minimum.accumulate(np.where(observed, t, n)[::-1], axis=0)[::-1]
-    edge = np.ones((1,) + observed.shape[1:], dtype=last.dtype)
-    before = np.concatenate([-edge, last[:-1]])  # strictly earlier month
-    after = np.concatenate([first[1:], n * edge])  # strictly later month
-    month = months.reshape(t.shape)
-    i_before, i_after = np.clip(before, 0, n - 1), np.clip(after, 0, n - 1)
-    d_before, d_after = month - months[i_before], months[i_after] - month
-    has_before = (before >= 0) & (d_before <= reach)
-    has_after = (after < n) & (d_after <= reach)
-    return i_before, i_after, d_before, d_after, has_before, has_after
+    n_time, ny, nx = observed.shape
+    for y in range(ny):
+        for x in range(nx):
+            last = -1
+            for t in range(n_time):
+                before[t, y, x] = last if last >= 0 and months[t] - months[last] <= reach else -1
+                if observed[t, y, x]:
+                    last = t
+            last = -1
+            for t in range(n_time - 1, -1, -1):
+                after[t, y, x] = last if last >= 0 and months[last] - months[t] <= reach else -1
+                if observed[t, y, x]:
+                    last = t
+            for t in range(n_time):
+                b, a = before[t, y, x], after[t, y, x]
+                weight[t, y, x] = 0.0
+                if observed[t, y, x]:
+                    flag[t, y, x] = OBSERVED
+                elif b >= 0 and a >= 0:
+                    flag[t, y, x] = BOTH_SIDES
+                    weight[t, y, x] = (months[a] - months[t]) / (months[a] - months[b])
+                elif b >= 0 or a >= 0:
+                    flag[t, y, x] = ONE_SIDE
+                else:
+                    flag[t, y, x] = MISSING
 
 
-def _observed(block: np.ndarray) -> np.ndarray:
-    return np.isfinite(block).all(axis=1)
+@njit(nogil=True, cache=True)
+def _gather(block, flag, before, after, weight, out):
+    """``out``: observed values kept, gaps from the planned months (memory-order loops)."""
+    n_time, n_bands, ny, nx = block.shape
+    for t in range(n_time):
+        for b in range(n_bands):
+            for y in range(ny):
+                for x in range(nx):
+                    code = flag[t, y, x]
+                    if code == OBSERVED:
+                        out[t, b, y, x] = block[t, b, y, x]
+                    elif code == BOTH_SIDES:
+                        w = weight[t, y, x]
+                        out[t, b, y, x] = (w * block[before[t, y, x], b, y, x]
+                                           + (1 - w) * block[after[t, y, x], b, y, x])
+                    elif code == ONE_SIDE:
+                        source = max(before[t, y, x], after[t, y, x])
+                        out[t, b, y, x] = block[source, b, y, x]
+                    else:
+                        out[t, b, y, x] = np.nan
+
+
+def _plan_block(block: np.ndarray, months: np.ndarray, reach: int):
+    observed = np.isfinite(block).all(axis=1)
+    shape = observed.shape
+    before, after = np.empty(shape, np.int32), np.empty(shape, np.int32)
+    weight, flag = np.empty(shape, np.float32), np.empty(shape, np.uint8)
+    _plan(observed, months, reach, before, after, weight, flag)
+    return flag, before, after, weight
 
 
 def _fill_block(block: np.ndarray, *, months: np.ndarray, reach: int) -> np.ndarray:
     """(time, band, y, x) filled values of one spatial chunk."""
-    observed = _observed(block)
-    i_b, i_a, d_b, d_a, has_b, has_a = _neighbours(observed, months, reach)
+    block = np.ascontiguousarray(block, dtype=np.float32)
     out = np.empty_like(block)
-    both = has_b & has_a
-    with np.errstate(invalid="ignore"):
-        w_b = np.where(both, d_a / np.maximum(d_a + d_b, 1), 0).astype(np.float32)
-    for band in range(block.shape[1]):  # one band at a time keeps memory at (time, y, x)
-        series = block[:, band]
-        v_b = np.take_along_axis(series, i_b, axis=0)
-        v_a = np.take_along_axis(series, i_a, axis=0)
-        value = np.where(both, w_b * v_b + (1 - w_b) * v_a,
-                         np.where(has_b, v_b, np.where(has_a, v_a, np.float32(np.nan))))
-        out[:, band] = np.where(observed, series, value)
+    _gather(block, *_plan_block(block, months, reach), out)
     return out
 
 
 def _flag_block(block: np.ndarray, *, months: np.ndarray, reach: int) -> np.ndarray:
     """(time, y, x) uint8 gap flags of one spatial chunk."""
-    observed = _observed(block)
-    *_, has_b, has_a = _neighbours(observed, months, reach)
-    flag = np.where(has_b & has_a, BOTH_SIDES, np.where(has_b | has_a, ONE_SIDE, MISSING))
-    return np.where(observed, OBSERVED, flag).astype(np.uint8)
+    return _plan_block(block, months, reach)[0]
 
 
 def fill_gaps(reflectance: xr.DataArray, *, reach: int = 1) -> xr.Dataset:

@@ -28,11 +28,15 @@ over-brightens weakly lit slopes. Safeguards:
 
 from __future__ import annotations
 
+from functools import partial
+
+import dask.array as da
 import numpy as np
 import xarray as xr
 
 from hrlc.composite.validate import check_same_grid, require_dims
 from hrlc.errors import ConfigError, InputError, MissingBandError
+from hrlc.restore import _topo_kernels as _kernels
 
 
 def illumination(slope: xr.DataArray, aspect: xr.DataArray, *, sun_zenith, sun_azimuth
@@ -53,10 +57,9 @@ def illumination(slope: xr.DataArray, aspect: xr.DataArray, *, sun_zenith, sun_a
     DataArray (y, x) or (time, y, x), float32
         ``cos z cos s + sin z sin s cos(phi - a)``, -1 to 1; lazy if the inputs are.
     """
-    z, phi = np.deg2rad(sun_zenith), np.deg2rad(sun_azimuth)
-    s, a = np.deg2rad(slope), np.deg2rad(aspect.fillna(0))
-    cos_i = np.cos(z) * np.cos(s) + np.sin(z) * np.sin(s) * np.cos(phi - a)
-    return cos_i.astype(np.float32).rename("cos_i").assign_attrs(
+    cos_i = xr.apply_ufunc(_kernels.cos_incidence, slope, aspect, sun_zenith, sun_azimuth,
+                           dask="parallelized", output_dtypes=[np.float32])
+    return cos_i.rename("cos_i").assign_attrs(
         long_name="cosine of the local solar incidence angle", units="1")
 
 
@@ -78,10 +81,10 @@ def _sun_angles(reflectance: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
     return zenith, azimuth
 
 
-def _terrain(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
-             *, min_slope: float, shadow_cos_i: float, water_ndwi: float | None,
-             green: str, nir: str):
-    """cos i (time, y, x), where the model applies (time, y, x) and the shadow flag."""
+def _prepare(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray, *,
+             min_slope: float, shadow_cos_i: float, water_ndwi: float | None, green: str,
+             nir: str):
+    """Validate; dask arrays of composites (time and band in one chunk) and terrain."""
     require_dims(reflectance, ("time", "band", "y", "x"), what="composites")
     for name, layer in (("slope", slope), ("aspect", aspect)):
         require_dims(layer, ("y", "x"), what=name)
@@ -90,14 +93,8 @@ def _terrain(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArra
     if not 0 <= min_slope < 90:
         raise ConfigError(f"min_slope must lie in [0, 90) degrees, got {min_slope}")
     zenith, azimuth = _sun_angles(reflectance)
-    slope = slope.assign_coords(y=reflectance["y"], x=reflectance["x"])
-    aspect = aspect.assign_coords(y=reflectance["y"], x=reflectance["x"])
-    cos_i = illumination(slope, aspect, sun_zenith=zenith, sun_azimuth=azimuth)
-    on_slope = slope >= min_slope
-    shadow = on_slope & (cos_i <= shadow_cos_i)
-    usable = on_slope & ~shadow
+    bands = [str(b) for b in reflectance["band"].values]
     if water_ndwi is not None:
-        bands = [str(b) for b in reflectance["band"].values]
         absent = [b for b in (green, nir) if b not in bands]
         if absent:
             raise MissingBandError(
@@ -105,10 +102,18 @@ def _terrain(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArra
                 f"composites have {', '.join(bands)}; set green/nir, or water_ndwi: null "
                 "to switch water detection off"
             )
-        g, n = reflectance.sel(band=green, drop=True), reflectance.sel(band=nir, drop=True)
-        total = g + n
-        usable = usable & ~((g - n) / total.where(total != 0) > water_ndwi)
-    return cos_i, usable, shadow
+    rules = _kernels.Rules(
+        zenith=np.asarray(zenith.values, np.float64), azimuth=np.asarray(azimuth.values,
+                                                                         np.float64),
+        min_slope=float(min_slope), shadow_cos_i=float(shadow_cos_i), water_ndwi=water_ndwi,
+        green=bands.index(green) if water_ndwi is not None else None,
+        nir=bands.index(nir) if water_ndwi is not None else None)
+    data = da.asarray(reflectance.data, chunks=(-1, -1, -1, -1))
+    data = data.astype(np.float32).rechunk({0: -1, 1: -1})
+    spatial = data.chunks[2:]
+    terrain = [da.asarray(layer.data, chunks=spatial).astype(np.float32).rechunk(spatial)
+               for layer in (slope, aspect)]
+    return data, terrain, rules
 
 
 def _check_factors(c: xr.DataArray, reflectance: xr.DataArray) -> None:
@@ -143,27 +148,28 @@ def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.Dat
     -------
     DataArray (time, band), float64
         ``c`` (>= 0), NaN where the band is left uncorrected (``m <= 0`` or fewer than
-        ``min_pixels`` usable pixels). Lazy: a reduction over the whole scene; compute
-        it first (small) and pass it to :func:`correct_topography`, so that the
-        scene is not held in memory between fitting and correcting.
+        ``min_pixels`` usable pixels). Lazy: one task per spatial block sums what the
+        fit needs for all months (time and band in one chunk), then the sums are added;
+        compute it first (small) and pass it to :func:`correct_topography`, so the
+        composites are not held in memory between fitting and correcting.
     """
-    cos_i, usable, _ = _terrain(reflectance, slope, aspect, min_slope=min_slope,
-                                shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
-                                green=green, nir=nir)
-    ok = usable & cos_i.notnull() & reflectance.notnull()
-    x = cos_i.where(ok).astype(np.float64)
-    y = reflectance.where(ok).astype(np.float64)
-    n = ok.sum(("y", "x"))
-    sx, sy = x.sum(("y", "x")), y.sum(("y", "x"))
-    sxx, sxy = (x * x).sum(("y", "x")), (x * y).sum(("y", "x"))
-    # zero denominators become NaN before dividing: dask divides later, outside errstate
+    data, (s, a), rules = _prepare(reflectance, slope, aspect, min_slope=min_slope,
+                                   shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
+                                   green=green, nir=nir)
+    sums = da.blockwise(partial(_kernels.sums_block, rules=rules), "tbkyx", data, "tbyx",
+                        s, "yx", a, "yx", new_axes={"k": 5}, adjust_chunks={"y": 1, "x": 1},
+                        dtype=np.float64, meta=np.empty((0,) * 5, np.float64))
+    n, sx, sy, sxx, sxy = (sums[:, :, k].sum(axis=(-2, -1)) for k in range(5))
     spread = n * sxx - sx * sx
-    m = (n * sxy - sx * sy) / spread.where(spread > 0)
-    b = (sy - m * sx) / n.where(n > 0)
-    c = (b / m.where(m > 0)).clip(min=0)
-    c = c.where(n >= max(min_pixels, 2))
-    return c.rename("c_factor").assign_attrs(
-        long_name="C-correction factor c = b / m", units="1")
+    # zero denominators become NaN before dividing (dask divides later, outside errstate)
+    m = (n * sxy - sx * sy) / da.where(spread > 0, spread, np.nan)
+    b = (sy - m * sx) / da.where(n > 0, n, np.nan)
+    c = da.maximum(b / da.where(m > 0, m, np.nan), 0)
+    c = da.where(n >= max(min_pixels, 2), c, np.nan)
+    coords = {k: v for k, v in reflectance.coords.items()
+              if set(v.dims) <= {"time", "band"}}
+    return xr.DataArray(c, dims=("time", "band"), coords=coords, name="c_factor",
+                        attrs={"long_name": "C-correction factor c = b / m", "units": "1"})
 
 
 def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
@@ -186,9 +192,10 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
         (the direction the slope faces).
     c : DataArray (time, band), optional
         Fitted factors from :func:`fit_c_factors` for the same months and bands (a
-        month whose sun angles are NaN is left unchanged); fitted here (lazily, in the same
-        graph) when omitted, which is fine for small arrays. For a full tile compute
-        them first, otherwise the whole scene stays in memory until the fit is done.
+        month whose sun angles are NaN is left unchanged); fitted here (lazily, in the
+        same graph) when omitted, which is fine for small arrays. For a full tile
+        compute them first, otherwise the whole scene stays in memory until the fit is
+        done.
     min_slope : float, degrees
         Slopes below this are flat and never changed.
     shadow_cos_i : float
@@ -207,23 +214,32 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
     Dataset
         ``reflectance`` (time, band, y, x) float32, corrected; ``terrain_shadow``
         (time, y, x) uint8, 1 where the terrain is in shadow; ``cos_i`` (time, y, x)
-        float32. Coords and attrs carried over; lazy.
+        float32. Coords and attrs carried over; lazy, one task per spatial block with
+        time and band in one chunk.
     """
     options = dict(min_slope=min_slope, shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
                    green=green, nir=nir)
-    cos_i, usable, shadow = _terrain(reflectance, slope, aspect, **options)
+    data, (s, a), rules = _prepare(reflectance, slope, aspect, **options)
     if c is None:
         c = fit_c_factors(reflectance, slope, aspect, min_pixels=min_pixels, **options)
-    zenith, _ = _sun_angles(reflectance)
     _check_factors(c, reflectance)
-    c = c.astype(np.float32)
-    factor = (np.cos(np.deg2rad(zenith)).astype(np.float32) + c) / (cos_i + c)
-    # a month without sun angles or fit keeps its values rather than losing them to NaN
-    factor = factor.where(usable & c.notnull() & np.isfinite(factor), np.float32(1))
-    corrected = (reflectance * factor).astype(np.float32).transpose(*reflectance.dims)
-    corrected.attrs = {**reflectance.attrs, "topographic_correction": "C-correction"}
-    flag = shadow.astype(np.uint8).transpose("time", "y", "x").rename("terrain_shadow")
-    flag.attrs = {"long_name": "terrain in shadow (cos i <= %g on a slope)" % shadow_cos_i,
-                  "flag_values": [0, 1]}
-    return xr.Dataset({"reflectance": corrected.rename("reflectance"),
-                       "terrain_shadow": flag, "cos_i": cos_i.transpose("time", "y", "x")})
+    factors = da.asarray(c.transpose("time", "band").data).rechunk(-1)
+    corrected = da.blockwise(
+        partial(_kernels.correct_block, rules=rules), "tbyx", data, "tbyx", s, "yx", a, "yx", factors, "tb", dtype=np.float32,
+        meta=np.empty((0,) * 4, np.float32))
+    shadow = da.blockwise(partial(_kernels.shadow_block, rules=rules), "tyx", s, "yx", a, "yx",
+                          new_axes={"t": len(rules.zenith)}, dtype=bool,
+                          meta=np.empty((0,) * 3, bool)).astype(np.uint8)
+    out = reflectance.copy(data=corrected).rename("reflectance")
+    out.attrs = {**reflectance.attrs, "topographic_correction": "C-correction"}
+    flag_coords = {k: v for k, v in reflectance.coords.items() if "band" not in v.dims}
+    flag = xr.DataArray(shadow, dims=("time", "y", "x"), coords=flag_coords,
+                        name="terrain_shadow", attrs={
+                            "long_name": f"terrain in shadow (cos i <= {shadow_cos_i:g} on a "
+                                         "slope)", "flag_values": [0, 1]})
+    zenith, azimuth = _sun_angles(reflectance)
+    cos_i = illumination(slope.assign_coords(y=reflectance.y, x=reflectance.x),
+                         aspect.assign_coords(y=reflectance.y, x=reflectance.x),
+                         sun_zenith=zenith, sun_azimuth=azimuth)
+    return xr.Dataset({"reflectance": out, "terrain_shadow": flag,
+                       "cos_i": cos_i.transpose("time", "y", "x")})
