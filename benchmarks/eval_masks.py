@@ -11,6 +11,8 @@ Three data sets:
      background is not trivially the surface itself; the real DEM excludes terrain;
    - ``eolearn``: the three clear real L1C scenes of the eo-learn test patch (Slovenia,
      101 x 100 px; TOA reflectance stands in for surface reflectance), used in turn;
+   With the optional extra ``hrlc[cnn]`` installed, the ukis-csmask CNN (6-band L2A model at
+   30 m) and the majority combination of SCL, refined and CNN are scored beside them;
 3. **real SCL vs s2cloudless** - agreement of the SCL-derived cloud mask (raw, and
    cleaned with the refinement's morphology) with s2cloudless on 36 real dates.
 
@@ -32,6 +34,7 @@ import xarray as xr
 
 from hrlc.io import L2A_BANDS, read_l2a
 from hrlc.masks import clean_mask, evaluate_masks, refine_masks, scl_to_mask
+from hrlc.masks.cnn import cnn_available, cnn_masks, combine_masks
 from hrlc.masks.evaluate import MaskScores
 from hrlc.simulate import landcover as lc
 from hrlc.simulate import simulate_series, sun_position
@@ -73,6 +76,19 @@ def _table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _methods(refl: xr.DataArray, scl: xr.DataArray, dem=None) -> dict[str, np.ndarray]:
+    """SCL-derived, refined and, with the extra installed, CNN and combined masks."""
+    base = scl_to_mask(scl)
+    refined = refine_masks(refl, scl, dem=dem).compute()
+    out = {"SCL": base.values, "refined": refined.values}
+    if cnn_available():
+        size = max(refl.sizes["y"], refl.sizes["x"])
+        cnn = cnn_masks(refl.chunk({"y": size, "x": size})).compute()
+        out["CNN (ukis-csmask)"] = cnn.values
+        out["combined"] = combine_masks(base, refined, cnn).values
+    return out
+
+
 # ----------------------------------------------------------------- 1. simulator
 
 
@@ -83,8 +99,7 @@ def simulator(seeds=(0, 1, 2), size=512, dates=12) -> dict:
         series = simulate_series(size=size, dates=dates, seed=seed, chunks=256)
         refl, scl, truth, dem = dask.compute(series.reflectance, series.scl,
                                              series.cloud_mask, series.dem)
-        refined = refine_masks(refl, scl, dem=dem).values
-        for method, mask in (("SCL", scl_to_mask(scl).values), ("refined", refined)):
+        for method, mask in _methods(refl, scl, dem).items():
             conf = evaluate_masks(mask, truth.values).confusion
             totals[method] = totals.get(method, 0) + conf
     return {m: {g: MaskScores(c).group(g) for g in ("cloud", "cloud shadow")}
@@ -176,8 +191,7 @@ def aber(seed: int = 11) -> dict:
     dem = reproject_match(dem.astype(np.float32), surface.isel(band=0)).load()
     refl, scl, truth = semi_synthetic([surface], days=list(range(0, 180, 15)), lat=52.41,
                                       lon=-4.08, seed=seed, macro=600.0)
-    refined = refine_masks(refl, scl, dem=dem).values
-    return _scores("aber", truth, SCL=scl_to_mask(scl).values, refined=refined)
+    return _scores("aber", truth, **_methods(refl, scl, dem))
 
 
 def eolearn(seed: int = 5) -> dict:
@@ -193,8 +207,7 @@ def eolearn(seed: int = 5) -> dict:
                 for t in (2, 3, 4)]  # the three clear scenes
     refl, scl, truth = semi_synthetic(surfaces, days=list(range(0, 180, 15)), lat=45.86,
                                       lon=14.55, seed=seed, macro=360.0)
-    refined = refine_masks(refl, scl).values
-    return _scores("eolearn L1C", truth, SCL=scl_to_mask(scl).values, refined=refined)
+    return _scores("eolearn L1C", truth, **_methods(refl, scl))
 
 
 # ------------------------------------------------------- 3. real SCL vs s2cloudless

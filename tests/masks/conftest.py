@@ -16,7 +16,7 @@ def season():
     series = simulate_series(size=192, dates=10, seed=4, chunks=96)
     reflectance, scl, truth, dem = dask.compute(series.reflectance, series.scl,
                                                 series.cloud_mask, series.dem)
-    bands = ["B02", "B03", "B04", "B08", "B11"]
+    bands = ["B02", "B03", "B04", "B08", "B11", "B12"]
     return {"reflectance": reflectance.sel(band=bands), "scl": scl, "truth": truth, "dem": dem}
 
 

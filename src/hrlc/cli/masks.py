@@ -77,6 +77,51 @@ def _write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
+def _peer_names(cfg) -> tuple[str, ...]:
+    """The CNN peer masks to make: for the chosen source, or all with ``peers: true``."""
+    from hrlc.errors import ConfigError
+    from hrlc.masks.cnn import cnn_available
+
+    wanted = {"cnn", "combined"} if cfg.peers else {cfg.source} & {"cnn", "combined"}
+    if wanted and not cnn_available():
+        if cfg.source in wanted:
+            raise ConfigError(f"source: {cfg.source} needs the optional extra: pip install "
+                              "'hrlc[cnn]' (ukis-csmask and onnxruntime)")
+        return ()
+    return tuple(n for n in ("cnn", "combined") if n in wanted)
+
+
+def _with_sources(layers, scenes, scl, options: dict, *, peers, scl_masks: bool):
+    """Add the SCL-derived mask and the CNN peers to the refined layers (all lazy)."""
+    from hrlc.masks import scl_to_mask
+
+    base = scl_to_mask(scl, dark_area=options["dark_area"], snow=options["snow"])
+    base = base.drop_vars([c for c in base.coords if c not in layers["mask"].coords])
+    extra = {"scl": base.chunk(dict(zip(base.dims, layers["mask"].chunks)))}
+    if peers:
+        from hrlc.masks.cnn import cnn_masks, combine_masks
+
+        cnn = cnn_masks(scenes).chunk(dict(zip(("time", "y", "x"), layers["mask"].chunks)))
+        extra["cnn"] = cnn
+        if "combined" in peers:
+            extra["combined"] = combine_masks(base, layers["mask"], cnn)
+    return layers.assign({k: v.assign_coords(layers["mask"].coords) for k, v in extra.items()})
+
+
+def _write_cogs(masks, rows: list[dict], folder_root: Path, *, folder: str, suffix: str, like,
+                tags: dict) -> None:
+    """One COG per scene: ``<folder><product><suffix>.tif``."""
+    from hrlc.io import write_cog
+    from hrlc.masks.scl import MASK_COLOURS
+
+    for i, row in enumerate(rows):
+        mask = masks.isel(time=i, drop=True).rio.write_crs(like.rio.crs)
+        mask = mask.rio.write_transform(like.rio.transform())
+        write_cog(mask, folder_root / f"{folder}{row['product']}{suffix}.tif", nodata=255,
+                  colormap=MASK_COLOURS, tags={**tags, "date": row["date"],
+                  "codes": "0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 no data"})
+
+
 @app.command()
 def masks(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
@@ -88,7 +133,9 @@ def masks(
     """Refined cloud/shadow masks: one COG per scene (CloudSEN12 codes) and summary.csv.
 
     With ``scl_masks: true`` the SCL-derived masks go to ``scl/`` beside them (the
-    baseline of ``hrlc evaluate-masks``).
+    baseline of ``hrlc evaluate-masks``); with the extra ``hrlc[cnn]`` and ``peers: true``
+    the ukis-csmask CNN and the combined masks go to ``cnn/`` and ``combined/``.
+    ``source`` (scl, refined, cnn, combined) chooses the main masks.
 
     Example: [bold]hrlc masks configs/masks.yaml --overwrite[/]
 
@@ -104,17 +151,21 @@ def masks(
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.masks import MasksRunConfig
-    from hrlc.io import read_l2a, read_scl, read_zarr, write_cog, write_zarr
+    from hrlc.io import read_l2a, read_scl, read_zarr, write_zarr
     from hrlc.io.atomic import atomic_output
-    from hrlc.masks.scl import MASK_COLOURS as CLOUD_MASK_COLOURS
-    from hrlc.masks import scl_to_mask
     from hrlc.masks.refine import refine_layers, required_bands
     from hrlc.restore.sun import estimate_sun_angles
 
     cfg = load_config(config, MasksRunConfig)
     options = cfg.masks.model_dump()
+    peers = _peer_names(cfg)
     read = cfg.read.to_defaults() if cfg.read else None
-    scenes = read_l2a(cfg.sources, required_bands(**options), chunks=cfg.chunks, options=read)
+    bands = required_bands(**options)
+    if peers:
+        from hrlc.masks.cnn import CNN_BANDS
+
+        bands = list(dict.fromkeys([*bands, *CNN_BANDS]))
+    scenes = read_l2a(cfg.sources, bands, chunks=cfg.chunks, options=read)
     scenes = estimate_sun_angles(scenes, monthly=False)
     scl = read_scl(cfg.sources, chunks=cfg.chunks, options=read)
     dem = _open_dem(cfg.dem, scenes.isel(time=0, band=0), chunks=cfg.chunks) if cfg.dem else None
@@ -126,24 +177,20 @@ def masks(
         tmp.mkdir()
         with dask_progress("fitting the cloud clusters", client=client, console=console):
             layers = refine_layers(scenes, scl, dem=dem, **options)
+        layers = _with_sources(layers, scenes, scl, options, peers=peers, scl_masks=cfg.scl_masks)
         with dask_progress("refining the masks", client=client, console=console):
             store = write_zarr(layers, tmp / "layers.zarr")
         layers = read_zarr(store)
+        main = cfg.source if cfg.source != "refined" else "mask"
+        layers = layers.assign(mask=layers[main]) if main != "mask" else layers
         rows = _summary_rows(layers)
-        tags = {"codes": "0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 no data",
-                "method": "hrlc.masks.refine_masks",
-                "options": json.dumps(options, default=str)}
-        for i, row in enumerate(rows):
-            mask = layers["mask"].isel(time=i, drop=True).rio.write_crs(scenes.rio.crs)
-            mask = mask.rio.write_transform(scenes.rio.transform())
-            write_cog(mask, tmp / f"{row['product']}_mask.tif", nodata=255,
-                      colormap=CLOUD_MASK_COLOURS, tags={**tags, "date": row["date"]})
-        if cfg.scl_masks:
-            baseline = scl_to_mask(scl, dark_area=options["dark_area"], snow=options["snow"])
-            for i, row in enumerate(rows):
-                write_cog(baseline.isel(time=i, drop=True), tmp / "scl" /
-                          f"{row['product']}_scl_mask.tif", nodata=255,
-                          colormap=CLOUD_MASK_COLOURS, tags={"method": "hrlc.masks.scl_to_mask"})
+        folders = {"mask": ("", "_mask")}
+        folders.update({name: (f"{name}/", f"_{name}_mask") for name in ("scl", *peers)
+                        if name in layers and (name != "scl" or cfg.scl_masks)})
+        for name, (folder, suffix) in folders.items():
+            _write_cogs(layers[name], rows, tmp, folder=folder, suffix=suffix, like=scenes,
+                        tags={"method": cfg.source if name == "mask" else name,
+                              "options": json.dumps(options, default=str)})
         shutil.rmtree(store)
         _write_csv(rows, tmp / "summary.csv")
     _print_rows(rows, title=f"refined masks: {out}")
@@ -265,6 +312,9 @@ def evaluate_masks_command(
 
     Example: [bold]hrlc evaluate-masks --pred masks/ --ref sim/truth/cloud_mask
     --baseline scl-masks/ --out evaluation[/]
+
+    The ``cnn/`` and ``combined/`` folders that ``hrlc masks`` writes with ``peers: true``
+    (extra ``hrlc[cnn]``) are scored beside the refined masks when present.
     """
     from rich.console import Console
 
@@ -275,6 +325,9 @@ def evaluate_masks_command(
     sources = {"refined": _mask_files(pred)}
     if baseline is not None:
         sources["baseline"] = _mask_files(baseline)
+    for peer in ("cnn", "combined"):  # written by hrlc masks with the extra hrlc[cnn]
+        if pred.is_dir() and (pred / peer).is_dir():
+            sources[peer] = _mask_files(pred / peer)
     refs = _mask_files(ref)
     keys = [k for k in sources["refined"] if k in refs and all(k in s for s in sources.values())]
     if not keys:
@@ -303,7 +356,9 @@ def evaluate_masks_command(
         panels = {"reference": reference}
         if "baseline" in sources:
             panels["baseline"] = _open_mask(sources["baseline"][shown], like=reference)
-        panels["refined"] = _open_mask(sources["refined"][shown], like=reference)
+        for name in ("refined", "cnn", "combined"):
+            if name in sources:
+                panels[name] = _open_mask(sources[name][shown], like=reference)
         if "time" in reference.dims:
             panels = {k: v.isel(time=0) for k, v in panels.items()}
         _panel_png(rgb, shown, panels, tmp / "comparison.png")

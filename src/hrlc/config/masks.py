@@ -106,7 +106,9 @@ class MasksRunConfig(StageConfig):
     folders); ``dem``: a DEM raster in any CRS (optional; reprojected to the scenes);
     ``output``: folder for one mask COG per scene and ``summary.csv``; ``chunks``:
     spatial chunk size in pixels; ``scl_masks``: also write the SCL-derived masks
-    (``scl/``, the baseline of ``hrlc evaluate-masks``); ``read``: options for sources
+    (``scl/``, the baseline of ``hrlc evaluate-masks``); ``source``: which masks are the
+    main output (scl, refined, cnn or combined; the last two need the extra ``hrlc[cnn]``);
+    ``peers``: with the extra, also write ``cnn/`` and ``combined/``; ``read``: options for sources
     without Sentinel-2 metadata; ``masks``: the options of ``refine_masks``;
     ``compute``: the scheduler.
     """
@@ -116,6 +118,8 @@ class MasksRunConfig(StageConfig):
     output: str
     chunks: PositiveInt = 1024
     scl_masks: bool = True
+    source: Literal["scl", "refined", "cnn", "combined"] = "refined"
+    peers: bool = False
     read: SourceOptions | None = None
     masks: MasksConfig = Field(default_factory=MasksConfig)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)

@@ -285,6 +285,8 @@ def refine_layers(reflectance: xr.DataArray, scl: xr.DataArray, *,
                              chunks=(chunks[0], *chunks[2:]), meta=np.empty((0, 0, 0), np.uint8))
     cloud = clean_mask((evidence & (_THICK | _THIN)) > 0, opening=o["opening"],
                        closing=o["closing"], buffer=o["cloud_buffer"])
+    # map_overlap may merge a last chunk smaller than its halo: back to the evidence's chunks
+    cloud = cloud.rechunk(evidence.chunks)
     offsets = shadow_offsets(reflectance["sun_zenith"].values, reflectance["sun_azimuth"].values,
                              cloud_heights=tuple(o["cloud_heights"]),
                              resolution=_resolution(reflectance))
