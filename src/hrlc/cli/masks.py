@@ -132,15 +132,15 @@ def masks(
 ) -> None:
     """Refined cloud/shadow masks: one COG per scene (CloudSEN12 codes) and summary.csv.
 
-    With ``scl_masks: true`` the SCL-derived masks go to ``scl/`` beside them (the
-    baseline of ``hrlc evaluate-masks``); with the extra ``hrlc[cnn]`` and ``peers: true``
-    the ukis-csmask CNN and the combined masks go to ``cnn/`` and ``combined/``.
-    ``source`` (scl, refined, cnn, combined) chooses the main masks.
+    With scl_masks: true the SCL-derived masks go to scl/ beside them (the baseline of
+    hrlc evaluate-masks); with the extra hrlc\[cnn] and peers: true the ukis-csmask CNN
+    and the combined masks go to cnn/ and combined/. source (scl, refined, cnn,
+    combined) chooses the main masks.
 
     Example: [bold]hrlc masks configs/masks.yaml --overwrite[/]
 
-    The output folder is written whole or not at all; scenes from several tiles, a scene
-    without SCL or without sun angles stop the run before anything is written.
+    The output folder is written whole or not at all: scenes from several tiles or a
+    scene without SCL stop the run before anything is written.
     """
     import shutil
 
@@ -313,8 +313,8 @@ def evaluate_masks_command(
     Example: [bold]hrlc evaluate-masks --pred masks/ --ref sim/truth/cloud_mask
     --baseline scl-masks/ --out evaluation[/]
 
-    The ``cnn/`` and ``combined/`` folders that ``hrlc masks`` writes with ``peers: true``
-    (extra ``hrlc[cnn]``) are scored beside the refined masks when present.
+    The cnn/ and combined/ folders that hrlc masks writes with peers: true (extra
+    hrlc\[cnn]) are scored beside the refined masks when present.
     """
     from rich.console import Console
 

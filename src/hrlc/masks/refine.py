@@ -248,12 +248,17 @@ def fit_cloud_clusters(reflectance: xr.DataArray, scl: xr.DataArray, **options) 
 def refine_layers(reflectance: xr.DataArray, scl: xr.DataArray, *,
                   dem: xr.DataArray | None = None, clusters: CloudClusters | None = None,
                   **options) -> xr.Dataset:
-    """:func:`refine_masks` and the pixels without a background, as one Dataset.
+    """:func:`refine_masks` and the pixels without a background, as one lazy Dataset.
+
+    Parameters are those of :func:`refine_masks`. Computing both variables together (one
+    ``dask.compute`` or ``to_zarr``) runs the refinement once.
 
     Returns
     -------
-    Dataset with ``mask`` (time, y, x) uint8 and ``no_background`` (time, y, x) bool
-    (valid observations whose pixel had fewer than ``min_clear`` clear observations).
+    Dataset
+        ``mask`` (time, y, x) uint8, CloudSEN12 codes, and ``no_background`` (time, y, x)
+        bool: valid observations whose pixel had fewer than ``min_clear`` clear
+        observations (its mask follows ``fallback``).
     """
     o = _options(options)
     plan = _plan(reflectance, o)
