@@ -137,10 +137,14 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
     todo = pending_blocks(path, grid)
     ystart, xstart = np.cumsum((0, *ychunks)), np.cumsum((0, *xchunks))
     names = list(ds.data_vars)
+    # unoptimised per-chunk graphs: the variables of one block then share their keys (one
+    # prediction task per block); optimising each array alone would fuse the shared task
+    # into every variable and run it once per variable
+    chunks = {name: ds[name].data.to_delayed(optimize_graph=False) for name in names}
     writes = []
     for i, j in todo:
         region = (slice(ystart[i], ystart[i + 1]), slice(xstart[j], xstart[j + 1]))
-        blocks = [ds[name].data.blocks[(0,) * (ds[name].ndim - 2) + (i, j)] for name in names]
+        blocks = [chunks[name][(0,) * (ds[name].ndim - 2) + (i, j)] for name in names]
         writes.append(dask.delayed(_write_block, pure=False)(
             str(path), names, region, str(path / MARKERS / f"{i}_{j}"), *blocks))
     if writes:

@@ -1,0 +1,129 @@
+"""An interrupted map run resumes without redoing finished blocks."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+
+from hrlc.io import write_zarr
+from hrlc.mapping import compute_blocks, predict_map
+from hrlc.mapping.resume import MARKERS
+from tests.mapping.conftest import CHUNK
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config(tmp_path, cube, bundle_file, name="map"):
+    features = tmp_path / "features.zarr"
+    if not features.exists():
+        write_zarr(cube.chunk({"feature": -1, "y": CHUNK, "x": CHUNK}), features)
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(textwrap.dedent(f"""\
+        bundle: {bundle_file}
+        features: {features}
+        output: {tmp_path / name}
+        compute: {{scheduler: synchronous}}
+        """))
+    return config
+
+
+#: A map run whose blocks each take 0.4 s more, so that it can be killed midway.
+SLOW_RUN = """
+import sys, time
+import hrlc.mapping.predict as predict
+original = predict._predict_block
+def slow(*args, **kwargs):
+    time.sleep(0.4)
+    return original(*args, **kwargs)
+predict._predict_block = slow
+from hrlc.cli import main
+main(["map", sys.argv[1]])
+"""
+
+
+def _markers(work: Path) -> dict[str, float]:
+    folder = work / MARKERS
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+
+def test_killed_run_resumes_from_its_finished_blocks(tmp_path, cube, bundle_file, monkeypatch,
+                                                     capsys):
+    from hrlc.cli import main
+    from hrlc.mapping import predict as module
+
+    config = _config(tmp_path, cube, bundle_file)
+    output = tmp_path / "map"
+    work = output / ".hrlc-work.zarr"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    child = subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(config)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while len(_markers(work)) < 3:
+            assert child.poll() is None, "the map run ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no block finished within 120 s"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    done = _markers(work)
+    assert 3 <= len(done) < 9
+    assert not (output / "classes.tif").exists()
+
+    calls = []
+    original = module._predict_block
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "_predict_block", counting)
+    main(["map", str(config)])
+    assert len(calls) == 9 - len(done)
+    assert f"resumed: {len(done)} of 9 blocks were done" in capsys.readouterr().err
+    assert not work.exists()  # the intermediate goes once the map is complete
+
+    fresh = _config(tmp_path, cube, bundle_file, name="fresh")
+    main(["map", str(fresh)])
+    for name in ("classes.tif", "probabilities.tif", "confidence.tif"):
+        with rasterio.open(output / name) as a, rasterio.open(tmp_path / "fresh" / name) as b:
+            np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_blocks_are_skipped_only_for_the_same_run(tmp_path, bundle, cube):
+    lazy = predict_map(cube.chunk({"y": CHUNK, "x": CHUNK}), bundle)
+    first = compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="one")
+    assert (first.total, first.done_before, len(first.computed)) == (9, 0, 9)
+    again = compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="one")
+    assert (again.done_before, again.computed) == (9, [])
+    (tmp_path / "work.zarr" / MARKERS / "2_1").unlink()  # e.g. killed while writing it
+    partial = compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="one")
+    assert partial.computed == [(2, 1)]
+    other = compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="two")
+    assert other.done_before == 0 and len(other.computed) == 9
+    restart = compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="two", resume=False)
+    assert restart.done_before == 0
+    from hrlc.io import read_zarr
+
+    xr.testing.assert_identical(read_zarr(tmp_path / "work.zarr").compute().drop_vars(
+        "spatial_ref"), lazy.compute().drop_vars("spatial_ref"))
+
+
+def test_irregular_chunks_are_refused(tmp_path, bundle, cube):
+    from hrlc.errors import InputError
+
+    regular = predict_map(cube.chunk({"y": (10, 20, 18), "x": CHUNK}), bundle)
+    assert regular.classes.chunks[0] == (20, 20, 8)  # predict_map makes chunks regular
+    lazy = regular.chunk({"y": (10, 20, 18)})
+    with pytest.raises(InputError, match="regular"):
+        compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="x")
