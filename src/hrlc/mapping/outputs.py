@@ -103,7 +103,11 @@ def _percent_or_float(data: xr.DataArray) -> dict:
 def write_map_outputs(result: xr.Dataset, folder: str | os.PathLike, *,
                       class_table: Mapping | None = None, tags: Mapping | None = None,
                       title: str | None = None, overwrite: bool = False) -> dict[str, Path]:
-    """Write a computed or lazy map (``predict_map``'s Dataset, or its Zarr) as files.
+    """Write a map (``predict_map``'s Dataset) as files.
+
+    Each file is computed from ``result`` on its own, so give a stored map (the Zarr of
+    :func:`hrlc.mapping.compute_blocks`, opened with ``hrlc.io.read_zarr``) or a computed
+    one: a lazy prediction would be computed again for every file.
 
     Parameters
     ----------
