@@ -25,11 +25,14 @@ def _open_features(source):
             raise InputError(f"{source.zarr}: not a feature cube (feature, y, x); write it "
                              "with hrlc features")
         return cube
-    from hrlc.cli.features import _open_composites, _open_dem
     from hrlc.features import build_features
+    from hrlc.io.cubes import open_composites, open_dem
 
-    dem = _open_dem(source) if source.dem else None
-    return build_features(_open_composites(source), dem=dem, **source.options.model_dump())
+    dem = (open_dem(source.dem, chunks=source.chunks, use_nodata=source.dem_use_nodata)
+           if source.dem else None)
+    options = source.read.to_defaults() if source.read else None
+    composites = open_composites(source.composites, chunks=source.chunks, options=options)
+    return build_features(composites, dem=dem, **source.options.model_dump())
 
 
 def _labels(run, crs):

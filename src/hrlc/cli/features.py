@@ -10,34 +10,6 @@ from hrlc.cli import app
 from hrlc.cli.options import Overwrite, Scheduler, Workers
 
 
-def _open_composites(run):
-    """The composites as (time, band, y, x): a Zarr store, or L2A sources read as they are."""
-    from hrlc.io import read_l2a, read_zarr
-
-    if len(run.composites) == 1 and run.composites[0].rstrip("/").endswith(".zarr"):
-        cube = read_zarr(run.composites[0])
-        if not hasattr(cube, "dims"):
-            from hrlc.errors import InputError
-
-            raise InputError(f"{run.composites[0]}: holds several arrays "
-                             f"({', '.join(cube.data_vars)}); write the composites alone")
-        return cube.chunk({"time": -1, "band": -1, "y": run.chunks, "x": run.chunks})
-    options = run.read.to_defaults() if run.read else None
-    return read_l2a(run.composites, resolution=10, chunks=run.chunks, options=options)
-
-
-def _open_dem(run):
-    import numpy as np
-    import rioxarray
-
-    from hrlc.io import open_header
-
-    open_header(run.dem)  # a clear CorruptFileError for a missing or broken file
-    dem = rioxarray.open_rasterio(run.dem, masked=run.dem_use_nodata,
-                                  chunks={"x": run.chunks, "y": run.chunks})
-    return dem.isel(band=0, drop=True).astype(np.float32)
-
-
 def _write_feature_list(cube, path: Path) -> None:
     import csv
 
@@ -75,6 +47,7 @@ def features(
     from hrlc.config.features import FeaturesRunConfig
     from hrlc.features import build_features
     from hrlc.io import write_zarr
+    from hrlc.io.cubes import open_composites, open_dem
 
     run = load_config(config, FeaturesRunConfig)
     compute = run.compute if scheduler == "threads" and workers is None else compute_config(
@@ -85,8 +58,10 @@ def features(
         from hrlc.errors import OutputExistsError
 
         raise OutputExistsError(f"{output} already exists; pass --overwrite to replace it")
-    composites = _open_composites(run)
-    dem = _open_dem(run) if run.dem else None
+    options = run.read.to_defaults() if run.read else None
+    composites = open_composites(run.composites, chunks=run.chunks, options=options)
+    dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
+           if run.dem else None)
     cube = build_features(composites, dem=dem, **run.features.model_dump())
     console.print(f"{cube.sizes['feature']} features, {cube.sizes['y']} x {cube.sizes['x']} "
                   f"px -> {output}")

@@ -20,13 +20,40 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def print_manifest(manifest: dict, console) -> None:
+    """A run's manifest as tables: stages (time, memory, outputs), scenes, software."""
+    from rich.table import Table
+
+    stages = Table(title=f"run {manifest.get('config_source', '')} "
+                   f"(config {manifest.get('config_hash', '-')})", title_justify="left")
+    for column in ("stage", "status", "seconds", "peak RSS (MiB)", "outputs"):
+        stages.add_column(column)
+    for name, record in manifest.get("stages", {}).items():
+        outputs = ", ".join(f"{o['path']} ({o['bytes'] / 1e6:.1f} MB)"
+                            for o in record.get("outputs", []))
+        stages.add_row(name, record.get("status", "-"), _fmt(record.get("seconds")),
+                       _fmt(record.get("peak_rss_mb")), outputs)
+    console.print(stages)
+    scenes = Table(title="scenes", title_justify="left")
+    for column in ("product", "sensing time", "baseline", "BOA offset"):
+        scenes.add_column(column)
+    for scene in manifest.get("scenes", []):
+        scenes.add_row(scene["product"], scene["sensing_time"][:19],
+                       _fmt(scene.get("processing_baseline")), _fmt(scene.get("boa_add_offset")))
+    console.print(scenes)
+    software = manifest.get("software", {})
+    console.print("software: " + ", ".join(f"{k} {v}" for k, v in software.items() if v))
+    console.print(f"seeds: {manifest.get('seeds', {})}")
+
+
 @app.command()
 def info(
     path: Path = typer.Argument(..., help="SAFE folder or .zip, folder of products or band files, or a GeoTIFF."),
     mapping: Path | None = Mapping,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Summarise L2A products: tile, date, baseline, BOA offset, bands, CRS, cloud cover.
+    """Summarise L2A products (tile, date, baseline, BOA offset, bands, CRS, cloud cover),
+    or a run folder of ``hrlc run`` (its manifest: stages, time, memory, outputs).
 
     Example: [bold]hrlc info S2B_MSIL2A_20230610T103629_N0509_R008_T32TQM_20230610T134207.zip[/]
     """
@@ -35,7 +62,15 @@ def info(
 
     from hrlc.io.describe import describe_scene
     from hrlc.io.l2a import discover_scenes
+    from hrlc.pipeline import MANIFEST, read_manifest
 
+    if (path / MANIFEST).is_file():
+        manifest = read_manifest(path)
+        if as_json:
+            typer.echo(json.dumps(manifest, indent=2, default=str))
+        else:
+            print_manifest(manifest, Console(width=max(Console().width, 120)))
+        return
     facts = [describe_scene(s) for s in discover_scenes(path, source_options(mapping))]
     if as_json:
         typer.echo(json.dumps(facts, indent=2, default=str))

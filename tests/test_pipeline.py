@@ -1,0 +1,115 @@
+"""hrlc run: stages in order, resolved configs, manifest, resume, failure, LocalCluster."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from hrlc.cli import main
+from hrlc.config.run import RunConfig
+from hrlc.errors import HrlcError
+from hrlc.io import read_zarr
+from hrlc.io.safe_writer import write_series
+from hrlc.pipeline import fast_hash, run_chain
+from hrlc.simulate import simulate_series
+
+
+@pytest.fixture(scope="module")
+def season(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("season")
+    series = simulate_series(size=126, dates=4, seed=3, start="2019-04-01", chunks=126)
+    write_series(series, folder, format="geotiff")
+    return folder
+
+
+def _config(season, out, **extra):
+    data = {"output": str(out), "sources": [str(season)], "chunks": 64,
+            "dem": str(season / "truth" / "dem.tif"),
+            "stages": ["masks", "composite", "restore", "features"],
+            "features": {"glcm_textures": ["contrast"], "index_months": []}}
+    data.update(extra)
+    return RunConfig.model_validate(data)
+
+
+@pytest.mark.slow
+def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
+    out = tmp_path / "run"
+    lines = []
+    manifest = run_chain(_config(season, out), echo=lines.append)
+    assert [line.split("]")[0][1:] for line in lines] == ["masks", "composite", "restore",
+                                                          "features"]
+    for name in ("masks", "composite", "restore", "features"):
+        record = manifest["stages"][name]
+        assert record["status"] == "done" and record["seconds"] > 0
+        assert record["peak_rss_mb"] > 50  # a child process of its own, measured
+        assert (out / "configs" / f"{name}.yaml").exists()
+    features = read_zarr(out / "features.zarr")
+    assert "glcm_contrast_B08" in features.feature.values and features.sizes["y"] == 126
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk["config_hash"] == manifest["config_hash"]
+    assert {s["processing_baseline"] for s in on_disk["scenes"]} >= {"05.09"}
+    assert on_disk["seeds"]["masks"] == 0 and on_disk["software"]["hrlc"]
+    assert on_disk["stages"]["features"]["outputs"][0] == fast_hash(out / "features.zarr")
+
+    lines.clear()
+    run_chain(_config(season, out), echo=lines.append)
+    assert lines == [f"[{s}] up to date, skipped" for s in
+                     ("masks", "composite", "restore", "features")]
+
+    lines.clear()
+    changed = _config(season, out, composite={"method": "quantile", "quantile": 0.4})
+    run_chain(changed, echo=lines.append)
+    assert lines[0] == "[masks] up to date, skipped"
+    assert [line.split("]")[0][1:] for line in lines[1:]] == ["composite", "restore", "features"]
+
+
+def test_failed_stage_is_recorded_and_reported(season, tmp_path):
+    out = tmp_path / "run"
+    config = _config(season, out, stages=["masks", "composite"], bands=["B02", "B99"])
+    with pytest.raises(HrlcError, match="stage 'composite' failed.*rerun"):
+        run_chain(config, echo=lambda _: None)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["masks"]["status"] == "done"
+    assert manifest["stages"]["composite"]["status"] == "failed"
+    assert not (out / "composites.zarr").exists()
+
+
+@pytest.mark.slow
+def test_local_cluster_run_matches_threads(season, tmp_path):
+    outputs = {}
+    for scheduler in ("threads", "local"):
+        config = _config(season, tmp_path / scheduler, stages=["masks", "composite"],
+                         compute={"scheduler": scheduler, "n_workers": 2,
+                                  "memory_limit": "1GB"})
+        run_chain(config, echo=lambda _: None)
+        outputs[scheduler] = read_zarr(tmp_path / scheduler / "composites.zarr",
+                                       name="reflectance").values
+    np.testing.assert_array_equal(outputs["threads"], outputs["local"])
+
+
+def test_cli_run_and_info_on_the_run_folder(season, tmp_path, capsys):
+    config = _config(season, tmp_path / "run", stages=["masks"])
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(path)])
+        raise SystemExit(0)
+    assert exit_info.value.code == 0
+    assert "masks" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["info", str(tmp_path / "run"), "--json"])
+        raise SystemExit(0)
+    out = capsys.readouterr().out
+    manifest = json.loads(out)
+    assert manifest["stages"]["masks"]["status"] == "done"
+
+
+def test_unknown_key_in_a_stage_section_is_refused(tmp_path):
+    from hrlc.config import load_config
+    from hrlc.errors import ConfigError
+
+    path = tmp_path / "run.yaml"
+    path.write_text("sources: [x]\nmasks:\n  quantil: 0.2\n")
+    with pytest.raises(ConfigError, match="unknown key 'masks.quantil'.*quantile"):
+        load_config(path, RunConfig)
