@@ -151,18 +151,26 @@ def main() -> None:
     parser.add_argument("--sv", type=int, default=3000, help="target support vectors")
     parser.add_argument("--chunks", type=int, default=1024)
     parser.add_argument("--name", default="bench_map")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="folder keeping the simulated tile and the model between runs")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench_map_", dir=os.environ.get("TMPDIR")))
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_map_",
+                                              dir=os.environ.get("TMPDIR")))
+    root.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
         # the preparation runs in child processes too, so that this parent stays small
         start = time.perf_counter()
-        composites = measure(_simulate, root, args.base, args.chunks)["result"]
-        print(f"simulated a {args.base} px tile in {time.perf_counter() - start:.0f} s",
-              flush=True)
+        composites = str(root / "composites.zarr")
+        if not Path(composites).exists():
+            composites = measure(_simulate, root, args.base, args.chunks)["result"]
+            print(f"simulated a {args.base} px tile in {time.perf_counter() - start:.0f} s",
+                  flush=True)
         start = time.perf_counter()
-        bundle_path = measure(_train, root, composites, base=args.base, target_sv=args.sv,
-                              chunks=args.chunks)["result"]
+        bundle_path = str(root / "model.npz")
+        if not Path(bundle_path).exists():
+            bundle_path = measure(_train, root, composites, base=args.base,
+                                  target_sv=args.sv, chunks=args.chunks)["result"]
         bundle = load_bundle(bundle_path)
         print(f"model: {bundle.n_support_vectors} support vectors, "
               f"{len(bundle.input_features)} features, {len(bundle.classes)} classes "
@@ -186,7 +194,8 @@ def main() -> None:
             shutil.rmtree(case, ignore_errors=True)
             write_results(args.name, rows)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,11 +32,31 @@ def test_float32_labels_and_probabilities_agree(bundles, pixels, kind):
     X, labels, proba = _reference(bundle, pixels)
     X = np.vstack([X, np.random.default_rng(0).normal(size=X.shape) * 2])  # off the data too
     labels, proba = bundle.predict(X), bundle.predict_proba(X)
-    result = BundlePredictor(bundle).predict(X)
-    assert np.mean(result.classes == labels) >= 0.9999
-    assert np.abs(result.probabilities - proba).max() <= 1e-4
+    plain = BundlePredictor(bundle, refine=False).predict(X)
+    assert np.mean(plain.classes == labels) >= 0.9999
+    assert np.abs(plain.probabilities - proba).max() <= 1e-4
+    refined = BundlePredictor(bundle).predict(X)  # unsafe pixels redone in float64
+    np.testing.assert_array_equal(refined.classes, labels)
+    np.testing.assert_allclose(refined.probabilities, proba, rtol=0, atol=1e-6)
     top = np.sort(proba, axis=1)
-    np.testing.assert_allclose(result.margin, top[:, -1] - top[:, -2], atol=2e-4)
+    np.testing.assert_allclose(refined.margin, top[:, -1] - top[:, -2], atol=1e-6)
+
+
+def test_refinement_flags_steep_calibration_steps_and_close_votes(bundle):
+    """The float32 error (~1e-5) moves a probability a lot on a near-vertical isotonic step,
+    and can flip a one-vs-one vote near 0: such pixels are recomputed in float64."""
+    from types import SimpleNamespace
+
+    from hrlc.model import Calibrator
+
+    predictor = BundlePredictor(bundle)
+    step = Calibrator("isotonic", x=np.array([0.0, 1e-7, 1.0]), y=np.array([0.1, 0.6, 0.7]))
+    predictor.bundle = SimpleNamespace(calibrators=[step] * 4)
+    scores = np.full((3, 4), 0.5)
+    scores[1, 2] = 5e-8  # on the step
+    pairwise = np.ones((3, 6))
+    pairwise[2, 4] = -3e-5  # a vote that float32 could flip
+    np.testing.assert_array_equal(predictor._unsure(scores, pairwise), [False, True, True])
 
 
 def test_map_equals_the_bundle_pixel_by_pixel(bundle, cube):

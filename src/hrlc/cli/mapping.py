@@ -22,11 +22,14 @@ def _cube(run):
             raise InputError(f"{run.features}: holds several arrays ({', '.join(cube.data_vars)})"
                              "; give the feature cube written by `hrlc features`")
         return cube
-    from hrlc.cli.features import _open_composites, _open_dem
     from hrlc.features import build_features
+    from hrlc.io.cubes import open_composites, open_dem
 
-    dem = _open_dem(run) if run.dem else None
-    return build_features(_open_composites(run), dem=dem, **run.feature_options.model_dump())
+    options = run.read.to_defaults() if run.read else None
+    composites = open_composites(run.composites, chunks=run.chunks, options=options)
+    dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
+           if run.dem else None)
+    return build_features(composites, dem=dem, **run.feature_options.model_dump())
 
 
 def _mask(run):

@@ -19,7 +19,9 @@ class MapConfig(StageConfig):
     scikit-learn, ``float64``: all); ``missing``: ``nodata`` (a pixel with any missing
     feature is nodata) or ``impute`` (the bundle's training medians); ``chunks``: spatial
     chunk (px, default the cube's); ``blas_threads_per_task``: BLAS threads of each dask
-    task (null: unpinned); ``memory_mb``: bound of one kernel batch (MiB).
+    task (null: unpinned); ``memory_mb``: bound of one kernel batch (MiB); ``refine``:
+    with float32, recompute in float64 the pixels too close to a steep calibration step or
+    a label change (the map then equals the float64 one).
     """
 
     probabilities: Literal["uint8", "float32"] = "uint8"
@@ -28,6 +30,7 @@ class MapConfig(StageConfig):
     chunks: PositiveInt | None = None
     blas_threads_per_task: PositiveInt | None = 1
     memory_mb: PositiveFloat = 32.0
+    refine: bool = True
 
 
 class MapRunConfig(StageConfig):

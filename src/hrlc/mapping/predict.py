@@ -92,6 +92,7 @@ def predict_map(
     chunks: int | None = None,
     blas_threads_per_task: int | None = 1,
     memory_mb: float = 32.0,
+    refine: bool = True,
 ) -> xr.Dataset:
     """Classes, per-class probabilities, confidence and margin of a feature cube, lazily.
 
@@ -121,6 +122,10 @@ def predict_map(
         not oversubscribe the cores); None leaves BLAS alone.
     memory_mb : float
         Bound of one kernel batch, MiB (memory per task beyond the chunk's features).
+    refine : bool
+        float32 only: recompute in float64 the few pixels whose float32 decision values
+        are too close to a steep calibration step or a label change (see
+        :class:`~hrlc.mapping.BundlePredictor`); the map then equals the float64 map.
 
     Returns
     -------
@@ -153,7 +158,7 @@ def predict_map(
     _check_codes(bundle.classes)
     cube = features.transpose("feature", "y", "x")
     cube = _regular(cube.isel(feature=bundle.check_cube(cube)), chunks)
-    predictor = BundlePredictor(bundle, dtype=dtype)
+    predictor = BundlePredictor(bundle, dtype=dtype, memory_mb=memory_mb, refine=refine)
     args = [cube.data]
     if mask is not None:
         args.append(_check_mask(mask, cube).data)
