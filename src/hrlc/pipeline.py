@@ -61,6 +61,14 @@ def plan(run: RunConfig, out: Path) -> list[Step]:
     common = ["--scheduler", run.compute.scheduler] + (
         ["--workers", str(run.compute.n_workers)] if run.compute.n_workers else [])
     dem = [Path(run.dem)] if run.dem else []
+    # Features come from the restored composites, else the composites, else the sources
+    # themselves (composites made elsewhere, or a single scene as a one-month stack).
+    if "restore" in run.stages or restored.exists():
+        monthly = [restored]
+    elif "composite" in run.stages or composites.exists():
+        monthly = [composites]
+    else:
+        monthly = [Path(s) for s in sources]
     steps = [
         Step("masks", ["masks", str(cfg / "masks.yaml"), "--overwrite"],
              {"sources": sources, "dem": run.dem, "output": str(masks_dir), "chunks": run.chunks,
@@ -79,9 +87,10 @@ def plan(run: RunConfig, out: Path) -> list[Step]:
                          "--overwrite", *common] + (["--dem", run.dem] if run.dem else []),
              run.restore.model_dump(mode="json"), [composites] + dem, [restored]),
         Step("features", ["features", str(cfg / "features.yaml"), "--overwrite", *common],
-             {"composites": [str(restored)], "dem": run.dem, "output": str(features),
-              "chunks": run.chunks, "features": run.features.model_dump(mode="json"),
-              "compute": compute}, [restored] + dem, [features]),
+             {"composites": [str(p) for p in monthly], "dem": run.dem, "output": str(features),
+              "chunks": run.chunks, "read": read,
+              "features": run.features.model_dump(mode="json"), "compute": compute},
+             monthly + dem, [features]),
         Step("dataset", ["dataset", str(cfg / "dataset.yaml"), "--overwrite", *common],
              {"features": {"zarr": str(features), "chunks": run.chunks}, "classes": run.classes,
               "polygons": run.polygons.model_dump(mode="json") if run.polygons else None,

@@ -165,3 +165,16 @@ def test_small_classes_are_reported_and_optionally_dropped(grid20, polygons):
     assert meta["warnings"] == messages
     dropped, _ = run(grid20, classes, polygons=few, min_per_class=5, drop_small_classes=True)
     assert set(dropped["class"]) == {2}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nan_pixels_are_dropped_before_the_split_so_every_class_keeps_training_rows(
+        classes, polygons, seed):
+    cube = make_cube((20, 20), chunks=(5, 5))
+    values = cube.values.copy()
+    values[:, :, :10] = np.nan  # every forest square but one has no features
+    values[:, 1:3, 1:3] = 1.0   # the first forest square keeps its features
+    cube = cube.copy(data=values)
+    table, _ = run(cube, classes, polygons=polygons, seed=seed)
+    forest = table[table["class"] == 1]
+    assert len(forest) == 4 and set(forest["split"]) == {"train"}

@@ -28,7 +28,9 @@ class RunConfig(StageConfig):
     ``composites.zarr``, ``restored.zarr``, ``features.zarr``, ``dataset/``, ``model/``,
     ``map/``), with ``configs/`` (the resolved configuration of each stage, runnable on
     its own with ``hrlc <stage>``) and ``manifest.json``. ``stages`` limits the run to
-    some stages (their inputs must then exist in ``output``). Each stage section holds
+    some stages (their inputs must then exist in ``output``); without masks, composite
+    and restore, the features are built from ``sources`` themselves (composites made
+    elsewhere, or one scene as a one-month stack). Each stage section holds
     the keyword options of that stage's function (see ``configs/<stage>.yaml``).
     """
 

@@ -115,16 +115,30 @@ def _check_nan(samples: pd.DataFrame, values: np.ndarray, features: xr.DataArray
     per_feature = {str(f): int(n) for f, n in zip(features["feature"].values, bad.sum(axis=0))
                    if n}
     per_class = samples[rows_bad].groupby(["class", "source"]).size()
-    diagnostics["nan"] = {"pixels": int(rows_bad.sum()), "dropped": bool(drop),
-                          "per_feature": per_feature,
-                          "per_class": {f"{classes.name_of(c)}/{s}": int(n)
-                                        for (c, s), n in per_class.items()}}
+    # accumulated over the sources (polygons, then maps), each checked before its split
+    nan = diagnostics.setdefault("nan", {"pixels": 0, "dropped": bool(drop),
+                                         "per_feature": {}, "per_class": {}})
+    nan["pixels"] += int(rows_bad.sum())
+    for name, n in per_feature.items():
+        nan["per_feature"][name] = nan["per_feature"].get(name, 0) + n
+    for (c, s), n in per_class.items():
+        nan["per_class"][f"{classes.name_of(c)}/{s}"] = int(n)
     if rows_bad.any():
         worst = sorted(per_feature.items(), key=lambda kv: -kv[1])[:3]
         note(f"{int(rows_bad.sum())} of {len(samples)} sampled pixels have NaN features "
              f"(most in {', '.join(f'{k} ({v})' for k, v in worst)})"
              + ("; dropped" if drop else "; kept (drop_nan=False)"))
     return ~rows_bad if drop else np.ones(len(samples), bool)
+
+
+def _finite(samples: pd.DataFrame, features: xr.DataArray, classes: ClassTable,
+            diagnostics: dict, note: Callable[[str], None],
+            drop: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """The samples' feature values (computing only the chunks that hold them), rows with
+    NaN features dropped (or kept) and counted."""
+    values = extract_features(features, samples["row"].to_numpy(), samples["col"].to_numpy())
+    keep = _check_nan(samples, values, features, classes, diagnostics, note, drop=drop)
+    return samples[keep].reset_index(drop=True), values[keep]
 
 
 def _no_map_pixels(strategy: str, use_poly: bool, note: Callable[[str], None]) -> None:
@@ -253,6 +267,9 @@ def build_dataset(
         diagnostics["labels"] = polygons.attrs.get("diagnostics", {})
         all_pixels = _with_blocks(pixels, block_px=block_px, width=width, source="polygon")
         poly, diagnostics["capped"] = _cap(all_pixels, caps, np.random.default_rng(cap_seed))
+        # NaN pixels are dropped before the split, so that the split's guarantee (no class
+        # without training samples) holds for the rows that are kept
+        poly, poly_values = _finite(poly, features, classes, diagnostics, note, drop_nan)
         if strategy == "fulllc":
             poly["split"] = "eval"
             held_out = np.unique(all_pixels["block"])
@@ -260,7 +277,7 @@ def build_dataset(
             poly["split"] = assign_split(poly, test_fraction=test_fraction, seed=split_seed,
                                          by=split_by)
             held_out = np.unique(poly.loc[poly["split"] == "test", "block"])
-        parts.append(poly)
+        parts.append((poly, poly_values))
         exclusion = Exclusion(width=width, block_px=block_px,
                               pixels=np.unique(all_pixels["row"] * width + all_pixels["col"]),
                               blocks=held_out.astype(np.int64))
@@ -276,18 +293,17 @@ def build_dataset(
             _no_map_pixels(strategy, use_poly, note)
         drawn = _with_blocks(drawn.assign(polygon_id=-1), block_px=block_px, width=width,
                              source="lcmap")
+        drawn, drawn_values = _finite(drawn, features, classes, diagnostics, note, drop_nan)
         drawn["split"] = (assign_split(drawn, test_fraction=test_fraction, seed=lc_split_seed,
                                        by=split_by) if strategy == "fulllc" else "train")
-        parts.append(drawn)
-    samples = pd.concat(parts, ignore_index=True)
+        parts.append((drawn, drawn_values))
+    samples = pd.concat([p for p, _ in parts], ignore_index=True)
+    values = np.concatenate([v for _, v in parts])
     if test_fraction > 0 and strategy != "fulllc" and not (samples["split"] == "test").any():
         note(f"no test samples: the {len(poly)} polygon samples form a single group of blocks "
              "(polygons spanning several blocks join them); use split_by='polygon' or "
              "another block_size")
-    values = extract_features(features, samples["row"].to_numpy(), samples["col"].to_numpy())
-    finite = _check_nan(samples, values, features, classes, diagnostics, note,
-                        drop=drop_nan)
-    table = _assemble(samples[finite], values[finite], features, classes)
+    table = _assemble(samples, values, features, classes)
     table = check_classes(table, classes, min_per_class=min_per_class,
                           min_polygons=min_polygons_per_class if use_poly else 0,
                           drop_small=drop_small_classes, test_fraction=test_fraction,
