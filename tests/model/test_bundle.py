@@ -102,9 +102,17 @@ def test_raw_arrays_reproduce_the_predictions(saved):
         expected = p / p.sum(1, keepdims=True)
     np.testing.assert_allclose(loaded.predict_proba(rows), expected, atol=1e-12)
     prep = loaded.preprocessing_arrays()
-    assert prep["scaler"]["kind"] in ("standard", "minmax", "quantile")
+    scaler = prep["scaler"]
+    by_hand = {"standard": lambda A: (A - scaler["mean"]) / scaler["scale"],
+               "minmax": lambda A: A * scaler["scale"] + scaler["offset"],
+               "quantile": loaded.scaler.transform}[scaler["kind"]]
+    if prep["impute_values"] is not None:
+        rows = np.where(np.isnan(rows), prep["impute_values"], rows)
+    scaled = by_hand(rows)
     if prep["pca_components"] is not None:
         assert prep["pca_components"].shape == (Z.shape[1], len(loaded.input_features))
+        scaled = (scaled - prep["pca_mean"]) @ prep["pca_components"].T
+    np.testing.assert_allclose(scaled, Z, atol=1e-12)
 
 
 def test_feature_check_lists_missing_and_extra(saved):

@@ -196,7 +196,10 @@ class ModelBundle:
 
     def _matrix(self, X) -> np.ndarray:
         if hasattr(X, "columns"):
-            X = X.iloc[:, self.check_features(list(X.columns))]
+            from hrlc.model.samples import RESERVED
+
+            candidates = [c for c in X.columns if c not in RESERVED]
+            X = X[candidates].iloc[:, self.check_features(candidates)]
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.input_features):
             raise ValueError(f"expected (n_samples, {len(self.input_features)}) features in "

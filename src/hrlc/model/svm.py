@@ -122,7 +122,8 @@ class _GridSVM(ClassifierMixin, BaseEstimator):
 
         Class weights arrive as per-sample weights: libsvm multiplies C by them exactly as
         by ``class_weight``, and ``CalibratedClassifierCV`` also weights the calibration
-        with them, so the weights shift the probabilities (and hence the labels) too.
+        with them, so the weights shift the probabilities too (and the labels when they
+        follow the probabilities).
         """
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
