@@ -29,6 +29,7 @@ from pathlib import Path
 import dask
 import dask.array as da
 import numpy as np
+import rasterio
 from dask.callbacks import Callback
 
 from hrlc.errors import ConfigError, OutputExistsError
@@ -190,11 +191,13 @@ def _static_layers(series, staging: Path) -> list[_Staged]:
     ]
 
 
-def _scl_histogram(scl: da.Array) -> da.Array:
-    """Counts of each SCL code (256,), summed over the blocks of a (y, x) array."""
-    per_block = scl.map_blocks(lambda b: np.bincount(b.ravel(), minlength=256)[None, None],
-                               new_axis=2, chunks=(1, 1, 256), dtype=np.int64)
-    return per_block.sum(axis=(0, 1))
+def _scl_histogram(path: str) -> np.ndarray:
+    """Counts of each SCL code (256,) in a staged SCL file, read block by block."""
+    counts = np.zeros(256, np.int64)
+    with rasterio.open(path) as src:
+        for _, window in src.block_windows(1):
+            counts += np.bincount(src.read(1, window=window).ravel(), minlength=256)
+    return counts
 
 
 def _write_batch(series, dates: list[int], finals: list[Path], truth: Path, *, format: str,
@@ -217,8 +220,10 @@ def _write_batch(series, dates: list[int], finals: list[Path], truth: Path, *, f
                              lock=False, compute=False)
             stems = ", ".join(series.acquisitions[t].file_stem for t in dates)
             with tracker.blocks_callback(f"{stems}: simulating"):
-                _, *counts = dask.compute(store, *(_scl_histogram(series.scl.data[t])
-                                                   for t in dates))
+                dask.compute(store)
+            # from the staged 20 m SCL, not in the graph: a reduction over every chunk
+            # would make dask hold many chunks' results at once
+            counts = [_scl_histogram(s.layer.path) for s in staged if s.role == "SCL"]
             roots, jobs = {}, []
             for t in dates:
                 product = outputs.enter_context(atomic_output(finals[t], overwrite=overwrite))
