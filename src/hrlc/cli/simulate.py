@@ -15,14 +15,14 @@ from hrlc.cli.options import Overwrite, Scheduler, Workers, compute_config
 def simulate(
     out: Path = typer.Option(..., "--out", help="Folder for the products and the truth."),
     size: int | None = typer.Option(None, "--size", help="Tile side in 10 m pixels, a multiple "
-                                    "of 6 (10980 = full tile). [default: 1020]"),
-    dates: int | None = typer.Option(None, "--dates", help="Number of acquisitions. [default: 12]"),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed. [default: 0]"),
+                                    "of 6 (10980 = full tile). Default 1020."),
+    dates: int | None = typer.Option(None, "--dates", help="Number of acquisitions. Default 12."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed. Default 0."),
     format: str = typer.Option("safe", "--format",
                                help="safe (JPEG 2000 SAFE folders), safe-zip or geotiff "
                                "(SAFE folders of GeoTIFF bands, fastest)."),
     start: str | None = typer.Option(None, "--start", help="First acquisition day, "
-                                     "YYYY-MM-DD. [default: 2019-01-01]"),
+                                     "YYYY-MM-DD. Default 2019-01-01."),
     config: Path | None = typer.Option(None, "--config", exists=True, dir_okay=False,
                                        help="YAML of simulator options (see "
                                        "configs/simulate.yaml); command-line values win."),
