@@ -43,7 +43,8 @@ def terrain_scene():
     aspect = xr.DataArray(rng.uniform(0, 360, (ny, nx)), dims=("y", "x"), coords=slope.coords)
     zenith, azimuth = np.array([35.0, 55.0]), np.array([150.0, 165.0])
     z, s, a = np.deg2rad(zenith)[:, None, None], np.deg2rad(slope.values), np.deg2rad(aspect.values)
-    cos_i = np.cos(z) * np.cos(s) + np.sin(z) * np.sin(s) * np.cos(np.deg2rad(azimuth)[:, None, None] - a)
+    phi = np.deg2rad(azimuth)[:, None, None]
+    cos_i = np.cos(z) * np.cos(s) + np.sin(z) * np.sin(s) * np.cos(phi - a)
     flat = np.array([0.06, 0.05, 0.30])
     c_true = 0.25
     rho = flat[None, :, None, None] * (cos_i[:, None] + c_true) / (np.cos(z)[:, None] + c_true)

@@ -74,3 +74,15 @@ def test_a_dem_not_covering_the_tile_is_a_one_line_error(composites, tmp_path, c
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert "does not cover the tile" in err and "200.0 on the west" in err
     assert not (tmp_path / "r.zarr").exists()
+
+
+def test_restore_reads_a_cog_folder_of_composites(composites, tmp_path):
+    from hrlc.cli.composite import open_zarr, write_monthly
+
+    folder = write_monthly(open_zarr(composites), tmp_path / "cogs", fmt="cog", overwrite=False)
+    out = tmp_path / "restored.zarr"
+    main(["restore", str(folder), "--out", str(out)])
+    ds = xr.open_zarr(out, decode_coords="all")
+    assert ds.band.values.tolist() == ["B03", "B04", "B08"] and ds.rio.crs.to_epsg() == 32633
+    np.testing.assert_allclose(ds.reflectance.values[1, :, 10, 10], [0.1, 0.08, 0.4], rtol=1e-6)
+    assert np.isfinite(ds.sun_zenith.values).all()  # estimated: COGs keep no sun angles

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.composite import Chunks, Format
+from hrlc.cli.composite import Format
 from hrlc.cli.options import Overwrite, Scheduler, Workers, compute_config
 
 
@@ -20,16 +20,13 @@ def _open_composites(path: Path, *, chunks: int):
 
     if path.suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zgroup").exists():
         ds = open_zarr(path)
-        fmt = "zarr"
     else:
-        fmt = "cog"
-        ds = xr.Dataset({"reflectance": open_monthly(path, "reflectance", fmt=fmt,
+        ds = xr.Dataset({"reflectance": open_monthly(path, "reflectance", fmt="cog",
                                                      chunks=chunks)})
         if any(path.glob("clear_count_*.tif")):
-            ds["clear_count"] = open_monthly(path, "clear_count", fmt=fmt, chunks=chunks)
+            ds["clear_count"] = open_monthly(path, "clear_count", fmt="cog", chunks=chunks)
+    # COGs keep no sun angles, and an empty month has none: estimated for the tile centre
     refl = estimate_sun_angles(ds["reflectance"], monthly=True)
-    if fmt == "cog":
-        refl = refl.rio.write_crs(ds["reflectance"].rio.crs)
     refl = refl.chunk({"time": -1, "band": -1, "y": chunks, "x": chunks})
     return ds.assign(reflectance=refl)
 

@@ -225,8 +225,8 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
     _check_factors(c, reflectance)
     factors = da.asarray(c.transpose("time", "band").data).rechunk(-1)
     corrected = da.blockwise(
-        partial(_kernels.correct_block, rules=rules), "tbyx", data, "tbyx", s, "yx", a, "yx", factors, "tb", dtype=np.float32,
-        meta=np.empty((0,) * 4, np.float32))
+        partial(_kernels.correct_block, rules=rules), "tbyx", data, "tbyx", s, "yx", a, "yx",
+        factors, "tb", dtype=np.float32, meta=np.empty((0,) * 4, np.float32))
     shadow = da.blockwise(partial(_kernels.shadow_block, rules=rules), "tyx", s, "yx", a, "yx",
                           new_axes={"t": len(rules.zenith)}, dtype=bool,
                           meta=np.empty((0,) * 3, bool)).astype(np.uint8)
