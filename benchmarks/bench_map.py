@@ -63,14 +63,17 @@ def _mirrored(data, repeat: int):
     return da.block(rows)
 
 
-def _cube(composites_path: str, repeat: int, chunks: int):
-    """The lazy (feature, y, x) cube of a mosaic of ``repeat`` x ``repeat`` stored tiles."""
+def _cube(composites_path: str, repeat: int, chunks: int, base: int | None = None):
+    """The lazy (feature, y, x) cube of a mosaic of ``repeat`` x ``repeat`` stored tiles
+    (their ``base`` x ``base`` px top-left corner when given)."""
     import xarray as xr
 
     from hrlc.features import build_features
     from hrlc.io import read_zarr
 
     stored = read_zarr(composites_path)
+    if base is not None:
+        stored = stored.isel(y=slice(0, base), x=slice(0, base))
     crs = stored.rio.crs
     size = stored.sizes["y"] * repeat
     x0, y0 = float(stored.x[0]) - 5, float(stored.y[0]) + 5
@@ -116,7 +119,8 @@ def _train(folder: Path, composites_path: str, *, base: int, target_sv: int, chu
     return str(path)
 
 
-def _map(composites_path: str, repeat: int, bundle_path: str, folder: str, chunks: int) -> dict:
+def _map(composites_path: str, repeat: int, bundle_path: str, folder: str, chunks: int,
+         base: int) -> dict:
     """One case, in its own process: composites -> features (lazy) -> blocks -> outputs."""
     import resource
 
@@ -126,7 +130,7 @@ def _map(composites_path: str, repeat: int, bundle_path: str, folder: str, chunk
 
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     bundle = load_bundle(bundle_path)
-    result = predict_map(_cube(composites_path, repeat, chunks), bundle)
+    result = predict_map(_cube(composites_path, repeat, chunks, base), bundle)
     out = Path(folder)
     start = time.perf_counter()
     blocks = compute_blocks(result, out / "work.zarr", fingerprint=str(repeat))
@@ -147,7 +151,8 @@ def main() -> None:
                         help="mosaic side in stored tiles (1, 2, 4: 1/16, 1/4, a full tile "
                              "with the default --base)")
     parser.add_argument("--base", type=int, default=FULL // 4,
-                        help="side of the simulated tile, px (default a quarter of 10980)")
+                        help="side of the simulated tile, px (default a quarter of 10980); "
+                             "with --keep, a smaller base crops the kept tile")
     parser.add_argument("--sv", type=int, default=3000, help="target support vectors")
     parser.add_argument("--chunks", type=int, default=1024)
     parser.add_argument("--name", default="bench_map")
@@ -178,7 +183,8 @@ def main() -> None:
         for repeat in args.repeats:
             size = args.base * repeat
             case = root / f"case_{repeat}"
-            report = measure(_map, composites, repeat, bundle_path, str(case), args.chunks)
+            report = measure(_map, composites, repeat, bundle_path, str(case), args.chunks,
+                             args.base)
             pixels = size * size
             rows.append({"case": f"{size} x {size} px ({pixels / FULL**2:.3g} tile)",
                          "pixels": pixels, "seconds": report["seconds"],

@@ -21,7 +21,7 @@ class MapConfig(StageConfig):
     chunk (px, default the cube's); ``blas_threads_per_task``: BLAS threads of each dask
     task (null: unpinned); ``memory_mb``: bound of one kernel batch (MiB); ``refine``:
     with float32, recompute in float64 the pixels too close to a steep calibration step or
-    a label change (the map then equals the float64 one).
+    a label change (labels then as float64, probabilities within 5e-5).
     """
 
     probabilities: Literal["uint8", "float32"] = "uint8"

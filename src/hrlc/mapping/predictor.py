@@ -60,7 +60,8 @@ class BundlePredictor:
         safe: a decision value within ``REFINE_DELTA`` of a steep calibration step (where
         the float32 error, about 1e-6 to 2e-5, would move a probability by more than
         ``REFINE_TOLERANCE``) or of a label change. Typically 3-8 % of the pixels; the
-        result then matches the float64 one (probabilities within ~1e-7).
+        labels then equal the float64 ones and the probabilities differ by less than
+        ``REFINE_TOLERANCE``.
     """
 
     #: A bound of the float32 kernel's error on a decision value (5x the largest seen).

@@ -82,11 +82,12 @@ class _KernelGemm:
     """``K(X, S) @ W + b`` for one gamma: the RBF kernel as one GEMM, then the weights.
 
     ``K = exp(2 gamma X S^T - gamma |s|^2 - gamma |x|^2)`` (the scaled support vectors and
-    their norms are precomputed), in ``dtype``; the weighted sum over the support
-    vectors is always accumulated in float64: its rounding error in float32 (about 1e-6
-    of a decision value) would be magnified by steep isotonic calibration segments.
-    The pixels are taken ``batch`` rows at a time, so that the (batch, n_sv) kernel
-    matrix, not the (n_pixels, n_sv) one, bounds the memory (and stays in cache).
+    their norms are precomputed), then ``K @ W``, both in ``dtype``; the results are
+    float64. In float32 a decision value is off by about 1e-6 (up to ~2e-5), which a
+    steep isotonic calibration step can turn into a probability error of 1e-3:
+    :class:`hrlc.mapping.BundlePredictor` recomputes such pixels in float64. The pixels
+    are taken ``batch`` rows at a time, so that the (batch, n_sv) kernel matrix, not the
+    (n_pixels, n_sv) one, bounds the memory (and stays in cache).
     """
 
     def __init__(self, support_vectors, weights, intercept, gamma, *, dtype, batch):
@@ -99,7 +100,7 @@ class _KernelGemm:
         centred = support_vectors - self._centre
         self._sv_scaled = (2 * self.gamma * centred).astype(self.dtype)
         self._sv_term = (-self.gamma * np.einsum("ij,ij->i", centred, centred)).astype(self.dtype)
-        self._weights = np.asarray(weights, dtype=np.float64)
+        self._weights = np.asarray(weights).astype(self.dtype)
         self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
@@ -110,8 +111,13 @@ class _KernelGemm:
         x = np.asarray(features)
         out = np.empty((x.shape[0], self._weights.shape[1]))
         for start in range(0, x.shape[0], self.batch):
-            part = slice(start, start + self.batch)
-            out[part] = self._block(x[part])
+            part = x[start:start + self.batch]
+            if len(part) < self.batch:
+                # BLAS picks its kernels by matrix size, and another kernel may round a
+                # pixel differently: every GEMM gets the same shape, whatever the chunking
+                part = np.concatenate([part, np.zeros((self.batch - len(part), x.shape[1]),
+                                                      part.dtype)])
+            out[start:start + self.batch] = self._block(part)[:len(out) - start]
         return out
 
     def _block(self, x: np.ndarray) -> np.ndarray:
@@ -121,13 +127,14 @@ class _KernelGemm:
         exponent -= (self.gamma * np.einsum("ij,ij->i", x, x)).astype(self.dtype)[:, None]
         np.minimum(exponent, 0, out=exponent)  # rounding can make |x - s|^2 slightly negative
         kernel = np.exp(exponent, out=exponent)
-        return kernel.astype(np.float64, copy=False) @ self._weights + self._intercept
+        return (kernel @ self._weights).astype(np.float64) + self._intercept
 
 
 def _batch_rows(n_sv: int, memory_mb: float) -> int:
-    """Pixels per GEMM so that a batch's kernel (float32 and float64 copies) fits in
-    ``memory_mb``."""
-    return max(64, int(memory_mb * 2**20 / (12 * max(n_sv, 1))))
+    """Pixels per GEMM: a multiple of 64, at most 2048, so that a batch's (float64 at most)
+    kernel fits in ``memory_mb``."""
+    rows = int(memory_mb * 2**20 / (8 * max(n_sv, 1)))
+    return min(2048, max(64, rows // 64 * 64))
 
 
 class FastRbfPredictor:
@@ -138,10 +145,10 @@ class FastRbfPredictor:
     model : RbfSvm
     dtype : numpy dtype
         Precision of the kernel: float32 (default; the speed) or float64 (the labels of
-        libsvm). The sum over support vectors is accumulated in float64 either way.
+        libsvm).
     memory_mb : float
         Bound of the kernel matrix of one batch of pixels, MiB (pixels are processed
-        in batches of ``memory_mb / (12 n_sv)``; small batches stay in cache).
+        in batches of ``memory_mb / (8 n_sv)``; small batches stay in cache).
     """
 
     def __init__(self, model: RbfSvm, *, dtype=np.float32, memory_mb: float = 32.0):
