@@ -49,10 +49,29 @@ def test_scheduler_value_rejected():
         ComputeConfig(scheduler="gpu")
 
 
-@pytest.mark.parametrize("name,model", [("read", ReadConfig), ("compute", ComputeConfig)])
-def test_example_configs_are_valid(name, model):
+def _models():
+    from hrlc.config.composite import CompositeConfig
+    from hrlc.config.dataset import DatasetRunConfig
+    from hrlc.config.features import FeaturesRunConfig
+    from hrlc.config.mapping import MapRunConfig
+    from hrlc.config.masks import MasksRunConfig
+    from hrlc.config.restore import RestoreConfig
+    from hrlc.config.run import RunConfig
+    from hrlc.config.simulate import SimulateConfig
+    from hrlc.config.train import TrainRunConfig
+
+    return {"read": ReadConfig, "compute": ComputeConfig, "run": RunConfig,
+            "masks": MasksRunConfig, "composite": CompositeConfig, "restore": RestoreConfig,
+            "features": FeaturesRunConfig, "dataset": DatasetRunConfig,
+            "train": TrainRunConfig, "map": MapRunConfig, "simulate": SimulateConfig}
+
+
+@pytest.mark.parametrize("name", ["read", "compute", "run", "masks", "composite", "restore",
+                                  "features", "dataset", "train", "map", "simulate"])
+def test_example_configs_are_valid(name):
     from pathlib import Path
 
+    model = _models()[name]
     example = Path(__file__).parents[1] / "configs" / f"{name}.yaml"
     config = load_config(example, model)
     assert set(config.model_dump()) == set(model.model_fields)
