@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,17 @@ def test_report_files(trained, tmp_path):
     assert "| svm_multiclass |" in text and "![Confusion matrix](confusion.png)" in text
     assert "<table>" in (tmp_path / "report" / "report.html").read_text()
     assert (tmp_path / "report" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_class_only_in_the_test_split_is_a_clear_error():
+    from hrlc.model import TrainingDataError, train_model
+
+    rng = np.random.default_rng(0)
+    n = 120
+    table = pd.DataFrame({"x": np.arange(n, dtype=float), "y": 0.0, "class": np.repeat([1, 2, 3], 40),
+                          "block": np.arange(n) // 10, "polygon_id": np.arange(n) // 10,
+                          "split": "train", "f0": rng.normal(size=n), "f1": rng.normal(size=n)})
+    table.loc[table["class"] == 3, "split"] = "test"
+    with pytest.raises(TrainingDataError, match=r"class 3 .*40 test rows.*no training rows"):
+        train_model(table, features=["f0", "f1"], selection="none", C=[1.0],
+                    gamma_factors=[1.0], compare=[], cv_folds=2)

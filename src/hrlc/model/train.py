@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hrlc.model._checks import TrainingDataError
 from hrlc.model.bundle import ModelBundle
 from hrlc.model.evaluation import classification_metrics
 from hrlc.model.samples import (cap_training, class_table_from, data_checksum, feature_columns,
@@ -109,6 +110,20 @@ def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> d
     return out
 
 
+def _check_held_out_classes(held: dict, y_train: np.ndarray, table: dict) -> None:
+    """A class in a held-out set but not in the training rows cannot be predicted."""
+    known = set(np.unique(y_train).tolist())
+    for split, rows in held.items():
+        unknown = sorted(set(rows["class"].unique().tolist()) - known)
+        if unknown:
+            names = ", ".join(f"{c} ({table.get(c, {}).get('name', c)}: "
+                              f"{int((rows['class'] == c).sum())} {split} rows)" for c in unknown)
+            raise TrainingDataError(
+                f"class {names} has no training rows: all its samples are in the {split} "
+                "set; add polygons of it elsewhere, use smaller spatial blocks, or drop it "
+                "(dataset: drop_small_classes)")
+
+
 def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                 map_areas: Mapping | None = None, progress: Progress | None = None,
                 features=None, split="column", test_fraction=0.3, max_train_samples=20000,
@@ -164,6 +179,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     y = train["class"].to_numpy()
     groups = sample_groups(train, by=cv_groups)
     held = {s: clean.loc[m] for s, m in masks.items() if s != "train"}
+    _check_held_out_classes(held, y, table)
     splits = cv_splits(y, groups, n_folds=cv_folds, random_state=seed)
     impute = np.nanmedian(X, axis=0) if nan_policy == "impute" else None
     if impute is not None:
