@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 import pytest
 
 from hrlc.model import TrainingDataError, train_model
