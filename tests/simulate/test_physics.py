@@ -4,11 +4,12 @@ Sen2Cor-like SCL errors, land cover and phenology."""
 import numpy as np
 import pytest
 
+from hrlc.io.bands import L2A_BANDS
 from hrlc.masks.scl import scl_lookup
 from hrlc.simulate.landcover import BARE, BUILT, CONIFER, CROP, DECIDUOUS, WATER
 from hrlc.simulate.spectra import DIFFUSE_FRACTION
 
-NIR = 7  # index of B08 in L2A_BANDS
+BLUE, RED, NIR, SWIR1, SWIR2 = (L2A_BANDS.index(b) for b in ("B02", "B04", "B08", "B11", "B12"))
 
 
 def _cos_incidence(dem: np.ndarray, zenith: float, azimuth: float) -> np.ndarray:
@@ -78,14 +79,16 @@ def test_shadows_darken_direct_light_clouds_brighten(cloudy):
     truth, refl, clear = cloudy.truth, cloudy.reflectance, cloudy.clear
     shadow = (truth == 3)[:, None] & (clear > 0.01)
     ratio = {b: np.median(refl[:, b][shadow[:, b]] / clear[:, b][shadow[:, b]])
-             for b in (1, NIR, 11)}
+             for b in (BLUE, NIR, SWIR1)}
     # diffuse skylight remains: blue (most diffuse) keeps most, SWIR least
-    assert ratio[1] > ratio[NIR] > ratio[11] and ratio[NIR] < 0.6
+    assert ratio[BLUE] > ratio[NIR] > ratio[SWIR1] and ratio[NIR] < 0.6
     thick = truth == 1
-    assert np.median(refl[:, 1][thick]) > 0.4 and np.median(clear[:, 1][thick]) < 0.1
-    assert np.median(refl[:, 1][truth == 2] - clear[:, 1][truth == 2]) > 0.02
+    assert np.median(refl[:, BLUE][thick]) > 0.4 and np.median(clear[:, BLUE][thick]) < 0.1
+    thin = truth == 2
+    assert np.median(refl[:, BLUE][thin] - clear[:, BLUE][thin]) > 0.02
     # clear pixels are untouched, but for faint haze and the penumbra below the thresholds
-    clear_10m = (truth == 0)[:, None] & np.isin(np.arange(12), [1, 2, 3, 7])[None, :, None, None]
+    ten_metre = np.isin(L2A_BANDS, ["B02", "B03", "B04", "B08"])
+    clear_10m = (truth == 0)[:, None] & ten_metre[None, :, None, None]
     change = np.abs(refl - clear)[clear_10m]
     assert np.median(change) == 0 and np.percentile(change, 95) < 0.05
 
@@ -125,7 +128,7 @@ def test_land_cover_classes_and_table(year):
 
 def test_phenology(year):
     refl = year.clear
-    ndvi = (refl[:, NIR] - refl[:, 3]) / (refl[:, NIR] + refl[:, 3])
+    ndvi = (refl[:, NIR] - refl[:, RED]) / (refl[:, NIR] + refl[:, RED])
     mean = {c: ndvi[:, year.landcover == c].mean(axis=1) for c in (CONIFER, DECIDUOUS, CROP, WATER)}
     months = year.series.reflectance.time.dt.month.values
     summer, winter = np.isin(months, (6, 7, 8)), np.isin(months, (12, 1, 2))
@@ -143,8 +146,9 @@ def test_classes_are_separable_by_spectra_and_phenology(year):
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     refl = year.clear
-    ndvi = (refl[:, NIR] - refl[:, 3]) / (refl[:, NIR] + refl[:, 3])
-    features = np.concatenate([ndvi, refl[:, [1, 10, 11]].mean(axis=0)]).reshape(11, -1).T
+    ndvi = (refl[:, NIR] - refl[:, RED]) / (refl[:, NIR] + refl[:, RED])
+    swir_blue = refl[:, [BLUE, SWIR1, SWIR2]].mean(axis=0)
+    features = np.concatenate([ndvi, swir_blue]).reshape(len(ndvi) + 3, -1).T
     labels = year.landcover.ravel()
     order = np.random.default_rng(0).permutation(labels.size)
     train, test = order[::2], order[1::2]

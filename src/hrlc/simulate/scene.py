@@ -43,6 +43,7 @@ QUANTIFICATION = 10000.0
 ALIGN = 6  # 60 m cells, in 10 m pixels
 _BANDS_BY_FACTOR = {f: [b for b, band in enumerate(L2A_BANDS) if NATIVE_RESOLUTION[band] == 10 * f]
                     for f in (1, 2, 6)}
+_RED, _NIR = L2A_BANDS.index("B04"), L2A_BANDS.index("B08")
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
     cells = np.s_[::2, ::2]  # top-left 10 m pixel of each 20 m pixel (ext is aligned)
     scl = sen2cor_scl(
         truth=truth[cells], opacity=cloud[cells], cirrus=cirrus[cells],
-        landcover=land.surface.code[cells], red=clear[3][cells], nir=clear[7][cells],
+        landcover=land.surface.code[cells], red=clear[_RED][cells], nir=clear[_NIR][cells],
         cell_window=(ext[0] // 2, ext[1] // 2, -(-ext[2] // 2), -(-ext[3] // 2)),
         errors=ctx.scl_errors, seed=seed, index=index)
     scl = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)[:ext[2], :ext[3]]
