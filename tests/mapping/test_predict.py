@@ -82,6 +82,14 @@ def test_chunked_equals_whole_array(bundles, cube, kind):
     xr.testing.assert_identical(chunked.compute(), whole)
 
 
+def test_pixel_batches_inside_a_task_change_nothing(bundle, cube, monkeypatch):
+    from hrlc.mapping import predict as module
+
+    whole = predict_map(cube, bundle).compute()
+    monkeypatch.setattr(module, "_PIXEL_BATCH", 100)
+    xr.testing.assert_identical(predict_map(cube, bundle).compute(), whole)
+
+
 def test_one_task_per_chunk_with_the_whole_feature_vector(bundle, cube):
     ds = predict_map(cube.chunk({"feature": 2, "y": CHUNK, "x": CHUNK}), bundle)
     graph = dict(ds.__dask_graph__())

@@ -22,6 +22,8 @@ from hrlc.mapping.predictor import BundlePredictor, blas_threads
 PERCENT_NODATA = 255
 #: Nodata of the class layer.
 CLASS_NODATA = 0
+#: Pixels preprocessed and predicted at a time inside a task (bounds its memory).
+_PIXEL_BATCH = 32768
 
 
 def _check_codes(classes: np.ndarray) -> None:
@@ -69,15 +71,19 @@ def _predict_block(block: np.ndarray, mask: np.ndarray | None = None, *,
     fill = PERCENT_NODATA if percent else np.nan
     out = np.full((n_classes + 3, pixels.shape[0]), fill, np.float32)
     out[0] = CLASS_NODATA
-    if valid.any():
-        with blas_threads(threads):
-            result = predictor.predict(pixels[valid])
-        scale = (lambda p: np.rint(p * 100)) if percent else (lambda p: p)
-        out[0, valid] = result.classes
-        if result.probabilities is not None:
-            out[1:n_classes + 1, valid] = scale(result.probabilities.T)
-        out[n_classes + 1, valid] = scale(result.confidence)
-        out[n_classes + 2, valid] = scale(result.margin)
+    scale = (lambda p: np.rint(p * 100)) if percent else (lambda p: p)
+    rows = np.flatnonzero(valid)
+    with blas_threads(threads):
+        # a few float64 copies of the features are made on the way (bundle.transform):
+        # in batches they stay small whatever the chunk size
+        for start in range(0, len(rows), _PIXEL_BATCH):
+            part = rows[start:start + _PIXEL_BATCH]
+            result = predictor.predict(pixels[part])
+            out[0, part] = result.classes
+            if result.probabilities is not None:
+                out[1:n_classes + 1, part] = scale(result.probabilities.T)
+            out[n_classes + 1, part] = scale(result.confidence)
+            out[n_classes + 2, part] = scale(result.margin)
     return out.reshape(n_classes + 3, height, width)
 
 
