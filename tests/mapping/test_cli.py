@@ -127,6 +127,15 @@ def test_bad_input(tmp_path, cube, cube_zarr, bundle_file, capsys):
         main(["map", str(config)])
     assert error.value.code == 2 and "f1" in capsys.readouterr().err
 
+    missing = _write(tmp_path, f"""\
+        bundle: {bundle_file}
+        features: {tmp_path / 'nothing.zarr'}
+        output: {tmp_path / 'out'}
+        """)
+    with pytest.raises(SystemExit) as error:
+        main(["map", str(missing)])
+    assert error.value.code == 2 and "nothing.zarr" in capsys.readouterr().err
+
     both = _write(tmp_path, f"""\
         bundle: {bundle_file}
         features: {cube_zarr}

@@ -15,13 +15,13 @@ def _cube(run):
     from hrlc.errors import InputError
 
     if run.features is not None:
-        from hrlc.io import read_zarr
+        from hrlc.io.cubes import open_zarr_store
 
-        cube = read_zarr(run.features)
-        if not hasattr(cube, "dims"):
-            raise InputError(f"{run.features}: holds several arrays ({', '.join(cube.data_vars)})"
-                             "; give the feature cube written by `hrlc features`")
-        return cube
+        store = open_zarr_store(run.features)
+        if len(store.data_vars) != 1:
+            raise InputError(f"{run.features}: holds {', '.join(store.data_vars)}; give the "
+                             "feature cube written by `hrlc features`")
+        return next(iter(store.data_vars.values()))
     from hrlc.features import build_features
     from hrlc.io.cubes import open_composites, open_dem
 
