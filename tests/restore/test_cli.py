@@ -45,6 +45,7 @@ def test_restore_fills_gaps_and_saves_the_summary(composites, tmp_path):
     ds = xr.open_zarr(out, decode_coords="all")
     assert set(ds.data_vars) == {"reflectance", "gap_flag", "clear_count"}
     assert ds.rio.crs.to_epsg() == 32633
+    assert np.isfinite(ds.sun_zenith.values).all()  # the empty month's is estimated
     # March: the mean of February (0.1) and April (0.3), times the band factors
     np.testing.assert_allclose(ds.reflectance.values[1, :, 10, 10], [0.1, 0.08, 0.4], rtol=1e-6)
     np.testing.assert_allclose(ds.reflectance.values[3, :, 0, 0], [0.15, 0.12, 0.6], rtol=1e-6)

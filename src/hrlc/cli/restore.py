@@ -28,6 +28,7 @@ def _open_composites(path: Path, *, chunks: int):
     # COGs keep no sun angles, and an empty month has none: estimated for the tile centre
     refl = estimate_sun_angles(ds["reflectance"], monthly=True)
     refl = refl.chunk({"time": -1, "band": -1, "y": chunks, "x": chunks})
+    ds = ds.assign_coords(sun_zenith=refl["sun_zenith"], sun_azimuth=refl["sun_azimuth"])
     return ds.assign(reflectance=refl)
 
 
