@@ -103,45 +103,31 @@ def test_map_with_features_computed_on_the_fly(tmp_path):
     assert classes[0, 0] == 0 and np.mean(classes.ravel()[ok] == labels[ok]) > 0.95
 
 
-def test_bad_input(tmp_path, cube, cube_zarr, bundle_file, capsys):
-    mask = xr.ones_like(cube.isel(feature=0, drop=True), dtype=np.uint8)
-    write_cog(mask.rio.write_crs(32631), tmp_path / "mask.tif")
+@pytest.mark.parametrize("case, extra, message", [
+    ("mask on another CRS", "mask: {mask}", "grid"),
+    ("cube lacking features", "", "f1"),
+    ("no such cube", "", "nothing.zarr"),
+    ("cube and composites", "composites: [x.tif]", "either 'features'"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, cube, cube_zarr, bundle_file, capsys, case,
+                                      extra, message):
+    features = cube_zarr
+    if case == "cube lacking features":
+        features = write_zarr(cube.drop_sel(feature=["f1", "f2"]), tmp_path / "lacking.zarr")
+    elif case == "no such cube":
+        features = tmp_path / "nothing.zarr"
+    elif case == "mask on another CRS":
+        mask = xr.ones_like(cube.isel(feature=0, drop=True), dtype=np.uint8)
+        write_cog(mask.rio.write_crs(32631), tmp_path / "mask.tif")
     config = _write(tmp_path, f"""\
         bundle: {bundle_file}
-        features: {cube_zarr}
-        mask: {tmp_path / 'mask.tif'}
+        features: {features}
         output: {tmp_path / 'out'}
+        {extra.format(mask=tmp_path / 'mask.tif')}
         """)
     with pytest.raises(SystemExit) as error:
         main(["map", str(config)])
-    assert error.value.code == 2 and "grid" in capsys.readouterr().err
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out" / "classes.tif").exists()
-
-    lacking = write_zarr(cube.drop_sel(feature=["f1", "f2"]), tmp_path / "lacking.zarr")
-    config = _write(tmp_path, f"""\
-        bundle: {bundle_file}
-        features: {lacking}
-        output: {tmp_path / 'out'}
-        """)
-    with pytest.raises(SystemExit) as error:
-        main(["map", str(config)])
-    assert error.value.code == 2 and "f1" in capsys.readouterr().err
-
-    missing = _write(tmp_path, f"""\
-        bundle: {bundle_file}
-        features: {tmp_path / 'nothing.zarr'}
-        output: {tmp_path / 'out'}
-        """)
-    with pytest.raises(SystemExit) as error:
-        main(["map", str(missing)])
-    assert error.value.code == 2 and "nothing.zarr" in capsys.readouterr().err
-
-    both = _write(tmp_path, f"""\
-        bundle: {bundle_file}
-        features: {cube_zarr}
-        composites: [x.tif]
-        output: {tmp_path / 'out'}
-        """)
-    with pytest.raises(SystemExit) as error:
-        main(["map", str(both)])
-    assert error.value.code == 2 and "either 'features'" in capsys.readouterr().err
