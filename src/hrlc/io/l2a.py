@@ -54,7 +54,8 @@ def discover_scenes(sources: Sources, options: Mapping | object | None = None) -
     """Describe every acquisition in ``sources``, sorted by time, without reading pixels.
 
     ``sources`` is one path or a list of paths, each a SAFE folder or .zip, a folder of
-    SAFE products, a folder of per-band files, or a multi-band GeoTIFF.
+    SAFE products, a folder of per-band files, a multi-band GeoTIFF, or a STAC Item /
+    ItemCollection (GeoJSON) whose band assets GDAL can open.
     """
     defaults = _defaults(options)
     paths = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
@@ -66,12 +67,16 @@ def discover_scenes(sources: Sources, options: Mapping | object | None = None) -
             scenes.append(read_safe_metadata(source))
         elif source.is_dir():
             scenes.extend(read_band_folder(source, defaults))
+        elif source.suffix.lower() in (".json", ".geojson"):
+            from hrlc.io.stac import read_stac_scenes
+
+            scenes.extend(read_stac_scenes(source))
         elif source.suffix.lower() in RASTER_SUFFIXES:
             scenes.append(read_multiband(source, defaults))
         else:
             raise InputError(
-                f"{source}: not a SAFE product (.SAFE folder or .zip), a band folder or a "
-                "GeoTIFF/JP2 raster"
+                f"{source}: not a SAFE product (.SAFE folder or .zip), a band folder, a "
+                "GeoTIFF/JP2 raster or a STAC ItemCollection (.json)"
             )
     scenes.sort(key=lambda s: s.datetime)
     for a, b in zip(scenes, scenes[1:]):

@@ -102,3 +102,82 @@ def write_item_collection(products: Sequence[str | os.PathLike], path: str | os.
     with atomic_output(path, overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(collection.to_dict(transform_hrefs=False), indent=1))
     return Path(path)
+
+
+def _asset_band(key: str) -> tuple[str, float | None] | None:
+    """(band id, resolution in the key or None) of an asset key such as ``B05_60m``."""
+    from hrlc.io.bands import canonical_band
+
+    name, _, suffix = key.partition("_")
+    try:
+        band = canonical_band(name)
+    except ValueError:
+        return None
+    return band, float(suffix.rstrip("m")) if suffix.endswith("m") else None
+
+
+def item_scene(item, *, source: str) -> Scene:
+    """The :class:`Scene` a STAC Item describes (the inverse of :func:`scene_item`).
+
+    Band assets are keyed by band id (``B02``, ``B8A``, ``SCL``, optionally ``B02_20m``);
+    ``raster:bands`` scale and offset give the quantification (1 / scale) and the
+    BOA_ADD_OFFSET (offset / scale, DN); ``view:sun_elevation`` the sun zenith.
+    """
+    from hrlc.io.grid import open_header
+    from hrlc.io.scene import BandFile
+
+    props = item.properties
+    files: dict[str, list[BandFile]] = {}
+    scale, offsets, nodata = 1e-4, {}, 0
+    for key, asset in item.assets.items():
+        parsed = _asset_band(key)
+        if parsed is None:
+            continue
+        band, resolution = parsed
+        gsd = asset.extra_fields.get("gsd") or resolution or open_header(asset.href).resolution
+        files.setdefault(band, []).append(BandFile(asset.href, float(gsd)))
+        raster = (asset.extra_fields.get("raster:bands") or [{}])[0]
+        if band != "SCL" and raster:
+            scale = float(raster.get("scale", scale))
+            offsets[band] = float(raster.get("offset", 0.0)) / scale
+            nodata = raster.get("nodata", nodata)
+    if not files:
+        raise HrlcError(f"{source}: item {item.id} has no band assets (keys like B02, B8A, "
+                        "SCL); it does not describe a Sentinel-2 L2A product")
+    ordered = {b: tuple(sorted(f, key=lambda f: f.resolution)) for b, f in files.items()}
+    scl = ordered.pop("SCL", ())
+    elevation = props.get("view:sun_elevation")
+    return Scene(
+        source=source, kind="stac", product_name=str(props.get("s2:product_uri", item.id))
+        .removesuffix(".SAFE"),
+        datetime=np.datetime64(item.datetime.replace(tzinfo=None), "ns"), bands=ordered,
+        scl=scl, tile_id=props.get("s2:mgrs_tile"),
+        processing_baseline=props.get("s2:processing_baseline"),
+        quantification=1.0 / scale, boa_add_offset=offsets, nodata=nodata,
+        sun_zenith=float("nan") if elevation is None else 90.0 - float(elevation),
+        sun_azimuth=float(props.get("view:sun_azimuth", float("nan"))),
+        cloud_cover=props.get("eo:cloud_cover"), epsg=props.get("proj:epsg"),
+    )
+
+
+def read_stac_scenes(path: str | os.PathLike) -> list[Scene]:
+    """Scenes of a STAC ItemCollection or Item (GeoJSON file) whose assets GDAL can open.
+
+    Raises
+    ------
+    HrlcError
+        pystac is missing, or the file is not a STAC Item/ItemCollection.
+    """
+    try:
+        import pystac
+    except ImportError:
+        raise HrlcError("reading STAC needs pystac; install it with 'pip install hrlc[stac]'"
+                        ) from None
+    try:
+        data = json.loads(Path(path).read_text())
+        items = (list(pystac.ItemCollection.from_dict(data)) if data.get("type") ==
+                 "FeatureCollection" else [pystac.Item.from_dict(data)])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, pystac.STACError,
+            pystac.errors.STACTypeError) as exc:
+        raise HrlcError(f"{path}: not a STAC Item or ItemCollection ({exc})") from None
+    return [item_scene(item, source=str(path)) for item in items]
