@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,9 @@ def test_report_files(trained, tmp_path):
     assert data["variants"]["svm_multiclass"]["test"]["macro_f1"] > 0.7
     text = (tmp_path / "report" / "report.md").read_text()
     assert "| svm_multiclass |" in text and "![Confusion matrix](confusion.png)" in text
-    assert "<table>" in (tmp_path / "report" / "report.html").read_text()
+    assert re.search(r"\| (dup_)?f0 \| \\\|r\\\| = 1\.000 with (dup_)?f0 \|", text)
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<table>" in html and "<td>|r| = 1.000 with" in html
     assert (tmp_path / "report" / "confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -22,7 +22,9 @@ def _fmt(value, digits: int = 3) -> str:
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    # a "|" inside a cell (e.g. "|r| = 0.97") would end the cell
+    lines += ["| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |"
+              for row in rows]
     return lines + [""]
 
 
@@ -52,8 +54,9 @@ def _summary_rows(variants: dict, split: str) -> list[list]:
         other = m.get("other_labels")
         alt = "-" if other is None else (f"{other['overall_accuracy']:.3f} / "
                                          f"{other['macro_f1']:.3f} ({other['rule']})")
+        seconds = info.get("fit_seconds")
         rows.append([name, info.get("labels", "-"), m["overall_accuracy"], m["macro_f1"],
-                     m.get("ece"), alt, cost, info.get("fit_seconds")])
+                     m.get("ece"), alt, cost, None if seconds is None else f"{seconds:.1f}"])
     return rows
 
 
