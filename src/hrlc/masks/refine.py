@@ -73,12 +73,22 @@ def _prepare(stack: np.ndarray, scl: np.ndarray, plan: _Plan):
     clear = valid & (initial == CLEAR)
     nir, swir = stack[:, plan.index(o["nir"])], stack[:, plan.index(o["swir"])]
     csi = (nir + swir) * np.float32(0.5)
-    values = np.concatenate([stack, csi[:, None]], axis=1)
-    quantiles = [o["quantile"]] * len(plan.bands) + [o["shadow_quantile"]]
-    background, count = quantile_block(values, clear, days=plan.days, quantiles=quantiles,
-                                       window_days=o["window_days"], min_clear=o["min_clear"])
+    season = dict(days=plan.days, window_days=o["window_days"], min_clear=o["min_clear"])
+    # two calls rather than one on stacked values: no copy of the whole block
+    background, count = quantile_block(stack, clear, quantiles=[o["quantile"]] * len(plan.bands),
+                                       **season)
+    csi_background = quantile_block(csi[:, None], clear, quantiles=[o["shadow_quantile"]],
+                                    **season)[0][:, 0]
     has_background = np.broadcast_to(count >= o["min_clear"], valid.shape)
-    return initial, valid, csi, background, has_background
+    return initial, valid, csi, (background, csi_background), has_background
+
+
+def _candidates(stack, background, plan: _Plan, where: np.ndarray) -> np.ndarray:
+    """Cloud candidates among ``where``: blue brighter than its background by more than
+    ``candidate_delta`` (only they are clustered, so only their features are made)."""
+    blue = plan.index(plan.options["blue"])
+    with np.errstate(invalid="ignore"):
+        return where & (stack[:, blue] - background[:, blue] > plan.options["candidate_delta"])
 
 
 def _deviations(stack, background, plan: _Plan, where: np.ndarray) -> np.ndarray:
@@ -94,20 +104,21 @@ def _evidence_block(stack: np.ndarray, scl: np.ndarray, cos_i: np.ndarray | None
                     plan: _Plan, clusters: CloudClusters) -> np.ndarray:
     """Per-observation evidence bits of one (time, band, y, x) block."""
     o = plan.options
-    initial, valid, csi, background, has_background = _prepare(stack, scl, plan)
+    initial, valid, csi, (background, csi_background), has_background = _prepare(stack, scl, plan)
     refine = valid & has_background
     evidence = np.zeros(valid.shape, np.uint8)
     refinable = refine & (scl != _SNOW) if o["snow"] == "clear" else refine
-    classes = clusters.classify(_deviations(stack, background, plan, refinable))
+    refinable = _candidates(stack, background, plan, refinable)
+    blue = plan.index(o["blue"])
     cloud = np.zeros(valid.shape, np.uint8)
-    cloud[refinable] = classes
+    cloud[refinable] = clusters.classify(_deviations(stack, background, plan, refinable))
     evidence[cloud == THICK_CLOUD] |= _THICK
     evidence[cloud == THIN_CLOUD] |= _THIN
 
     bg = {band: background[:, plan.index(band)] for band in (o["blue"], *_NDWI.bands)}
     water = _NDWI.expression(*[bg[b] for b in _NDWI.bands]) > o["water_ndwi"]
     candidate = shadow_candidates(
-        csi=csi, csi_background=background[:, -1], blue=stack[:, plan.index(o["blue"])],
+        csi=csi, csi_background=csi_background, blue=stack[:, blue],
         blue_background=bg[o["blue"]], csi_ratio=o["csi_ratio"], blue_ratio=o["blue_ratio"],
         water=water, cos_i=cos_i, terrain_cos_i=o["terrain_cos_i"])
     evidence[candidate & refine & (cloud == CLEAR)] |= _CANDIDATE
@@ -231,9 +242,10 @@ def fit_cloud_clusters(reflectance: xr.DataArray, scl: xr.DataArray, **options) 
     parts = dask.compute(*[(stack.data[:, :, r, c], codes.data[:, r, c]) for r, c in windows])
     samples = []
     for values, classes in parts:
-        _, valid, _, background, has_background = _prepare(np.asarray(values, np.float32),
-                                                            np.asarray(classes, np.uint8), plan)
-        samples.append(_deviations(values, background, plan, valid & has_background))
+        _, valid, _, (background, _), has_background = _prepare(
+            np.asarray(values, np.float32), np.asarray(classes, np.uint8), plan)
+        samples.append(_deviations(values, background, plan,
+                                   _candidates(values, background, plan, valid & has_background)))
     sample = np.concatenate(samples) if samples else np.empty((0, len(plan.features)))
     sample = sample[np.isfinite(sample).all(axis=1) & (sample[:, 0] > o["candidate_delta"])]
     if len(sample) > o["sample_size"]:
