@@ -75,3 +75,13 @@ def test_example_configs_are_valid(name):
     example = Path(__file__).parents[1] / "configs" / f"{name}.yaml"
     config = load_config(example, model)
     assert set(config.model_dump()) == set(model.model_fields)
+
+
+def test_public_api_resolves_every_name():
+    import hrlc
+
+    for name in hrlc.__all__:
+        assert getattr(hrlc, name) is not None
+    from hrlc.model import TrainingDataError
+
+    assert TrainingDataError is hrlc.TrainingDataError

@@ -10,14 +10,42 @@ from importlib.metadata import PackageNotFoundError, version
 from hrlc.errors import (
     ConfigError,
     CorruptFileError,
+    FeatureMismatchError,
     GridMismatchError,
     HrlcError,
     InputError,
     MissingBandError,
     OutputExistsError,
     ProductLevelError,
+    TrainingDataError,
 )
 from hrlc.io import read_l2a, read_scl, write_cog, write_zarr
+
+#: Stage functions, imported on first use so that ``import hrlc`` (and the CLI) stays fast.
+_LAZY = {
+    "simulate_series": "hrlc.simulate",
+    "refine_masks": "hrlc.masks",
+    "scl_to_mask": "hrlc.masks",
+    "monthly_composite": "hrlc.composite",
+    "fill_gaps": "hrlc.restore",
+    "correct_topography": "hrlc.restore",
+    "build_features": "hrlc.features",
+    "build_dataset": "hrlc.dataset",
+    "train_model": "hrlc.model",
+    "load_bundle": "hrlc.model",
+    "predict_map": "hrlc.mapping",
+    "compare_maps": "hrlc.mapping",
+    "run_chain": "hrlc.pipeline",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hrlc' has no attribute {name!r}")
+
 
 try:
     __version__ = version("hrlc")
@@ -25,14 +53,17 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 __all__ = [
+    *_LAZY,
     "ConfigError",
     "CorruptFileError",
+    "FeatureMismatchError",
     "GridMismatchError",
     "HrlcError",
     "InputError",
     "MissingBandError",
     "OutputExistsError",
     "ProductLevelError",
+    "TrainingDataError",
     "__version__",
     "read_l2a",
     "read_scl",

@@ -27,6 +27,17 @@ class MissingBandError(InputError):
     """A requested band is not present in a product."""
 
 
+class TrainingDataError(InputError, ValueError):
+    """Training samples that cannot train a classifier (one class, too few samples, NaN).
+
+    Also a ValueError, so that the estimators keep the scikit-learn contract.
+    """
+
+
+class FeatureMismatchError(InputError, ValueError):
+    """The features offered to a model are not the ones it was trained on."""
+
+
 class GridMismatchError(HrlcError):
     """Arrays or products that must share one grid (CRS, transform, shape) do not."""
 

@@ -10,15 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from hrlc.errors import InputError
-
-
-class TrainingDataError(InputError, ValueError):
-    """Training samples that cannot train a classifier (one class, too few samples, NaN)."""
-
-
-class FeatureMismatchError(InputError, ValueError):
-    """The features offered to a model are not the ones it was trained on."""
+from hrlc.errors import FeatureMismatchError, TrainingDataError
 
 
 def _label(value, names: Mapping | None) -> str:
