@@ -9,8 +9,6 @@ import pytest
 import rasterio
 
 from hrlc.cli import main
-from hrlc.io import read_l2a
-from hrlc.testing import bundled_aber
 
 from tests.conftest import write_band
 
@@ -66,12 +64,22 @@ def test_help_lists_commands_with_example(capsys):
     assert "Example" in out
 
 
-def test_demo_writes_what_it_reads(tmp_path, capsys):
+@pytest.mark.slow
+def test_demo_runs_the_whole_chain_on_real_and_simulated_data(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
-    assert code == 0 and "Stages run: read" in out
-    with rasterio.open(tmp_path / "aber_reflectance.tif") as src:
-        written = src.read(7, window=((0, 50), (0, 50)))
-        assert src.descriptions[6] == "B08"
-    expected = read_l2a(bundled_aber()).sel(band="B08")[0, :50, :50].values
-    np.testing.assert_array_equal(written, expected)
-    assert (tmp_path / "aber_rgb.png").stat().st_size > 10_000
+    assert code == 0 and "held-out accuracy" in out
+    for folder, stages in (("aberystwyth", ["features", "dataset", "train", "map"]),
+                           ("simulated/run", ["masks", "composite", "restore", "features",
+                                              "dataset", "train", "map"])):
+        manifest = json.loads((tmp_path / folder / "manifest.json").read_text())
+        assert list(manifest["stages"]) == stages
+        assert all(s["status"] == "done" for s in manifest["stages"].values())
+        with rasterio.open(tmp_path / folder / "map" / "classes.tif") as src:
+            classes = src.read(1, out_shape=(100, 100))
+            assert src.colormap(1) and src.nodata == 0
+        assert (tmp_path / folder / "map" / "quicklook.png").stat().st_size > 10_000
+    report = json.loads((tmp_path / "aberystwyth" / "model" / "report.json").read_text())
+    assert report["variants"]["svm_multiclass"]["test"]["overall_accuracy"] > 0.9
+    with rasterio.open(tmp_path / "aberystwyth" / "map" / "classes.tif") as src:
+        assert set(np.unique(src.read(1))) <= {0, 1, 2, 3, 4}
+    assert set(np.unique(classes)) - {0}
