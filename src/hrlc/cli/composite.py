@@ -13,42 +13,12 @@ import typer
 
 from hrlc.cli import app
 from hrlc.cli.options import Mapping, Overwrite, Scheduler, Workers, compute_config, source_options
+from hrlc.io.cubes import open_raster
+from hrlc.io.cubes import open_zarr_store as open_zarr
 
 Format = typer.Option("zarr", "--format", help="zarr (one store) or cog (one COG per month "
                       "and layer in a folder).")
 Chunks = typer.Option(1024, "--chunks", min=64, help="Spatial chunk size in pixels.")
-
-
-def open_zarr(path: Path):
-    """Open a Zarr store lazily with its CRS (the ``spatial_ref`` grid mapping)."""
-    import xarray as xr
-
-    from hrlc.errors import InputError
-
-    if not Path(path).exists():
-        raise InputError(f"{path}: no such Zarr store; check the path")
-    try:
-        return xr.open_zarr(path, decode_coords="all")
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"{path}: not a readable Zarr store ({exc})") from None
-
-
-def open_raster(path: Path, *, chunks: int, scale: float = 1.0):
-    """A GeoTIFF (band, y, x) opened lazily: nodata as NaN, values times ``scale``."""
-    import numpy as np
-    import rioxarray
-
-    from hrlc.errors import InputError
-
-    if not Path(path).exists():
-        raise InputError(f"{path}: no such file; check the path")
-    array = rioxarray.open_rasterio(path, masked=True, chunks={"y": chunks, "x": chunks})
-    names = array.attrs.get("long_name")
-    if isinstance(names, str):
-        names = (names,)
-    if names and all(names) and len(names) == array.sizes["band"]:
-        array = array.assign_coords(band=list(names))
-    return (array.astype(np.float32) * np.float32(scale)).astype(np.float32)
 
 
 def write_monthly(ds, out: Path, *, fmt: str, overwrite: bool) -> Path:

@@ -19,15 +19,10 @@ _SUFFIXES = ("_cloud_mask", "_mask", "_scl", "_truth", "_reference", "_ref")
 
 
 def _open_dem(path: str, like, *, chunks: int):
-    import numpy as np
-    import rioxarray
-
     from hrlc.geo import reproject_match
-    from hrlc.io import open_header
+    from hrlc.io.cubes import open_dem
 
-    open_header(path)  # a clear CorruptFileError for a missing or broken file
-    dem = rioxarray.open_rasterio(path, masked=True, chunks={"x": chunks, "y": chunks})
-    return reproject_match(dem.isel(band=0, drop=True).astype(np.float32), like)
+    return reproject_match(open_dem(path, chunks=chunks), like)
 
 
 def _summary_rows(layers) -> list[dict]:

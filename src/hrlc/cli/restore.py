@@ -34,12 +34,12 @@ def _open_composites(path: Path, *, chunks: int):
 
 def _terrain(dem_path: Path, like, *, chunks: int):
     """Slope and aspect (degrees) of the DEM, reprojected (bilinear) to the tile grid."""
-    from hrlc.cli.composite import open_raster
+    from hrlc.io.cubes import open_dem
     from hrlc.features.terrain import terrain
     from hrlc.geo import reproject_match
     from hrlc.restore import check_coverage
 
-    dem = open_raster(dem_path, chunks=chunks).isel(band=0, drop=True)
+    dem = open_dem(dem_path, chunks=chunks)
     check_coverage(dem, like, name=str(dem_path))
     grid = like.isel(time=0, band=0, drop=True)
     features = terrain(reproject_match(dem, grid, resampling="bilinear"))
