@@ -127,3 +127,26 @@ def test_irregular_chunks_are_refused(tmp_path, bundle, cube):
     lazy = regular.chunk({"y": (10, 20, 18)})
     with pytest.raises(InputError, match="regular"):
         compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="x")
+
+
+def test_groups_of_blocks_compute_what_all_share_once(tmp_path, bundle, cube):
+    import dask
+    import dask.array as da
+
+    calls = []
+
+    def global_statistic(total):
+        calls.append(1)
+        return np.float32(0) * total
+
+    lazy = cube.chunk({"y": CHUNK, "x": CHUNK})
+    offset = da.from_delayed(dask.delayed(global_statistic)(lazy.data.sum()), shape=(),
+                             dtype=np.float32)
+    shifted = lazy.copy(data=lazy.data + offset)  # every block now needs the global sum
+    result = predict_map(shifted, bundle)
+    run = compute_blocks(result, tmp_path / "work.zarr", fingerprint="g", blocks_per_compute=2)
+    assert len(run.computed) == 9 and len(calls) == 1
+    from hrlc.io import read_zarr
+
+    xr.testing.assert_identical(read_zarr(tmp_path / "work.zarr").compute().drop_vars(
+        "spatial_ref"), predict_map(cube, bundle).compute().drop_vars("spatial_ref"))

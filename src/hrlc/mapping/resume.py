@@ -100,8 +100,48 @@ def pending_blocks(path: str | os.PathLike, shape: tuple[int, int]) -> list[tupl
             if f"{i}_{j}" not in done]
 
 
+def _default_group() -> int:
+    """Blocks per compute: two per worker thread of the active scheduler."""
+    try:
+        from distributed import get_client
+
+        return max(2, 2 * sum(get_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return max(2, 2 * (dask.config.get("num_workers", None) or os.cpu_count() or 1))
+
+
+def _shared_computed_once(writes: list, *, max_bytes: float = 2**28) -> list:
+    """The block writes, with what every block needs (a global statistic such as the
+    texture quantisation range) computed once and put into their graph as data.
+
+    Computing a map in groups of blocks bounds its memory, but a result that every block
+    depends on would otherwise be computed again for each group. Skipped (writes
+    returned as they are) when those results exceed ``max_bytes``.
+    """
+    from dask.delayed import Delayed
+    from dask.optimization import cull
+
+    graph = {}
+    for write in writes:
+        graph.update(dict(write.__dask_graph__()))
+    closures = []
+    for write in writes:
+        culled, dependencies = cull(graph, [write.key])
+        closures.append((set(culled), dependencies))
+    shared = set.intersection(*(keys for keys, _ in closures))
+    frontier = sorted({dep for keys, dependencies in closures for key in keys - shared
+                       for dep in dependencies[key] if dep in shared}, key=str)
+    if not frontier:
+        return writes
+    values = dask.compute(*[Delayed(key, graph) for key in frontier])
+    if sum(getattr(v, "nbytes", 0) for v in values) > max_bytes:
+        return writes
+    graph.update(zip(frontier, values))
+    return [Delayed(write.key, graph) for write in writes]
+
+
 def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
-                   resume: bool = True) -> BlockRun:
+                   resume: bool = True, blocks_per_compute: int | None = None) -> BlockRun:
     """Compute a lazy Dataset into a Zarr store block by block, skipping finished blocks.
 
     Parameters
@@ -116,6 +156,12 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         fingerprint is discarded and started afresh.
     resume : bool
         False: discard any existing store and compute everything.
+    blocks_per_compute : int, optional
+        Blocks handed to dask at once (default: two per worker thread). dask does not
+        always finish a block before it starts the next (a block's full feature vector
+        joins many layers that share inputs with the neighbouring blocks), so one compute
+        over a whole tile can hold most of the tile's features; groups of blocks bound the
+        memory. What every block needs is computed once beforehand.
 
     Returns
     -------
@@ -148,6 +194,10 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         writes.append(dask.delayed(_write_block, pure=False)(
             str(path), names, region, str(path / MARKERS / f"{i}_{j}"), *blocks))
     if writes:
-        dask.compute(*writes)
+        size = blocks_per_compute or _default_group()
+        if len(writes) > size:
+            writes = _shared_computed_once(writes)
+        for start in range(0, len(writes), size):
+            dask.compute(*writes[start:start + size])
     return BlockRun(path=path, total=grid[0] * grid[1], done_before=grid[0] * grid[1] - len(todo),
                     computed=todo)
