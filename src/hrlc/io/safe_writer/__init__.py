@@ -38,7 +38,8 @@ from hrlc.io.bands import L2A_BANDS, NATIVE_RESOLUTION
 from hrlc.io.safe_writer import _truth
 from hrlc.io.safe_writer._metadata import (TileGrid, manifest, product_metadata,
                                            tile_metadata)
-from hrlc.io.safe_writer._rasters import Layer, StagingTarget, create_staging, encode
+from hrlc.io.safe_writer._rasters import (GDAL_CACHE_BYTES, Layer, StagingTarget,
+                                          create_staging, encode)
 
 FORMATS = ("safe", "safe-zip", "geotiff")
 #: Bytes of staging files a batch of dates may use (dates computed together).
@@ -96,11 +97,12 @@ def write_series(series, out_dir: str | os.PathLike, *, format: str = "safe",
     clear = set(_truth.clear_dates(series, clear_dates))
     tracker = _Tracker(progress, series, len(clear))
     products = []
-    for n, dates in enumerate(_batches(size, len(series.acquisitions), clear)):
-        products += _write_batch(series, dates, finals, truth, format=format, clear=clear,
-                                 static=n == 0, overwrite=overwrite, tracker=tracker)
-    tracker.step("truth: class table, polygons")
-    _truth.write_static_truth(series, truth, overwrite=overwrite)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        for n, dates in enumerate(_batches(size, len(series.acquisitions), clear)):
+            products += _write_batch(series, dates, finals, truth, format=format, clear=clear,
+                                     static=n == 0, overwrite=overwrite, tracker=tracker)
+        tracker.step("truth: class table, polygons")
+        _truth.write_static_truth(series, truth, overwrite=overwrite)
     if stac:
         from hrlc.io.stac import write_item_collection
 

@@ -23,7 +23,8 @@ from rasterio.windows import Window
 from hrlc.io.writers import _FileLock
 
 QUANTIFICATION = 10000.0
-GDAL_CACHE_MB = 256
+#: GDAL block cache while writing (GDAL's default, 5 % of the RAM, would stay allocated).
+GDAL_CACHE_BYTES = 256 * 2 ** 20
 JP2_OPTIONS = {"QUALITY": 100, "REVERSIBLE": "YES", "YCC": "NO", "BLOCKXSIZE": 1024,
                "BLOCKYSIZE": 1024, "RESOLUTIONS": 6}
 GTIFF_OPTIONS = {"TILED": "YES", "BLOCKXSIZE": 512, "BLOCKYSIZE": 512, "COMPRESS": "DEFLATE",
@@ -139,8 +140,7 @@ def encode(staging: str, final: str | os.PathLike, kind: str, *, resampling: str
     else:
         driver = "COG"
         options = {**COG_OPTIONS, "OVERVIEW_RESAMPLING": (resampling or "nearest").upper()}
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):  # GDAL's default is 5 % of the RAM
-        rasterio.shutil.copy(staging, str(final), driver=driver, **options)
+    rasterio.shutil.copy(staging, str(final), driver=driver, **options)
     Path(staging).unlink()
     aux = Path(str(final) + ".aux.xml")
     if aux.exists():  # GDAL side-car for metadata JPEG 2000 cannot hold; not part of a SAFE
