@@ -41,8 +41,9 @@ def eolearn_ndvi() -> tuple[xr.DataArray, xr.DataArray]:
     data = np.load(PATCH / "IS_DATA.npy")[..., 0]
     times = np.array(json.loads((PATCH / "timestamps.json").read_text()), "datetime64[ns]")
     ny, nx = ndvi.shape[1:]
-    coords = {"time": times, "y": 5_080_254.63 - 10 * (np.arange(ny) + 0.5),
-              "x": 465_181.05 + 10 * (np.arange(nx) + 0.5)}
+    # the bbox split into 100 columns x 101 rows (see SOURCE.md)
+    coords = {"time": times, "y": 5_080_254.63 - 1009.74 / ny * (np.arange(ny) + 0.5),
+              "x": 465_181.05 + 999.48 / nx * (np.arange(nx) + 0.5)}
     scenes = xr.DataArray(ndvi[:, None], dims=("time", "band", "y", "x"),
                           coords={**coords, "band": ["NDVI"]}).rio.write_crs(32633)
     codes = np.where(data == 0, 255, np.where(cloud == 1, 1, 0)).astype(np.uint8)

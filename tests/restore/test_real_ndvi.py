@@ -19,8 +19,9 @@ def ndvi():
     values = np.load(PATCH / "NDVI.npy")[..., 0]
     cloud = np.load(PATCH / "CLM.npy")[..., 0]
     times = np.array(json.loads((PATCH / "timestamps.json").read_text()), "datetime64[ns]")
-    coords = {"time": times, "y": 5_080_254.63 - 10 * (np.arange(101) + 0.5),
-              "x": 465_181.05 + 10 * (np.arange(100) + 0.5)}
+    # the bbox split into 100 columns x 101 rows (see SOURCE.md)
+    coords = {"time": times, "y": 5_080_254.63 - 1009.74 / 101 * (np.arange(101) + 0.5),
+              "x": 465_181.05 + 999.48 / 100 * (np.arange(100) + 0.5)}
     scenes = xr.DataArray(values[:, None], dims=("time", "band", "y", "x"),
                           coords={**coords, "band": ["NDVI"]}).rio.write_crs(32633)
     mask = xr.DataArray(cloud.astype(np.uint8), dims=("time", "y", "x"), coords=coords)
