@@ -81,10 +81,13 @@ class RbfSvm:
 class _KernelGemm:
     """``K(X, S) @ W + b`` for one gamma: the RBF kernel as one GEMM, then the weights.
 
-    ``K = exp(2 gamma X S^T - gamma |s|^2 - gamma |x|^2)`` (the scaled support vectors and
-    their norms are precomputed), then ``K @ W``, both in ``dtype``; the results are
-    float64. In float32 a decision value is off by about 1e-6 (up to ~2e-5), which a
-    steep isotonic calibration step can turn into a probability error of 1e-3:
+    The exponent ``2 gamma x.s - gamma |s|^2 - gamma |x|^2`` comes out of a single GEMM of
+    the pixels augmented with ``[1, -gamma |x|^2]`` and the support vectors with
+    ``[-gamma |s|^2, 1]``; ``exp`` in place and ``K @ W`` follow, all in ``dtype``, so a
+    kernel value costs two GEMMs and one ``exp`` pass over memory. (An exponent that
+    rounding pushes just above 0 gives ``K`` a few 1e-7 above 1: below float32 noise, so
+    it is not clamped.) In float32 a decision value is off by about 1e-6 (up to ~2e-5),
+    which a steep isotonic calibration step can turn into a probability error of 1e-3:
     :class:`hrlc.mapping.BundlePredictor` recomputes such pixels in float64. The pixels
     are taken ``batch`` rows at a time, so that the (batch, n_sv) kernel matrix, not the
     (n_pixels, n_sv) one, bounds the memory (and stays in cache).
@@ -98,35 +101,37 @@ class _KernelGemm:
         # keeps |x|^2 and |s|^2 small, so less is lost in |x|^2 - 2 x.s + |s|^2
         self._centre = support_vectors.mean(axis=0)
         centred = support_vectors - self._centre
-        self._sv_scaled = (2 * self.gamma * centred).astype(self.dtype)
-        self._sv_term = (-self.gamma * np.einsum("ij,ij->i", centred, centred)).astype(self.dtype)
+        norms = -self.gamma * np.einsum("ij,ij->i", centred, centred)
+        self._sv = np.column_stack([2 * self.gamma * centred, norms,
+                                    np.ones(len(centred))]).astype(self.dtype)
         self._weights = np.asarray(weights).astype(self.dtype)
         self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
     def n_support_vectors(self) -> int:
-        return self._sv_scaled.shape[0]
+        return self._sv.shape[0]
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features)
         out = np.empty((x.shape[0], self._weights.shape[1]))
         for start in range(0, x.shape[0], self.batch):
+            # BLAS picks its kernels by matrix size, and another kernel may round a pixel
+            # differently: every GEMM gets the same shape (the last batch is padded), so
+            # no pixel depends on the chunking
             part = x[start:start + self.batch]
-            if len(part) < self.batch:
-                # BLAS picks its kernels by matrix size, and another kernel may round a
-                # pixel differently: every GEMM gets the same shape, whatever the chunking
-                part = np.concatenate([part, np.zeros((self.batch - len(part), x.shape[1]),
-                                                      part.dtype)])
-            out[start:start + self.batch] = self._block(part)[:len(out) - start]
+            out[start:start + len(part)] = self._block(part)[:len(part)]
         return out
 
     def _block(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x - self._centre, dtype=self.dtype)
-        exponent = x @ self._sv_scaled.T
-        exponent += self._sv_term[None, :]
-        exponent -= (self.gamma * np.einsum("ij,ij->i", x, x)).astype(self.dtype)[:, None]
-        np.minimum(exponent, 0, out=exponent)  # rounding can make |x - s|^2 slightly negative
-        kernel = np.exp(exponent, out=exponent)
+        n_features = x.shape[1]
+        augmented = np.zeros((self.batch, n_features + 2), self.dtype)
+        centred = augmented[:len(x), :n_features]
+        np.subtract(x, self._centre, out=centred, casting="unsafe")
+        augmented[:len(x), n_features] = 1
+        augmented[:len(x), n_features + 1] = -self.gamma * np.einsum(
+            "ij,ij->i", centred, centred, dtype=np.float64)
+        kernel = augmented @ self._sv.T
+        np.exp(kernel, out=kernel)
         return (kernel @ self._weights).astype(np.float64) + self._intercept
 
 
