@@ -152,6 +152,8 @@ def test_stac_items(series, safe):
     item = items[1]
     assert item["properties"]["s2:processing_baseline"] == "05.09"
     assert item["assets"]["B02"]["raster:bands"][0]["offset"] == -0.1
+    assert item["assets"]["B11"]["proj:shape"] == [48, 48]
+    assert item["assets"]["B11"]["proj:transform"] == [20, 0, 300000, 0, -20, 4900020]
     assert Path(item["assets"]["SCL"]["href"]).exists()
 
 

@@ -4,8 +4,8 @@ One Item per product, with one asset per band file (``B02``, ..., ``SCL``) whose
 GDAL can open (a path, or a ``/vsizip/`` path inside a zipped product) and the product's
 metadata as STAC properties: ``datetime``, ``eo:cloud_cover``, ``proj:epsg``,
 ``view:sun_azimuth`` / ``view:sun_elevation``, ``s2:processing_baseline``,
-``s2:mgrs_tile``, and ``raster:bands`` scale/offset so that
-``reflectance = DN * 0.0001 + offset`` (offset -0.1 from baseline 04.00).
+``s2:mgrs_tile``; per asset ``gsd``, ``proj:shape``, ``proj:transform`` and ``raster:bands``
+scale/offset so that ``reflectance = DN * 0.0001 + offset`` (offset -0.1 from baseline 04.00).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pyproj import Transformer
 
 from hrlc.errors import HrlcError
 from hrlc.io.atomic import atomic_output
+from hrlc.io.grid import open_header
 from hrlc.io.safe import read_safe_metadata
 from hrlc.io.scene import Scene
 
@@ -70,7 +71,9 @@ def scene_item(scene: Scene):
     for band, files in {**scene.bands, "SCL": scene.scl}.items():
         for file in files:
             key = band if file is files[0] else f"{band}_{file.resolution:g}m"
-            fields = {"gsd": file.resolution}
+            header = open_header(file.path)
+            fields = {"gsd": file.resolution, "proj:shape": list(header.shape),
+                      "proj:transform": list(header.transform)[:6]}
             if band != "SCL":
                 fields["raster:bands"] = [{
                     "nodata": scene.nodata, "data_type": "uint16",
