@@ -83,3 +83,8 @@ def test_demo_runs_the_whole_chain_on_real_and_simulated_data(tmp_path, capsys):
     with rasterio.open(tmp_path / "aberystwyth" / "map" / "classes.tif") as src:
         assert set(np.unique(src.read(1))) <= {0, 1, 2, 3, 4}
     assert set(np.unique(classes)) - {0}
+
+
+def test_usage_error_is_a_message_not_a_traceback(capsys):
+    code, _, err = run(capsys, "info", "--no-such-option")
+    assert code == 2 and "No such option" in err and "Traceback" not in err

@@ -11,6 +11,15 @@ import sys
 import click
 import typer
 
+try:  # typer >= 0.26 bundles its own copy of click: catch its exceptions too
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_USAGE = (click.ClickException, _typer_click.ClickException)
+
 from hrlc.errors import HrlcError
 
 app = typer.Typer(
@@ -69,12 +78,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.stderr.write(f"hrlc: error: {' '.join(str(exc).split())}\n")
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _ABORT:
         sys.stderr.write("hrlc: interrupted\n")
         sys.exit(130)
-    except click.ClickException as exc:
+    except _USAGE as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
