@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -117,3 +118,23 @@ def test_config_rejects_bad_values():
                          ({"glcm_composite": 13}, "1-12"), ({"colour": 1}, "unknown key")]:
         with pytest.raises(ConfigError, match=message):
             validate_config(bad, FeaturesConfig)
+
+
+@pytest.mark.parametrize("months", [1, 2, 3, 4, 12])
+def test_nan_median_equals_numpy_bit_for_bit(months):
+    from hrlc.features.build import nan_median
+
+    rng = np.random.default_rng(months)
+    values = rng.normal(size=(5, 40, months)).astype(np.float32)
+    values[rng.random(values.shape) < 0.35] = np.nan
+    values[0, 0] = np.nan  # a pixel with no observation
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixel
+        expected = np.nanmedian(values, axis=-1)
+    got = nan_median(values)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(got[0, 0])
+    # a time axis that is not the contiguous one (as apply_ufunc hands it over)
+    transposed = np.moveaxis(np.moveaxis(values, -1, 0).copy(), 0, -1)
+    np.testing.assert_array_equal(nan_median(transposed), expected)

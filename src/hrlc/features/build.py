@@ -44,7 +44,30 @@ STATISTICS: dict[str, str] = {
     "median": "median", "mean": "mean", "min": "minimum", "max": "maximum",
     "std": "standard deviation",
 }
-_REDUCERS = {"median": np.nanmedian, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax,
+
+
+def nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.nanmedian(values, axis=-1)``, bit for bit, by one sort along the last axis
+    (``axis`` must be -1; it is there to match the other reducers' signature).
+
+    NaN sorts last, so the valid values of a pixel are the first ``count`` of its sorted
+    row: the median is the middle one (odd count) or the mean of the two middle ones,
+    computed in the input's precision as numpy does. All-NaN rows give NaN. numpy's own
+    ``nanmedian`` goes through masked arrays for short axes (a few months), which is 3-6x
+    slower on feature chunks.
+    """
+    if axis not in (-1, np.ndim(values) - 1):
+        raise ValueError("nan_median reduces the last axis only")
+    ordered = np.sort(values, axis=-1)
+    count = np.count_nonzero(~np.isnan(ordered), axis=-1)
+    lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)
+    upper = np.take_along_axis(ordered, np.minimum(count // 2, ordered.shape[-1] - 1)[..., None],
+                               -1)
+    half = np.asarray(2, dtype=ordered.dtype)
+    return np.where(count % 2 == 1, lower[..., 0], (lower[..., 0] + upper[..., 0]) / half)
+
+
+_REDUCERS = {"median": nan_median, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax,
              "std": np.nanstd}
 
 
