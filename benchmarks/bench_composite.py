@@ -123,7 +123,9 @@ def synthetic_inputs(size: int, *, months: int, per_month: int, n_bands: int, ch
     mask = xr.DataArray(masks, dims=("time", "y", "x"), coords=coords).rio.write_crs(32633)
     yy = da.from_array(y, chunks=chunks2[0])[:, None]
     xx = da.from_array(x, chunks=chunks2[1])[None, :]
-    relief = da.map_blocks(lambda a, b: _relief(a, b)[0], yy, xx, dtype=np.float64)
+    # explicit chunks: with one block per axis dask would take the (n, 1) chunks of yy
+    relief = da.map_blocks(lambda a, b: _relief(a, b)[0], yy, xx, dtype=np.float64,
+                           chunks=chunks2)
     dem = xr.DataArray(relief.astype(np.float32), dims=("y", "x"), coords={"y": y, "x": x})
     return refl, mask, dem.rio.write_crs(32633)
 

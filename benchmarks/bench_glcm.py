@@ -17,6 +17,7 @@ Usage::
 
     nice -n 10 python benchmarks/bench_glcm.py --out benchmarks/results/glcm.json
     python benchmarks/bench_glcm.py --skip-tile      # the 256 x 256 comparison only
+    python benchmarks/bench_glcm.py --size 2048 --skip-comparison   # one band only
 """
 
 from __future__ import annotations
@@ -126,24 +127,31 @@ def _run(case: str, size: int, chunks: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", type=int, default=256, help="side of the compared image")
-    parser.add_argument("--tile", type=int, default=10980, help="side of the full band")
+    parser.add_argument("--tile", "--size", dest="tile", type=int, default=10980,
+                        help="side of the full band (--size: the name every benchmark takes)")
     parser.add_argument("--chunks", type=int, default=1024, help="dask chunk side, full band")
     parser.add_argument("--skip-tile", action="store_true", help="only the small comparison")
+    parser.add_argument("--skip-comparison", action="store_true",
+                        help="only the band of --size (no scikit-image comparison, which takes "
+                             "minutes)")
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
-    results = [_run("skimage", args.small, args.chunks), _run("hrlc", args.small, args.chunks),
-               _run("hrlc-lazy", args.small, args.chunks)]
+    results = [] if args.skip_comparison else [
+        _run("skimage", args.small, args.chunks), _run("hrlc", args.small, args.chunks),
+        _run("hrlc-lazy", args.small, args.chunks)]
     if not args.skip_tile:
         results.append(_run("hrlc-lazy", args.tile, args.chunks))
-    speedup = results[0]["seconds"] / results[1]["seconds"]
+    compared = not args.skip_comparison
+    speedup = results[0]["seconds"] / results[1]["seconds"] if compared else None
     report = {
         "benchmark": "glcm", "window": WINDOW, "levels": LEVELS, "distances": DISTANCES,
         "angles": ANGLES, "textures": 6, "speedup_vs_skimage": speedup,
-        "speedup_vs_skimage_lazy": results[0]["seconds"] / results[2]["seconds"],
+        "speedup_vs_skimage_lazy": (results[0]["seconds"] / results[2]["seconds"]
+                                    if compared else None),
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "results": results,
     }
@@ -153,8 +161,9 @@ def main() -> None:
         print(f"{r['case']:<18}{r['pixels']:>14,}{r['seconds']:>10.3f}"
               f"{r['pixels_per_second']:>14,.0f}{r['peak_rss_mb']:>13,.0f}"
               f"{r['load_average']:>6.1f}")
-    print(f"speed-up vs scikit-image on {args.small} x {args.small}: {speedup:,.0f}x (core), "
-          f"{report['speedup_vs_skimage_lazy']:,.0f}x (lazy, with quantisation and dask)")
+    if compared:
+        print(f"speed-up vs scikit-image on {args.small} x {args.small}: {speedup:,.0f}x (core), "
+              f"{report['speedup_vs_skimage_lazy']:,.0f}x (lazy, with quantisation and dask)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))

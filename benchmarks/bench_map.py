@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/bench_map.py                  # 1/16, 1/4 and a full tile
     python benchmarks/bench_map.py --base 512 --repeats 1 2 --sv 300   # a quick check
+    python benchmarks/bench_map.py --size 2048     # 512 px base: 512, 1024, 2048 px mapped
 
 A tile of a quarter of the side (2745 x 2745 px, 1/16 of the area) comes from ``hrlc.simulate.simulate_series`` (seed 0):
 three cloud-free dates a month apart stand for three monthly composites
@@ -150,15 +151,28 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, nargs="+", default=[1, 2, 4],
                         help="mosaic side in stored tiles (1, 2, 4: 1/16, 1/4, a full tile "
                              "with the default --base)")
-    parser.add_argument("--base", type=int, default=FULL // 4,
+    parser.add_argument("--base", type=int, default=None,
                         help="side of the simulated tile, px (default a quarter of 10980); "
                              "with --keep, a smaller base crops the kept tile")
+    parser.add_argument("--size", type=int, default=None,
+                        help="side of the largest mapped mosaic, px: base = SIZE / the largest "
+                             "repeat (e.g. 10980 with repeats 1 2 4: base 2745)")
     parser.add_argument("--sv", type=int, default=3000, help="target support vectors")
     parser.add_argument("--chunks", type=int, default=1024)
-    parser.add_argument("--name", default="bench_map")
+    parser.add_argument("--name", default="bench_map", help="results file name (.json)")
+    parser.add_argument("--results", default="benchmarks/results", help="results folder")
     parser.add_argument("--keep", type=Path, default=None,
                         help="folder keeping the simulated tile and the model between runs")
     args = parser.parse_args()
+    if args.size is not None and args.base is not None:
+        parser.error("give --size or --base, not both")
+    if args.size is not None:
+        largest = max(args.repeats)
+        if args.size % largest:
+            parser.error(f"--size {args.size} is not a multiple of the largest repeat "
+                         f"({largest}); e.g. --size {args.size - args.size % largest}")
+        args.base = args.size // largest
+    args.base = args.base or FULL // 4
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_map_",
                                               dir=os.environ.get("TMPDIR")))
     root.mkdir(parents=True, exist_ok=True)
@@ -198,7 +212,7 @@ def main() -> None:
                          "load_average": os.getloadavg()[0]})
             print(rows[-1], flush=True)
             shutil.rmtree(case, ignore_errors=True)
-            write_results(args.name, rows)
+            write_results(args.name, rows, args.results)
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Fast RBF-SVM kernel vs scikit-learn on the same 1-million-pixel chunk and model.
 
     nice -n 10 python benchmarks/bench_predict.py [--pixels 1000000] [--features 40] [--classes 8]
+    python benchmarks/bench_predict.py --size 256        # a 256 x 256 px chunk: a quick check
 
 Reports wall time, CPU time, peak RSS and the speed-up of ``FastRbfPredictor`` (float32
 kernel GEMM, float64 sums; and all-float64) against ``SVC.predict`` and
@@ -80,7 +81,13 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=8)
     parser.add_argument("--train", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=2, help="BLAS threads of ours")
+    parser.add_argument("--size", type=int, default=None,
+                        help="a chunk of SIZE x SIZE px (instead of --pixels)")
+    parser.add_argument("--name", default="bench_predict", help="results file name (.json)")
+    parser.add_argument("--results", default="benchmarks/results", help="results folder")
     args = parser.parse_args()
+    if args.size is not None:
+        args.pixels = args.size * args.size
     svc, x = _problem(args.pixels, args.features, args.classes, args.train)
     model = RbfSvm.from_sklearn(svc)
     print(f"model: {svc.support_vectors_.shape[0]} support vectors, {args.features} features, "
@@ -92,7 +99,7 @@ def main() -> None:
     labels, scores = reference["result"]["value"], decision["result"]["value"]
 
     def row(case, report, **extra):
-        return {"case": case, "seconds": report["seconds"],
+        return {"case": case, "pixels": args.pixels, "seconds": report["seconds"],
                 "cpu_seconds": report["result"]["cpu_seconds"],
                 "peak_rss_mb": report["peak_rss_mb"],
                 "speed_up": reference["seconds"] / report["seconds"],
@@ -106,7 +113,7 @@ def main() -> None:
             for name, report in ours.items()]
     rows.append(row("sklearn SVC.predict", reference, label_agreement=1.0))
     rows.append(row("sklearn SVC.decision_function", decision))
-    write_results("bench_predict", rows)
+    write_results(args.name, rows, args.results)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ baseline (300 trees), evaluation. The time of every step is reported.
 Usage::
 
     nice -n 10 .venv/bin/python benchmarks/bench_train.py --out benchmarks/results/train.json
+    .venv/bin/python benchmarks/bench_train.py --samples 2000     # a quick check
+
+``peak_rss_mb`` is the peak of the summed RSS of this process and its joblib workers
+(sampled every 0.2 s); ``cpu_seconds`` counts this process and its workers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 
 import numpy as np
@@ -47,20 +52,64 @@ def samples(n_train: int = 20_000, n_test: int = 6_000, n_features: int = 150,
     return pd.concat([table, features], axis=1)
 
 
+class TreeRSS:
+    """Peak of the summed RSS of this process and all its children, sampled every 0.2 s,
+    and the last CPU seconds seen of each child (joblib's workers outlive the fit, so
+    ``RUSAGE_CHILDREN`` would miss them)."""
+
+    def __init__(self):
+        self.peak, self.child_cpu, self._stop = 0, {}, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                    if proc.pid != me.pid:
+                        times = proc.cpu_times()
+                        self.child_cpu[proc.pid] = times.user + times.system
+                except psutil.Error:  # a worker that just exited
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="JSON file for the results")
+    parser.add_argument("--samples", type=int, default=20_000,
+                        help="training rows (plus 30 %% held out); default 20000")
     args = parser.parse_args(argv)
 
     from hrlc.config.train import TrainConfig
     from hrlc.model import train_model
 
-    table = samples()
+    table = samples(args.samples, round(args.samples * 0.3))
     config = TrainConfig().model_dump()
     marks: list[tuple[str, float]] = []
+    cpu = _cpu_seconds()
     start = time.perf_counter()
-    result = train_model(table, progress=lambda step: marks.append((step, time.perf_counter())),
-                         **config)
+    with TreeRSS() as tree:
+        result = train_model(table, progress=lambda step: marks.append((step,
+                                                                         time.perf_counter())),
+                             **config)
     total = time.perf_counter() - start
     marks.append(("end", time.perf_counter()))
     steps = {name: round(t1 - t0, 1) for (name, t0), (_, t1) in zip(marks, marks[1:])}
@@ -83,6 +132,10 @@ def main(argv=None) -> int:
             "test_macro_f1": result.variants["random_forest"]["test"]["macro_f1"]}.items()},
         "peak_rss_mb_main_process": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(max(tree.peak / 2**20, resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss / 1024), 1),
+        "cpu_seconds": round(_cpu_seconds() - cpu + sum(tree.child_cpu.values()), 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
     text = json.dumps(out, indent=1)
     print(text)
