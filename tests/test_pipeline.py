@@ -11,7 +11,7 @@ from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError
 from hrlc.io import read_zarr
 from hrlc.io.safe_writer import write_series
-from hrlc.pipeline import fast_hash, run_chain
+from hrlc.pipeline import content_checksum, run_chain
 from hrlc.simulate import simulate_series
 
 
@@ -50,7 +50,7 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
     assert on_disk["config_hash"] == manifest["config_hash"]
     assert {s["processing_baseline"] for s in on_disk["scenes"]} >= {"05.09"}
     assert on_disk["seeds"]["masks"] == 0 and on_disk["software"]["hrlc"]
-    assert on_disk["stages"]["features"]["outputs"][0] == fast_hash(out / "features.zarr")
+    assert on_disk["stages"]["features"]["outputs"][0] == content_checksum(out / "features.zarr")
 
     lines.clear()
     run_chain(_config(season, out), echo=lines.append)

@@ -4,8 +4,10 @@ Each stage runs as its own ``hrlc <stage>`` command in a child process, from a r
 configuration written to ``OUT/configs/`` (so any stage can be rerun by hand), and is
 measured there: wall time and peak RSS of that stage alone (``os.wait4``). A stage whose
 configuration and inputs are unchanged since it last finished (recorded in
-``OUT/manifest.json``) and whose outputs are all present is skipped: an interrupted run
-resumes where it stopped.
+``OUT/manifest.json``) and whose outputs still match the content checksums recorded then
+is skipped: an interrupted run resumes where it stopped, and a damaged intermediate is
+recomputed. Ctrl-C is passed on to the running stage, which removes its temporary
+outputs (see :mod:`hrlc.io.atomic`); the command then exits with code 130.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,7 +28,8 @@ import yaml
 
 from hrlc.config.run import STAGES, RunConfig
 from hrlc.errors import HrlcError
-from hrlc.io.atomic import atomic_output
+from hrlc.io.atomic import atomic_output, remove_leftovers
+from hrlc.io.checksum import content_checksum, fast_hash
 
 MANIFEST = "manifest.json"
 _DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
@@ -117,27 +121,6 @@ def _label_files(run: RunConfig) -> list[str]:
     return files + [p for m in run.lc_maps for p in (m.path, m.mapping)]
 
 
-def fast_hash(path: Path) -> dict:
-    """Size and a quick content hash of a file (first and last MiB), or of a folder's
-    file listing (relative names, sizes, modification times)."""
-    digest = hashlib.blake2b(digest_size=12)
-    if path.is_dir():
-        size = 0
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            stat = file.stat()
-            size += stat.st_size
-            digest.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        return {"path": str(path), "bytes": size, "hash": digest.hexdigest()}
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        digest.update(handle.read(1 << 20))
-        if size > 2 << 20:
-            handle.seek(-(1 << 20), os.SEEK_END)
-            digest.update(handle.read())
-    digest.update(str(size).encode())
-    return {"path": str(path), "bytes": size, "hash": digest.hexdigest()}
-
-
 def _hash_of(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -197,33 +180,109 @@ def _scenes(run: RunConfig) -> list[dict]:
             for s in discover_scenes(run.sources, run.read)]
 
 
+#: Seconds a stage gets to clean up after the run is interrupted, before it is killed.
+STOP_GRACE = 60.0
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Pass an interrupt on to a stage and wait for it to remove its temporary outputs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _run_child(argv: list[str]) -> tuple[int, float, float]:
-    """Run ``hrlc ARGV`` in a child process: (exit code, seconds, peak RSS MiB)."""
+    """Run ``hrlc ARGV`` in a child process: (exit code, seconds, peak RSS MiB).
+
+    The child has a process group of its own, so that Ctrl-C reaches this process only,
+    which passes it on once (a second interrupt during the child's clean-up would cut the
+    clean-up short).
+    """
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv])
+    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv], process_group=0)
     try:
         _, status, usage = os.wait4(process.pid, 0)
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait()
+    except BaseException:
+        _stop(process)
         raise
     process.returncode = os.waitstatus_to_exitcode(status)
     peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
     return process.returncode, time.perf_counter() - start, peak
 
 
+def _stale_output(step: Step, record: dict) -> str | None:
+    """Why the recorded outputs of a finished stage cannot be reused (None: they can)."""
+    recorded = {r.get("path"): r for r in record.get("outputs", [])}
+    for path in step.outputs:
+        if not path.exists():
+            return f"output {path} is missing"
+        was = recorded.get(str(path))
+        if was is None:
+            return f"output {path} is not in the manifest"
+        if "blake2b" in was:
+            now = content_checksum(path)
+            same = (now["bytes"], now["blake2b"]) == (was["bytes"], was["blake2b"])
+        else:  # a manifest written before outputs had content checksums
+            same = fast_hash(path)["hash"] == was.get("hash")
+        if not same:
+            return f"output {path} changed since it was written (checksum)"
+    return None
+
+
+def _failure(step: Step, code: int) -> HrlcError:
+    if code < 0:
+        name = signal.Signals(-code).name
+        return HrlcError(
+            f"stage '{step.name}' was killed by {name} (out of memory, or stopped by the "
+            f"system); rerun the same command to resume: finished stages are not redone")
+    return HrlcError(
+        f"stage '{step.name}' failed (exit code {code}); its message is above. Fix "
+        f"the cause and rerun the same command: finished stages are not redone")
+
+
+def _prepare(out: Path) -> None:
+    """Create the run folder and sweep temporary files that an interrupted run left."""
+    try:
+        (out / "configs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HrlcError(f"cannot create the run folder {out / 'configs'}: {exc.strerror}; "
+                        "choose another output or fix its permissions") from None
+    if not os.access(out, os.W_OK) or not os.access(out / "configs", os.W_OK):
+        raise HrlcError(f"run folder {out} is not writable; choose another output or fix "
+                        "its permissions")
+    remove_leftovers(out)
+
+
+def _write_configs(out: Path, step: Step) -> None:
+    for name, content in {step.config_file.name: step.config, **step.extra}.items():
+        if content is not None:
+            with atomic_output(out / "configs" / name, overwrite=True) as tmp:
+                tmp.write_text(_yaml(content))
+
+
 def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = False,
               echo: Callable[[str], None] = print) -> dict:
     """Run (or resume) every stage of ``run``; return the manifest.
 
+    A stage is skipped when it finished before with the same fingerprint (command line,
+    configuration, inputs) and its outputs still have the content checksums recorded
+    when it finished; otherwise it runs again, with a line saying why.
+
     Raises
     ------
     HrlcError
-        A stage failed: its own one-line message was printed above; finished stages are
-        kept and not redone on the next run.
+        A stage failed or was killed: its own one-line message was printed above;
+        finished stages are kept and not redone on the next run.
+    KeyboardInterrupt
+        The run was interrupted (Ctrl-C): the running stage got the interrupt and removed
+        its temporary outputs; the manifest records it as ``interrupted``.
     """
     out = Path(run.output)
-    (out / "configs").mkdir(parents=True, exist_ok=True)
+    _prepare(out)
     resolved = run.model_dump(mode="json")
     manifest = {} if restart else read_manifest(out)
     manifest.update({
@@ -235,32 +294,39 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
     })
     stages = manifest.setdefault("stages", {})
     for step in plan(run, out):
-        for name, content in {step.config_file.name: step.config, **step.extra}.items():
-            if content is not None:
-                (out / "configs" / name).write_text(_yaml(content))
+        _write_configs(out, step)
         fingerprint = _fingerprint(step)
         record = stages.get(step.name, {})
-        if (record.get("status") == "done" and record.get("fingerprint") == fingerprint
-                and all(p.exists() for p in step.outputs)):
-            echo(f"[{step.name}] up to date, skipped")
-            continue
+        if record.get("status") == "done" and record.get("fingerprint") == fingerprint:
+            reason = _stale_output(step, record)
+            if reason is None:
+                echo(f"[{step.name}] up to date, skipped")
+                continue
+            echo(f"[{step.name}] {reason}; recomputing")
         echo(f"[{step.name}] hrlc {' '.join(step.argv)}")
-        code, seconds, peak = _run_child(step.argv)
+        started = time.perf_counter()
+        try:
+            code, seconds, peak = _run_child(step.argv)
+        except KeyboardInterrupt:
+            stages[step.name] = {"status": "interrupted",
+                                 "seconds": round(time.perf_counter() - started, 2)}
+            _write_manifest(out, manifest)
+            echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
+                 "command to resume")
+            raise
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
             _write_manifest(out, manifest)
-            raise HrlcError(
-                f"stage '{step.name}' failed (exit code {code}); its message is above. Fix "
-                f"the cause and rerun the same command: finished stages are not redone"
-            )
+            raise _failure(step, code)
         stages[step.name] = {
             "status": "done", "fingerprint": fingerprint, "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "config_file": str(step.config_file),
-            "outputs": [fast_hash(p) for p in step.outputs],
+            "outputs": [content_checksum(p) for p in step.outputs],
         }
         _write_manifest(out, manifest)
     _write_manifest(out, manifest)
     return manifest
 
 
-__all__ = ["STAGES", "Step", "fast_hash", "plan", "read_manifest", "run_chain"]
+__all__ = ["STAGES", "Step", "content_checksum", "fast_hash", "plan", "read_manifest",
+           "run_chain"]

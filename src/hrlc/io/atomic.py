@@ -1,7 +1,9 @@
 """Atomic outputs: write under a temporary name in the target folder, then rename.
 
-An interrupted run leaves at most a ``.NAME.partial-*`` file or folder, never a half
-file under the final name; the next run removes such leftovers before it starts.
+An interrupted or killed run leaves at most a ``.NAME.partial-*`` file or folder (or,
+killed between the two renames that replace a folder, the old one as ``.NAME.old-*``),
+never a half file under the final name; the next write of NAME removes such leftovers
+before it starts, and :func:`remove_leftovers` sweeps a whole run folder.
 """
 
 from __future__ import annotations
@@ -21,6 +23,27 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink(missing_ok=True)
+
+
+def _leftovers(final: Path) -> list[Path]:
+    return [*final.parent.glob(f".{final.name}.partial-*"),
+            *final.parent.glob(f".{final.name}.old-*")]
+
+
+def remove_leftovers(folder: str | os.PathLike, *, depth: int = 2) -> list[Path]:
+    """Remove the temporary ``.NAME.partial-*`` / ``.NAME.old-*`` entries that an
+    interrupted write left in ``folder`` and its sub-folders down to ``depth`` levels.
+
+    Only call it when nothing is writing into ``folder``. Returns the removed paths.
+    """
+    folder = Path(folder)
+    found = []
+    for level in range(depth):
+        prefix = "*/" * level
+        found += [*folder.glob(f"{prefix}.*.partial-*"), *folder.glob(f"{prefix}.*.old-*")]
+    for path in found:
+        _remove(path)
+    return found
 
 
 @contextmanager
@@ -49,7 +72,7 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
             f"output folder {final.parent} is not writable; choose another output path or "
             "fix its permissions"
         )
-    for stale in final.parent.glob(f".{final.name}.partial-*"):
+    for stale in _leftovers(final):
         _remove(stale)
     tmp = final.with_name(f".{final.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
