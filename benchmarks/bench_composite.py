@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import threading
 import time
 
 import dask
 import dask.array as da
 import numpy as np
-import psutil
 import xarray as xr
 
 BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
@@ -143,28 +141,8 @@ class NullSink:
         pass
 
 
-class PeakRSS:
-    """Sample this process's RSS every 0.2 s (ru_maxrss also counts the interpreter)."""
-
-    def __init__(self):
-        self.peak, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        proc = psutil.Process()
-        while not self._stop.wait(0.2):
-            self.peak = max(self.peak, proc.memory_info().rss)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def run(args) -> dict:
+    from hrlc.benchmark import PeakRSS
     from hrlc.composite import monthly_composite
     from hrlc.features.terrain import terrain
     from hrlc.restore import correct_topography, fill_gaps, fit_c_factors

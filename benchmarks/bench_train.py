@@ -25,7 +25,6 @@ import os
 import platform
 import resource
 import sys
-import threading
 import time
 
 import numpy as np
@@ -52,40 +51,6 @@ def samples(n_train: int = 20_000, n_test: int = 6_000, n_features: int = 150,
     return pd.concat([table, features], axis=1)
 
 
-class TreeRSS:
-    """Peak of the summed RSS of this process and all its children, sampled every 0.2 s,
-    and the last CPU seconds seen of each child (joblib's workers outlive the fit, so
-    ``RUSAGE_CHILDREN`` would miss them)."""
-
-    def __init__(self):
-        self.peak, self.child_cpu, self._stop = 0, {}, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        import psutil
-
-        me = psutil.Process()
-        while not self._stop.wait(0.2):
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                    if proc.pid != me.pid:
-                        times = proc.cpu_times()
-                        self.child_cpu[proc.pid] = times.user + times.system
-                except psutil.Error:  # a worker that just exited
-                    pass
-            self.peak = max(self.peak, total)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
 def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     return own.ru_utime + own.ru_stime
@@ -98,6 +63,7 @@ def main(argv=None) -> int:
                         help="training rows (plus 30 %% held out); default 20000")
     args = parser.parse_args(argv)
 
+    from hrlc.benchmark import PeakRSS
     from hrlc.config.train import TrainConfig
     from hrlc.model import train_model
 
@@ -106,7 +72,7 @@ def main(argv=None) -> int:
     marks: list[tuple[str, float]] = []
     cpu = _cpu_seconds()
     start = time.perf_counter()
-    with TreeRSS() as tree:
+    with PeakRSS(children=True) as tree:
         result = train_model(table, progress=lambda step: marks.append((step,
                                                                          time.perf_counter())),
                              **config)
@@ -134,7 +100,7 @@ def main(argv=None) -> int:
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_rss_mb": round(max(tree.peak / 2**20, resource.getrusage(
             resource.RUSAGE_SELF).ru_maxrss / 1024), 1),
-        "cpu_seconds": round(_cpu_seconds() - cpu + sum(tree.child_cpu.values()), 1),
+        "cpu_seconds": round(_cpu_seconds() - cpu + tree.children_cpu_seconds, 1),
         "load_average": round(os.getloadavg()[0], 2),
     }
     text = json.dumps(out, indent=1)

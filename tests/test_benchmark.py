@@ -24,3 +24,18 @@ def _fail():
 def test_failure_in_the_child_is_raised():
     with pytest.raises(RuntimeError, match="ValueError: boom"):
         measure(_fail)
+
+
+def test_peak_rss_sums_child_processes_when_asked():
+    import subprocess
+    import sys
+
+    from hrlc.benchmark import PeakRSS
+
+    code = "import numpy as np, time; a = np.ones(200 * 2**20 // 8); time.sleep(1.0)"
+    with PeakRSS() as alone:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    with PeakRSS(children=True) as tree:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    assert tree.peak - alone.peak > 150 * 2**20
+    assert alone.children_cpu_seconds == 0 and tree.children_cpu_seconds > 0

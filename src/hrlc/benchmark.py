@@ -10,6 +10,7 @@ import json
 import multiprocessing as mp
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,50 @@ def measure(func: Callable[..., Any], *args, **kwargs) -> dict[str, Any]:
     if report["error"]:
         raise RuntimeError(f"benchmark case failed: {report['error']}")
     return report
+
+
+class PeakRSS:
+    """Sample the RSS of this process every ``interval`` s inside a ``with`` block.
+
+    ``peak`` (bytes) is the largest RSS seen; with ``children=True`` it is the largest sum
+    over this process and all its descendants (joblib or multiprocessing workers), and
+    ``children_cpu_seconds`` the CPU time they used (the last value seen of each: workers
+    that outlive the block are not in ``RUSAGE_CHILDREN``).
+    """
+
+    def __init__(self, *, children: bool = False, interval: float = 0.2):
+        self.children, self.interval = children, interval
+        self.peak, self._cpu = 0, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def children_cpu_seconds(self) -> float:
+        return sum(self._cpu.values())
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            total = 0
+            for proc in [me, *(me.children(recursive=True) if self.children else [])]:
+                try:
+                    total += proc.memory_info().rss
+                    if proc.pid != me.pid:
+                        times = proc.cpu_times()
+                        self._cpu[proc.pid] = times.user + times.system
+                except psutil.Error:  # a worker that just exited
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results") -> Path:
