@@ -1,0 +1,146 @@
+"""The run report of a real run folder: its numbers are those of the files it shows."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+import shutil
+
+import pytest
+
+from hrlc.cli import main
+from hrlc.io.run_report import read_run_products, write_run_report
+from hrlc.report import build_report_html
+
+from tests.report.conftest import parse_report, values
+
+pytestmark = pytest.mark.slow  # the whole chain runs once (about 40 s) for this module
+
+
+@pytest.fixture(scope="module")
+def report(run_folder):
+    path = write_run_report(run_folder)
+    html = path.read_text(encoding="utf-8")
+    return path, html, parse_report(html)
+
+
+def _csv_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_report_is_written_into_the_run_folder(run_folder, report):
+    path, html, _ = report
+    assert path == run_folder / "report.html"
+    assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    assert not list(run_folder.glob(".report.html.partial-*"))
+
+
+def test_class_areas_equal_the_distribution_table(run_folder, report):
+    expected = _csv_rows(run_folder / "map" / "distribution.csv")
+    header, *rows = report[2].tables["class-areas"]
+    assert [h for h, _ in header][:5] == ["code", "class", "pixels", "area (ha)",
+                                          "share of mapped area (%)"]
+    *classes, total = rows
+    assert len(classes) == len(expected) >= 3
+    for row, want in zip(classes, expected):
+        code, name, pixels, area, percent = values(row)
+        assert code.strip() == want["code"] and name == want["name"]
+        assert pixels == int(want["pixels"])
+        assert area == float(want["area_ha"]) and percent == float(want["percent"])
+    assert values(total)[2] == sum(int(r["pixels"]) for r in expected)
+    assert values(total)[3] == pytest.approx(sum(float(r["area_ha"]) for r in expected))
+
+
+def test_accuracy_tables_equal_the_train_metrics(run_folder, report):
+    metrics = json.loads((run_folder / "model" / "report.json").read_text())
+    tables = report[2].tables
+    header, *rows = tables["accuracy-test"]
+    assert [h for h, _ in header] == ["variant", "labels", "samples", "overall accuracy",
+                                      "macro-F1", "ECE", "log loss"]
+    assert [r[0][0] for r in rows] == list(metrics["variants"])
+    for row in rows:
+        name, _, n, oa, f1, ece, log_loss = values(row)
+        test = metrics["variants"][name]["test"]
+        assert (n, oa, f1, ece, log_loss) == (test["n"], test["overall_accuracy"],
+                                              test["macro_f1"], test["ece"], test["log_loss"])
+    main_test = metrics["variants"]["svm_multiclass"]["test"]
+    per_class = [values(r) for r in tables["per-class"][1:]]
+    assert per_class == [[p["code"], p["name"], p["precision"], p["recall"], p["f1"],
+                          p["support"]] for p in main_test["per_class"]]
+    confusion = [values(r)[1:-1] for r in tables["confusion"][1:]]
+    assert confusion == main_test["confusion"]
+    assert [values(r)[-1] for r in tables["confusion"][1:]] == [
+        sum(r) for r in main_test["confusion"]]
+    assert values(tables["calibration"][1])[1:] == [main_test["ece"], main_test["classwise_ece"],
+                                                    main_test["log_loss"]]
+
+
+def test_mask_statistics_and_timings_equal_their_files(run_folder, report):
+    tables = report[2].tables
+    expected = _csv_rows(run_folder / "masks" / "summary.csv")
+    rows = [values(r) for r in tables["mask-stats"][1:]]
+    assert [r[0] for r in rows] == [e["product"] for e in expected]
+    assert [r[2:] for r in rows] == [[float(v) for k, v in e.items() if k.endswith("%")]
+                                     for e in expected]
+    manifest = json.loads((run_folder / "manifest.json").read_text())
+    timings = [values(r) for r in tables["timings"][1:]]
+    assert [r[0] for r in timings[:-1]] == ["masks", "composite", "restore", "features",
+                                            "dataset", "train", "map"]
+    for row in timings[:-1]:
+        record = manifest["stages"][row[0]]
+        assert row[1] == "done" and row[2] == record["seconds"] and row[4] == record["peak_rss_mb"]
+    assert timings[-1][2] == pytest.approx(sum(s["seconds"] for s in manifest["stages"].values()))
+    composite = json.loads((run_folder / "composites_summary.json").read_text())
+    assert [values(r)[0] for r in tables["composite-gaps"][1:]] == [m["month"] for m in composite]
+
+
+def test_page_is_self_contained(run_folder, report):
+    _, html, parsed = report
+    assert "http:" not in html and "https:" not in html
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+    assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', html))
+    assert parsed.images and all(i["src"].startswith("data:image/png;base64,")
+                                 for i in parsed.images)
+    (quicklook,) = [i for i in parsed.images if i.get("id") == "map-quicklook"]
+    embedded = base64.b64decode(quicklook["src"].split(",", 1)[1])
+    assert embedded == (run_folder / "map" / "quicklook.png").read_bytes()
+    for section in ("map", "areas", "accuracy", "confusion", "calibration", "samples", "masks",
+                    "gaps", "timings", "run"):
+        assert f'<section id="{section}">' in html
+    assert "stage not run" not in html and "no longer in the run folder" not in html
+
+
+def test_missing_products_are_said_not_hidden(run_folder, tmp_path):
+    partial = tmp_path / "run"
+    partial.mkdir()
+    shutil.copy(run_folder / "manifest.json", partial)
+    shutil.copytree(run_folder / "masks", partial / "masks")
+    html = build_report_html(read_run_products(partial))
+    parsed = parse_report(html)
+    assert "mask-stats" in parsed.tables and "class-areas" not in parsed.tables
+    assert "stage &#x27;map&#x27; ran, but its outputs are no longer in the run folder" in html
+    assert not parsed.images
+
+
+def _run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def test_cli_writes_and_replaces_the_run_report(run_folder, tmp_path, capsys):
+    code, out, _ = _run(capsys, "report", str(run_folder))
+    assert code == 0 and f"wrote {run_folder / 'report.html'}" in out
+    code, _, _ = _run(capsys, "report", str(run_folder))  # the run's own report is redone
+    assert code == 0
+    target = tmp_path / "elsewhere.html"
+    assert _run(capsys, "report", str(run_folder), "--output", str(target))[0] == 0
+    code, _, err = _run(capsys, "report", str(run_folder), "--output", str(target))
+    assert code == 2 and "already exists" in err and err.count("\n") == 1
+    assert _run(capsys, "report", str(run_folder), "-o", str(target), "--overwrite")[0] == 0
+    assert target.read_text() == (run_folder / "report.html").read_text()
