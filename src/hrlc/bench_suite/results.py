@@ -4,7 +4,7 @@ A row's ``measured`` time is the modification time of the JSON it comes from (th
 the benchmark wrote it). For each stage the newest row wins among the previous table
 (``bench_all.json``), the files the script writes when run as documented (e.g.
 ``masks.json``) and the suite's own runs (``suite/<stage>-<size>.json``); on a tie the
-previous row is kept, since it also holds the machine's load during the run.
+previous row's record of the run (the machine's load, the command) is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from hrlc.bench_suite.stages import FULL_TILE, REFERENCE, STAGES, TARGET, Stage
 
 #: Sub-folder of the results folder holding the suite's own per-stage outputs.
 SUITE = "suite"
+#: What ``hrlc bench`` records of a run beyond the script's JSON.
+RUN_KEYS = ("cores", "load", "command", "script_seconds", "script_peak_rss_gb")
 
 
 def measured_at(path: Path) -> str:
@@ -78,7 +80,9 @@ def latest(previous: dict[str, dict], candidates: dict[str, list[dict]],
     """The newest row of each stage, in the suite's stage order.
 
     ``fresh`` rows (measured by this run) always win; otherwise the newest ``measured``
-    among the previous row and the candidates, the previous row on a tie.
+    among the previous row and the candidates, the previous row on a tie. A previous row
+    whose file is still there unchanged is read again (so that the table follows the
+    parsers), keeping its :data:`RUN_KEYS`.
     """
     fresh = fresh or {}
     out = []
@@ -86,14 +90,28 @@ def latest(previous: dict[str, dict], candidates: dict[str, list[dict]],
         if name in fresh:
             out.append(fresh[name])
             continue
-        rows = ([previous[name]] if name in previous else []) + candidates.get(name, [])
+        rows = candidates.get(name, [])
+        prev = previous.get(name)
+        if prev is not None:
+            same = [r for r in rows if (r["source"], r["measured"]) ==
+                    (prev.get("source"), prev["measured"])]
+            if same:  # the file it came from, unchanged: its figures, re-read, with the
+                # previous row's record of the run
+                rows = [{**same[0], **{k: prev[k] for k in RUN_KEYS if k in prev}},
+                        *(r for r in rows if r is not same[0])]
+            else:
+                rows = [prev, *rows]
         if rows:  # max() keeps the first of equal keys: the previous row
             out.append(max(rows, key=lambda r: r["measured"]))
     return out
 
 
 def _num(value: float | None, digits: int) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
+    if value is None:
+        return "—"
+    if 0 < value < 10 ** -digits:  # a tiny size's figure, not a zero
+        return f"{value:.1g}"
+    return f"{value:,.{digits}f}"
 
 
 def _pair(figures: tuple[float, float] | None, prefix: str = "") -> str:

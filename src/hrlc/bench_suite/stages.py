@@ -133,7 +133,7 @@ def _glcm(data: dict) -> dict:
 def _train(data: dict) -> dict:
     svm = data["svm"]
     whole = "peak_rss_mb" in data
-    note = (f"SVM grid + calibration {svm['fit_seconds']} s, {svm['n_support_vectors']} "
+    note = (f"SVM grid + calibration {svm['fit_seconds']:,} s, {svm['n_support_vectors']:,} "
             f"support vectors, test OA {svm['test_overall_accuracy']}")
     if not whole:
         note += "; peak RSS of the main process only (older run)"
@@ -164,7 +164,7 @@ def _map(rows: list) -> dict:
             "peak_rss_gb": _gb(row["peak_rss_mb"]), "cpu_s": row.get("cpu_seconds"),
             "compute_s": row["predict_seconds"], "load": row.get("load_average"),
             "note": f"features + predict {row['predict_seconds']:.1f} s, outputs {outputs:.1f} s; "
-                    f"{row['support_vectors']} support vectors, {row['features']} features, "
+                    f"{row['support_vectors']:,} support vectors, {row['features']} features, "
                     f"{row['pixels_per_second']:,.0f} px/s"}
 
 
