@@ -57,8 +57,25 @@ def test_refinement_flags_steep_calibration_steps_and_close_votes(bundle):
     scores = np.full((3, 4), 0.5)
     scores[1, 2] = 5e-8  # on the step
     pairwise = np.ones((3, 6))
-    pairwise[2, 4] = -3e-5  # a vote that float32 could flip
+    pairwise[2, 4] = -predictor.refine_delta / 2  # a vote that float32 could flip
     np.testing.assert_array_equal(predictor._unsure(scores, pairwise), [False, True, True])
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+def test_refine_margin_covers_the_float32_error(bundles, pixels, kind):
+    """The margin is measured on the model (REFINE_SAFETY x the float32 error at its
+    support vectors) and covers the float32 error of the decision values of real pixels
+    and of pixels far off the data."""
+    bundle = bundles[kind]
+    predictor = BundlePredictor(bundle)
+    exact = BundlePredictor(bundle, dtype=np.float64)
+    assert predictor.refine_delta >= BundlePredictor.REFINE_DELTA
+    X, _, _ = _reference(bundle, pixels)
+    X = np.vstack([X, np.random.default_rng(1).normal(size=X.shape) * 2])
+    model_features = bundle.transform(X)
+    error = np.abs(predictor._raw(predictor._svm, model_features)
+                   - exact._raw(exact._svm, model_features)).max()
+    assert 0 < error < predictor.refine_delta
 
 
 def test_map_equals_the_bundle_pixel_by_pixel(bundle, cube):

@@ -57,16 +57,23 @@ class BundlePredictor:
         Bound of the kernel matrix of one batch of pixels, MiB.
     refine : bool
         With float32: recompute in float64 the few pixels whose float32 result is not
-        safe: a decision value within ``REFINE_DELTA`` of a steep calibration step (where
-        the float32 error, about 1e-6 to 2e-5, would move a probability by more than
-        ``REFINE_TOLERANCE``) or of a label change. Typically 3-8 % of the pixels; the
-        labels then equal the float64 ones and the probabilities differ by less than
-        ``REFINE_TOLERANCE``.
+        safe: a decision value within ``refine_delta`` of a steep calibration step (where
+        the float32 error would move a probability by more than ``REFINE_TOLERANCE``) or
+        of a label change. ``refine_delta`` is measured per model: ``REFINE_SAFETY`` times
+        the largest float32 error of the decision values at the model's own support
+        vectors (points on and near its decision boundaries), at least
+        ``REFINE_DELTA``. Typically 3-12 % of the pixels; the labels then equal the float64
+        ones and the probabilities differ by less than ``REFINE_TOLERANCE``.
     """
 
-    #: A bound of the float32 kernel's error on a decision value (5x the largest seen).
-    REFINE_DELTA = 1e-4
-    #: Largest probability change allowed within +-REFINE_DELTA before refining a pixel.
+    #: Smallest margin around a decision value kept for the float32 error.
+    REFINE_DELTA = 2e-5
+    #: ``refine_delta`` over the largest float32 error seen at the support vectors (the
+    #: largest error over the pixels of a map was up to 1.5x that seen there).
+    REFINE_SAFETY = 4.0
+    #: Support vectors (at most) on which the float32 error is measured.
+    REFINE_PROBES = 2048
+    #: Largest probability change allowed within +-refine_delta before refining a pixel.
     REFINE_TOLERANCE = 5e-5
 
     def __init__(self, bundle, *, dtype=np.float32, memory_mb: float = 32.0,
@@ -80,6 +87,19 @@ class BundlePredictor:
         self._svm = kind(models, dtype=dtype, memory_mb=memory_mb)
         self._exact = (kind(models, dtype=np.float64, memory_mb=memory_mb)
                        if refine and self.dtype != np.float64 else None)
+        self.refine_delta = self._refine_delta(models) if self._exact is not None else 0.0
+
+    def _raw(self, svm, model_features: np.ndarray) -> np.ndarray:
+        if self.rule["kind"] == "ova":
+            return svm.decision_function(model_features)
+        return svm.pairwise_decision(model_features)
+
+    def _refine_delta(self, models) -> float:
+        """Margin for the float32 error of this model's decision values."""
+        probes = np.vstack([m.support_vectors for m in models])
+        probes = probes[::max(1, -(-len(probes) // self.REFINE_PROBES))]
+        error = np.abs(self._raw(self._svm, probes) - self._raw(self._exact, probes)).max()
+        return max(self.REFINE_DELTA, self.REFINE_SAFETY * float(error))
 
     @property
     def classes(self) -> np.ndarray:
@@ -102,11 +122,11 @@ class BundlePredictor:
         """Decision scores as the bundle's, and the one-vs-one pairwise values (multiclass);
         float32 results that are not safe are recomputed in float64 (see ``refine``)."""
         svm = svm or self._svm
+        raw = self._raw(svm, model_features)
         if self.rule["kind"] == "ova":
-            scores, pairwise = svm.decision_function(model_features), None
+            scores, pairwise = raw, None
         else:
-            pairwise = svm.pairwise_decision(model_features)
-            scores = svm.ovr_decision(pairwise)
+            pairwise, scores = raw, svm.ovr_decision(raw)
         if svm is self._svm and self._exact is not None:
             unsure = self._unsure(scores, pairwise)
             if unsure.any():
@@ -118,7 +138,7 @@ class BundlePredictor:
 
     def _unsure(self, scores: np.ndarray, pairwise: np.ndarray | None) -> np.ndarray:
         """Pixels whose probabilities or label could change within the float32 error."""
-        delta, columns = self.REFINE_DELTA, scores.reshape(len(scores), -1)
+        delta, columns = self.refine_delta, scores.reshape(len(scores), -1)
         unsure = np.zeros(len(scores), bool)
         if self.bundle.calibrators is not None and self.rule["aggregation"] == "normalise":
             for k, calibrator in enumerate(self.bundle.calibrators):

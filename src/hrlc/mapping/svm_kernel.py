@@ -79,19 +79,26 @@ class RbfSvm:
 
 
 class _KernelGemm:
-    """``K(X, S) @ W + b`` for one gamma: the RBF kernel as one GEMM, then the weights.
+    """``K(X, S) @ W + b`` for one gamma: the RBF kernel by GEMM, then the weights.
 
     The exponent ``2 gamma x.s - gamma |s|^2 - gamma |x|^2`` comes out of a single GEMM of
     the pixels augmented with ``[1, -gamma |x|^2]`` and the support vectors with
-    ``[-gamma |s|^2, 1]``; ``exp`` in place and ``K @ W`` follow, all in ``dtype``, so a
-    kernel value costs two GEMMs and one ``exp`` pass over memory. (An exponent that
-    rounding pushes just above 0 gives ``K`` a few 1e-7 above 1: below float32 noise, so
-    it is not clamped.) In float32 a decision value is off by about 1e-6 (up to ~2e-5),
-    which a steep isotonic calibration step can turn into a probability error of 1e-3:
-    :class:`hrlc.mapping.BundlePredictor` recomputes such pixels in float64. The pixels
-    are taken ``batch`` rows at a time, so that the (batch, n_sv) kernel matrix, not the
-    (n_pixels, n_sv) one, bounds the memory (and stays in cache).
+    ``[-gamma |s|^2, 1]``, then ``exp`` in place. The support vectors are taken ``SLAB`` at
+    a time, so that a batch's slab of kernel values stays in cache between the GEMM, the
+    ``exp`` and its product with the weights. Kernel values are computed in ``dtype``; the
+    product with the weights and the sum over slabs are always float64: in float32 that
+    sum was the largest error (the dual coefficients of a noisy model sum to hundreds, so
+    float32 accumulation moved decision values by ~1e-4; with a float64 sum the error is
+    that of the float32 kernel values, a few 1e-5 at most). (An exponent that rounding
+    pushes just above 0 gives ``K`` a few 1e-7 above 1: below float32 noise, so it is not
+    clamped.) :class:`hrlc.mapping.BundlePredictor` recomputes in float64 the pixels
+    whose result the remaining error could change. The pixels are taken ``batch`` rows at
+    a time; every GEMM has the same shape (the last batch is padded), so no pixel depends
+    on the chunking.
     """
+
+    #: Support vectors per kernel slab.
+    SLAB = 256
 
     def __init__(self, support_vectors, weights, intercept, gamma, *, dtype, batch):
         self.dtype = np.dtype(dtype)
@@ -104,7 +111,7 @@ class _KernelGemm:
         norms = -self.gamma * np.einsum("ij,ij->i", centred, centred)
         self._sv = np.column_stack([2 * self.gamma * centred, norms,
                                     np.ones(len(centred))]).astype(self.dtype)
-        self._weights = np.asarray(weights).astype(self.dtype)
+        self._weights = np.asarray(weights, dtype=np.float64)
         self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
@@ -115,9 +122,6 @@ class _KernelGemm:
         x = np.asarray(features)
         out = np.empty((x.shape[0], self._weights.shape[1]))
         for start in range(0, x.shape[0], self.batch):
-            # BLAS picks its kernels by matrix size, and another kernel may round a pixel
-            # differently: every GEMM gets the same shape (the last batch is padded), so
-            # no pixel depends on the chunking
             part = x[start:start + self.batch]
             out[start:start + len(part)] = self._block(part)[:len(part)]
         return out
@@ -130,9 +134,21 @@ class _KernelGemm:
         augmented[:len(x), n_features] = 1
         augmented[:len(x), n_features + 1] = -self.gamma * np.einsum(
             "ij,ij->i", centred, centred, dtype=np.float64)
-        kernel = augmented @ self._sv.T
-        np.exp(kernel, out=kernel)
-        return (kernel @ self._weights).astype(np.float64) + self._intercept
+        total = np.zeros((self.batch, self._weights.shape[1]))
+        part = np.empty_like(total)
+        slab = np.empty((self.batch, self.SLAB), self.dtype)
+        wide = np.empty((self.batch, self.SLAB)) if self.dtype != np.float64 else None
+        for start in range(0, self.n_support_vectors, self.SLAB):
+            stop = min(start + self.SLAB, self.n_support_vectors)
+            kernel = slab[:, :stop - start]
+            np.matmul(augmented, self._sv[start:stop].T, out=kernel)
+            np.exp(kernel, out=kernel)
+            if wide is not None:
+                wide[:, :stop - start] = kernel
+                kernel = wide[:, :stop - start]
+            np.matmul(kernel, self._weights[start:stop], out=part)
+            total += part
+        return total + self._intercept
 
 
 def _batch_rows(n_sv: int, memory_mb: float) -> int:
