@@ -48,3 +48,8 @@ class ConfigError(HrlcError):
 
 class OutputExistsError(HrlcError):
     """An output already exists and overwriting was not requested."""
+
+
+class StageInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a stage of ``hrlc run``: the stage printed the one-line message
+    itself, so the CLI exits with code 130 without a second one."""

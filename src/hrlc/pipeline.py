@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from hrlc.config.run import STAGES, RunConfig
-from hrlc.errors import HrlcError
+from hrlc.errors import HrlcError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
 from hrlc.io.checksum import content_checksum, fast_hash
 
@@ -277,9 +277,10 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
     HrlcError
         A stage failed or was killed: its own one-line message was printed above;
         finished stages are kept and not redone on the next run.
-    KeyboardInterrupt
-        The run was interrupted (Ctrl-C): the running stage got the interrupt and removed
-        its temporary outputs; the manifest records it as ``interrupted``.
+    StageInterrupted
+        The run was interrupted (Ctrl-C, a KeyboardInterrupt): the running stage got the
+        interrupt, removed its temporary outputs and said so; the manifest records it as
+        ``interrupted``.
     """
     out = Path(run.output)
     _prepare(out)
@@ -313,7 +314,7 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
             _write_manifest(out, manifest)
             echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
                  "command to resume")
-            raise
+            raise StageInterrupted from None
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
             _write_manifest(out, manifest)

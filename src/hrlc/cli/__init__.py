@@ -1,7 +1,8 @@
 """The ``hrlc`` command line: one sub-command per stage.
 
 Errors that hrlc raises on purpose (:class:`hrlc.errors.HrlcError`) are printed as one
-line and exit with code 2; ``--debug`` shows the traceback instead.
+line and exit with code 2; ``--debug`` shows the traceback instead. Ctrl-C prints one
+line and exits with code 130.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
 _USAGE = (click.ClickException, _typer_click.ClickException)
+#: Exit code on Ctrl-C (SIGINT), the shell convention 128 + 2: not an error (exit code 2),
+#: the outputs written so far are complete and a rerun resumes.
+_INTERRUPTED = 130
 
 from hrlc.errors import HrlcError
 
@@ -72,7 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
     _register()
     try:
-        app(args=args, prog_name="hrlc", standalone_mode=False)
+        code = app(args=args, prog_name="hrlc", standalone_mode=False)
+        # typer's bundled click turns Ctrl-C into Exit(130) and, outside standalone
+        # mode, returns that code instead of raising
+        if code == _INTERRUPTED:
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except HrlcError as exc:
         if debug:
             raise
@@ -82,10 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except _ABORT:
         sys.stderr.write("hrlc: interrupted\n")
-        sys.exit(130)
+        sys.exit(_INTERRUPTED)
     except _USAGE as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.stderr.write("hrlc: interrupted; outputs written so far are complete, rerun to resume\n")
-        sys.exit(130)
+        sys.exit(_INTERRUPTED)

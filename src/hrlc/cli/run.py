@@ -21,7 +21,8 @@ def run(
     OUT/configs/ (rerun one stage with [bold]hrlc <stage> OUT/configs/<stage>.yaml[/]) and
     a manifest (versions, config hash, inputs and outputs with checksums, per-stage time
     and peak memory). An interrupted or failed run resumes: finished stages whose
-    configuration and inputs did not change are skipped.
+    configuration and inputs did not change, and whose outputs still match their
+    checksums, are skipped. Exit code 2 on an error, 130 on Ctrl-C.
 
     Example: [bold]hrlc run configs/run.yaml[/]
     """
@@ -29,12 +30,17 @@ def run(
 
     from hrlc.config import load_config
     from hrlc.config.run import RunConfig
+    from hrlc.errors import StageInterrupted
     from hrlc.pipeline import run_chain
 
     console = Console()
     cfg = load_config(config, RunConfig)
-    manifest = run_chain(cfg, config_source=str(config), restart=restart,
-                         echo=lambda text: console.print(text, highlight=False))
+    try:
+        manifest = run_chain(cfg, config_source=str(config), restart=restart,
+                             echo=lambda text: console.print(text, highlight=False,
+                                                             markup=False))
+    except StageInterrupted:
+        raise SystemExit(130) from None  # the stage printed the one-line message itself
     from hrlc.cli.info import print_manifest
 
     print_manifest(manifest, console)

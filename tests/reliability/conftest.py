@@ -1,0 +1,66 @@
+"""A small real run (the bundled Aberystwyth scene: features, dataset, train, map) and
+the outputs of one uninterrupted run, to compare interrupted and repaired runs with."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import yaml
+
+from hrlc.config.run import RunConfig
+from hrlc.io import read_zarr
+from hrlc.pipeline import run_chain
+from hrlc.testing import bundled, bundled_aber
+
+
+def aber_run(out, *, stages=("features", "dataset", "train", "map")) -> dict:
+    """The cheapest whole run on real data: no textures, one SVM, 300 training samples."""
+    layers = {f"cls_{name}_smpls": name for name in ("forest", "grass", "urban", "water")}
+    return {
+        "output": str(out), "sources": [str(bundled_aber())], "chunks": 256,
+        "stages": list(stages), "classes": str(bundled("aber", "classes.yaml")),
+        "polygons": {"path": str(bundled("aber", "training_polygons_aber.gpkg")),
+                     "layers": layers},
+        "features": {"glcm_textures": [], "index_months": []},
+        "train": {"C": [10], "gamma_factors": [1.0], "compare": [], "cv_folds": 2,
+                  "max_train_samples": 300, "n_jobs": 1, "selection": "none"},
+    }
+
+
+def write_run_yaml(path, data: dict):
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def outputs_of(out) -> dict:
+    """The values of a run's outputs that exist (features, samples, map layers)."""
+    found = {}
+    if (out / "features.zarr").exists():
+        found["features"] = read_zarr(out / "features.zarr").values
+    if (out / "dataset" / "samples.parquet").exists():
+        found["samples"] = pd.read_parquet(out / "dataset" / "samples.parquet")
+    for name in ("classes", "probabilities"):
+        if (out / "map" / f"{name}.tif").exists():
+            with rasterio.open(out / "map" / f"{name}.tif") as src:
+                found[name] = src.read()
+    return found
+
+
+def assert_same_outputs(got: dict, expected: dict) -> None:
+    assert set(got) <= set(expected) and got
+    for key, value in got.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(value, expected[key])
+        else:
+            np.testing.assert_array_equal(value, expected[key], err_msg=key)
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory):
+    """One uninterrupted run: (run folder, its config dict, its output values)."""
+    out = tmp_path_factory.mktemp("clean") / "run"
+    data = aber_run(out)
+    run_chain(RunConfig.model_validate(data), echo=lambda _: None)
+    return out, data, outputs_of(out)

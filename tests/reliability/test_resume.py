@@ -1,0 +1,150 @@
+"""``hrlc run`` resumes safely: a damaged intermediate is found by its checksum and
+recomputed; Ctrl-C and a killed stage leave no partial file under a final name."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import psutil
+import pytest
+import rasterio
+
+from hrlc.config.run import RunConfig
+from hrlc.io import read_zarr
+from hrlc.pipeline import run_chain
+
+from .conftest import aber_run, assert_same_outputs, outputs_of, write_run_yaml
+
+pytestmark = pytest.mark.slow
+
+
+def _leftovers(out) -> list:
+    return sorted(p.name for p in [*out.rglob(".*.partial*"), *out.rglob(".*.old-*")])
+
+
+def _assert_final_files_open(out) -> None:
+    """Every file or store under a final (not hidden) name is complete: it opens and reads."""
+    for path in out.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(out).parts):
+            continue
+        if path.suffix == ".zarr":
+            read_zarr(path).values
+        elif path.suffix == ".tif":
+            with rasterio.open(path) as src:
+                src.read()
+        elif path.suffix == ".parquet":
+            pd.read_parquet(path)
+        elif path.suffix == ".json" and path.is_file():
+            json.loads(path.read_text())
+
+
+def _start(config_path, log_dir):
+    stdout, stderr = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config_path)],
+                               stdout=open(stdout, "w"), stderr=open(stderr, "w"))
+    return process, stdout, stderr
+
+
+def _wait_for(condition, process, what: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _rerun(data) -> list[str]:
+    lines = []
+    run_chain(RunConfig.model_validate(data), echo=lines.append)
+    return lines
+
+
+def test_damaged_outputs_are_found_by_checksum_and_recomputed(clean_run):
+    out, data, expected = clean_run
+    bundle = out / "model" / "model.npz"
+    # same size, same modification time: only the content tells
+    stat = bundle.stat()
+    with open(bundle, "r+b") as handle:
+        handle.seek(stat.st_size // 2)
+        handle.write(b"\0" * 64)
+    os.utime(bundle, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    lines = _rerun(data)
+    assert lines[:3] == ["[features] up to date, skipped", "[dataset] up to date, skipped",
+                         f"[train] output {bundle} changed since it was written (checksum); "
+                         "recomputing"]
+    assert lines[3].startswith("[train] hrlc train ")
+    assert_same_outputs(outputs_of(out), expected)
+
+    samples = out / "dataset" / "samples.parquet"
+    with open(samples, "r+b") as handle:
+        handle.truncate(samples.stat().st_size // 2)
+    lines = _rerun(data)
+    # the table comes out byte-identical, so the stages after it stay valid
+    assert lines == ["[features] up to date, skipped",
+                     f"[dataset] output {samples} changed since it was written (checksum); "
+                     "recomputing", lines[2], "[train] up to date, skipped",
+                     "[map] up to date, skipped"]
+    assert lines[2].startswith("[dataset] hrlc dataset ")
+    assert_same_outputs(outputs_of(out), expected)
+
+    (out / "map" / "classes.tif").unlink()
+    assert _rerun(data)[3] == f"[map] output {out / 'map'} changed since it was written " \
+                              "(checksum); recomputing"
+    assert_same_outputs(outputs_of(out), expected)
+
+
+def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
+    _, _, expected = clean_run
+    out = tmp_path / "run"
+    data = aber_run(out, stages=("features", "dataset"))
+    process, stdout, stderr = _start(write_run_yaml(tmp_path / "run.yaml", data), tmp_path)
+    # the dataset stage has opened its inputs and is computing the samples
+    _wait_for(lambda: "features on" in stderr.read_text(), process, "the dataset stage")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    err = stderr.read_text()
+    assert "Traceback" not in err
+    # one line: the stage's own (the run adds its note on stdout)
+    assert [line for line in err.splitlines() if line.startswith("hrlc:")] == [
+        "hrlc: interrupted; outputs written so far are complete, rerun to resume"]
+    assert "[dataset] interrupted; finished stages are kept" in stdout.read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {k: v["status"] for k, v in manifest["stages"].items()} == {
+        "features": "done", "dataset": "interrupted"}
+    # the stage got the interrupt itself and removed its temporary files
+    assert _leftovers(out) == [] and not (out / "dataset" / "samples.parquet").exists()
+    _assert_final_files_open(out)
+
+    lines = _rerun(data)
+    assert lines[0] == "[features] up to date, skipped" and lines[1].startswith("[dataset] hrlc")
+    assert_same_outputs(outputs_of(out), expected)
+
+
+def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run, tmp_path):
+    _, _, expected = clean_run
+    out = tmp_path / "run"
+    data = aber_run(out, stages=("features", "dataset"))
+    process, _, stderr = _start(write_run_yaml(tmp_path / "run.yaml", data), tmp_path)
+    _wait_for(lambda: any(out.glob(".features.zarr.partial-*")), process,
+              "the features stage to write")
+    (child,) = psutil.Process(process.pid).children()
+    child.kill()
+    assert process.wait(timeout=60) == 2
+    assert stderr.read_text().splitlines()[-1] == (
+        "hrlc: error: stage 'features' was killed by SIGKILL (out of memory, or stopped by "
+        "the system); rerun the same command to resume: finished stages are not redone")
+    assert not (out / "features.zarr").exists()
+    assert _leftovers(out) and all(name.startswith(".features.zarr.partial-")
+                                   for name in _leftovers(out))
+    _assert_final_files_open(out)
+
+    lines = _rerun(data)
+    assert [line.split(" ")[1] for line in lines] == ["hrlc", "hrlc"]  # both stages ran
+    assert _leftovers(out) == []
+    assert_same_outputs(outputs_of(out), expected)
