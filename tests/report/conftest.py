@@ -84,6 +84,17 @@ def parse_report(html: str) -> _Tables:
     return parser
 
 
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``hrlc ARGS`` in this process: (exit code, stdout, stderr)."""
+    from hrlc.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
 def values(row: list[tuple[str, str | None]]) -> list:
     """A table row as values: the exact number of a cell when it has one, else its text."""
     return [float(v) if v is not None else text for text, v in row]

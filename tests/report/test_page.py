@@ -7,11 +7,10 @@ import math
 
 import pytest
 
-from hrlc.cli import main
 from hrlc.report import SECTIONS, RunProducts, build_report_html
 from hrlc.report._html import number
 
-from tests.report.conftest import parse_report, values
+from tests.report.conftest import parse_report, run_cli, values
 
 MANIFEST = {"format": "hrlc-run", "version": 1, "config_source": "run.yaml",
             "config_hash": "abc123", "software": {"hrlc": "0.1.0"}, "stages": {}}
@@ -67,31 +66,21 @@ def test_number_cells_show_rounded_text_and_keep_the_exact_value(value, options,
     assert cell.tables["t"] == [[(text, exact)]]
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    return exit_info.value.code, capsys.readouterr().err
-
-
 def test_cli_refuses_what_is_not_a_run_folder_in_one_line(tmp_path, capsys):
-    code, err = _run(capsys, "report", str(tmp_path))
+    code, _, err = run_cli(capsys, "report", str(tmp_path))
     assert code == 2 and err.count("\n") == 1
     assert f"{tmp_path} is not a run folder of hrlc run: it holds no manifest.json" in err
-    code, err = _run(capsys, "report", str(tmp_path / "missing"))
+    code, _, err = run_cli(capsys, "report", str(tmp_path / "missing"))
     assert code == 2 and "missing: no such folder" in err
     (tmp_path / "manifest.json").write_text('{"stages": ')
-    code, err = _run(capsys, "report", str(tmp_path))
+    code, _, err = run_cli(capsys, "report", str(tmp_path))
     assert code == 2 and "manifest.json is not valid JSON" in err and "Traceback" not in err
     (tmp_path / "manifest.json").write_text('{"something": "else"}')
-    code, err = _run(capsys, "report", str(tmp_path))
+    code, _, err = run_cli(capsys, "report", str(tmp_path))
     assert code == 2 and "is not a run folder" in err
     assert not (tmp_path / "report.html").exists()
 
 
 def test_help_has_an_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["report", "--help"])
-        raise SystemExit(0)
-    out = capsys.readouterr().out
-    assert "Example" in out and "report.html" in out
+    code, out, _ = run_cli(capsys, "report", "--help")
+    assert code == 0 and "Example" in out and "report.html" in out

@@ -10,11 +10,10 @@ import shutil
 
 import pytest
 
-from hrlc.cli import main
 from hrlc.io.run_report import read_run_products, write_run_report
 from hrlc.report import build_report_html
 
-from tests.report.conftest import parse_report, values
+from tests.report.conftest import parse_report, run_cli, values
 
 pytestmark = pytest.mark.slow  # the whole chain runs once (about 40 s) for this module
 
@@ -125,22 +124,14 @@ def test_missing_products_are_said_not_hidden(run_folder, tmp_path):
     assert not parsed.images
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
 def test_cli_writes_and_replaces_the_run_report(run_folder, tmp_path, capsys):
-    code, out, _ = _run(capsys, "report", str(run_folder))
+    code, out, _ = run_cli(capsys, "report", str(run_folder))
     assert code == 0 and f"wrote {run_folder / 'report.html'}" in out
-    code, _, _ = _run(capsys, "report", str(run_folder))  # the run's own report is redone
+    code, _, _ = run_cli(capsys, "report", str(run_folder))  # the run's own report is redone
     assert code == 0
     target = tmp_path / "elsewhere.html"
-    assert _run(capsys, "report", str(run_folder), "--output", str(target))[0] == 0
-    code, _, err = _run(capsys, "report", str(run_folder), "--output", str(target))
+    assert run_cli(capsys, "report", str(run_folder), "--output", str(target))[0] == 0
+    code, _, err = run_cli(capsys, "report", str(run_folder), "--output", str(target))
     assert code == 2 and "already exists" in err and err.count("\n") == 1
-    assert _run(capsys, "report", str(run_folder), "-o", str(target), "--overwrite")[0] == 0
+    assert run_cli(capsys, "report", str(run_folder), "-o", str(target), "--overwrite")[0] == 0
     assert target.read_text() == (run_folder / "report.html").read_text()
