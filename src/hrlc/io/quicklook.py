@@ -46,12 +46,13 @@ def write_rgb_png(rgb: xr.DataArray, path: str | os.PathLike, *, title: str | No
     x, y = small["x"].values, small["y"].values
     fig, ax = plt.subplots(figsize=(8, 8 * len(y) / max(len(x), 1) + 0.6))
     ax.imshow(np.moveaxis(image, 0, -1), extent=(x[0], x[-1], y[-1], y[0]))
+    ax.ticklabel_format(style="plain", useOffset=False)
     ax.set_xlabel("easting (m)")
     ax.set_ylabel("northing (m)")
     if title:
         ax.set_title(title)
     fig.tight_layout()
     with atomic_output(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return Path(path)

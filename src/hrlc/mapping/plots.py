@@ -99,7 +99,8 @@ def _save(fig, path, overwrite: bool):
     from hrlc.io.atomic import atomic_output
 
     with atomic_output(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+        # "tight": the legend beside the axes and the axis labels stay in the picture
+        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     return path
 
@@ -126,10 +127,16 @@ def plot_classes(classes: xr.DataArray, path, *, class_table: Mapping, title: st
     ax.imshow(_rgb(codes, colours), extent=extent, interpolation="nearest")
     _legend(ax, [(f"{c} {class_name(class_table, c)}", colours[c]) for c in present])
     scale_bar(ax, extent, unit_metres=_unit(classes))
-    ax.set_xlabel("easting")
-    ax.set_ylabel("northing")
+    _coordinate_axes(ax)
     fig.tight_layout()
     return _save(fig, path, overwrite)
+
+
+def _coordinate_axes(ax) -> None:
+    """Easting/northing labels with whole coordinates (no "1e6" offset above the axis)."""
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.set_xlabel("easting")
+    ax.set_ylabel("northing")
 
 
 def plot_disagreement(agree: xr.DataArray, path, *, title: str | None = None,
@@ -148,6 +155,7 @@ def plot_disagreement(agree: xr.DataArray, path, *, title: str | None = None,
               interpolation="nearest")
     _legend(ax, [("agree", colours[1]), ("disagree", colours[2])])
     scale_bar(ax, extent, unit_metres=_unit(agree))
+    _coordinate_axes(ax)
     fig.tight_layout()
     return _save(fig, path, overwrite)
 
