@@ -128,7 +128,7 @@ def masks(
     """Refined cloud/shadow masks: one COG per scene (CloudSEN12 codes) and summary.csv.
 
     With scl_masks: true the SCL-derived masks go to scl/ beside them (the baseline of
-    hrlc evaluate-masks); with the extra hrlc\[cnn] and peers: true the ukis-csmask CNN
+    hrlc evaluate-masks); with the extra hrlc\\[cnn] and peers: true the ukis-csmask CNN
     and the combined masks go to cnn/ and combined/. source (scl, refined, cnn,
     combined) chooses the main masks.
 
@@ -309,7 +309,7 @@ def evaluate_masks_command(
     --baseline scl-masks/ --out evaluation[/]
 
     The cnn/ and combined/ folders that hrlc masks writes with peers: true (extra
-    hrlc\[cnn]) are scored beside the refined masks when present.
+    hrlc\\[cnn]) are scored beside the refined masks when present.
     """
     from rich.console import Console
 
