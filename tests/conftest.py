@@ -91,3 +91,19 @@ def safe_products(tmp_path_factory):
         (root / "zips").mkdir(exist_ok=True)
         out[key] = {"folder": folder, "zip": zip_safe(folder, root / "zips"), "dn": dns}
     return out
+
+
+def cli_error(argv, capsys) -> str:
+    """Run ``hrlc ARGV`` in-process; assert the house rule for errors (exit code 2, one
+    ``hrlc: error:`` line, last on stderr, no traceback) and return that line."""
+    from hrlc.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in argv])
+    out = capsys.readouterr()
+    lines = out.err.strip().splitlines()
+    assert exit_info.value.code == 2, out.err
+    assert "Traceback" not in out.err + out.out
+    assert [line for line in lines if line.startswith("hrlc:")] == lines[-1:], out.err
+    assert lines[-1].startswith("hrlc: error: ")
+    return lines[-1]

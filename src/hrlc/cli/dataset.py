@@ -136,6 +136,7 @@ def dataset(
     from hrlc.config import load_config
     from hrlc.config.dataset import DatasetRunConfig
     from hrlc.dataset import DatasetWarning, build_dataset, class_summary, write_samples
+    from hrlc.io.cubes import decoding
 
     run = load_config(config, DatasetRunConfig)
     compute = run.compute if scheduler == "threads" and workers is None else compute_config(
@@ -150,7 +151,8 @@ def dataset(
                   f"{0 if polygons is None else len(polygons)} labelled geometries, "
                   f"{len(lc_maps)} land-cover map(s)")
     with warnings.catch_warnings(record=True) as caught, \
-            compute_context(compute) as client, _progress(client, console):
+            compute_context(compute) as client, _progress(client, console), \
+            decoding(*([run.features.zarr] if run.features.zarr else run.features.composites)):
         warnings.simplefilter("always", DatasetWarning)
         table, metadata = build_dataset(cube, classes=classes, polygons=polygons,
                                         lc_maps=lc_maps, **run.dataset.model_dump())

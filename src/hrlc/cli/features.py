@@ -48,6 +48,7 @@ def features(
     from hrlc.features import build_features
     from hrlc.io import write_zarr
     from hrlc.io.cubes import open_composites, open_dem
+    from hrlc.restore import check_coverage
 
     run = load_config(config, FeaturesRunConfig)
     compute = run.compute if scheduler == "threads" and workers is None else compute_config(
@@ -62,6 +63,8 @@ def features(
     composites = open_composites(run.composites, chunks=run.chunks, options=options)
     dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
            if run.dem else None)
+    if dem is not None:  # else terrain features would be NaN where it falls short
+        check_coverage(dem, composites, name=str(run.dem))
     cube = build_features(composites, dem=dem, **run.features.model_dump())
     console.print(f"{cube.sizes['feature']} features, {cube.sizes['y']} x {cube.sizes['x']} "
                   f"px -> {output}")

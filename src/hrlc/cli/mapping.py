@@ -29,6 +29,10 @@ def _cube(run):
     composites = open_composites(run.composites, chunks=run.chunks, options=options)
     dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
            if run.dem else None)
+    if dem is not None:
+        from hrlc.restore import check_coverage
+
+        check_coverage(dem, composites, name=str(run.dem))
     return build_features(composites, dem=dem, **run.feature_options.model_dump())
 
 
@@ -99,6 +103,7 @@ def map_(
     from hrlc.config import load_config
     from hrlc.config.mapping import MapRunConfig
     from hrlc.io import read_zarr
+    from hrlc.io.cubes import decoding
     from hrlc.mapping import compute_blocks, predict_map, write_map_outputs
     from hrlc.mapping.outputs import check_outputs
     from hrlc.model import file_checksum, load_bundle
@@ -121,7 +126,8 @@ def map_(
                   f"{cube.sizes['feature']} features, {bundle.n_support_vectors} support "
                   f"vectors; {cube.sizes['y']} x {cube.sizes['x']} px -> {output}")
     with compute_context(compute) as client:
-        with dask_progress("map", client=client, console=console):
+        with dask_progress("map", client=client, console=console), \
+                decoding(*([run.features] if run.features else run.composites)):
             blocks = compute_blocks(result, work, fingerprint=fingerprint, resume=not restart)
         if blocks.done_before:
             console.print(f"resumed: {blocks.done_before} of {blocks.total} blocks were done")

@@ -21,8 +21,11 @@ _SUFFIXES = ("_cloud_mask", "_mask", "_scl", "_truth", "_reference", "_ref")
 def _open_dem(path: str, like, *, chunks: int):
     from hrlc.geo import reproject_match
     from hrlc.io.cubes import open_dem
+    from hrlc.restore import check_coverage
 
-    return reproject_match(open_dem(path, chunks=chunks), like)
+    dem = open_dem(path, chunks=chunks)
+    check_coverage(dem, like, name=str(path))  # else no terrain shadow where it falls short
+    return reproject_match(dem, like)
 
 
 def _summary_rows(layers) -> list[dict]:

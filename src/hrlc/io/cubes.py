@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import rioxarray
 import xarray as xr
 
-from hrlc.errors import InputError
+from hrlc.errors import CorruptFileError, InputError
 from hrlc.io.grid import open_header
 
 
@@ -23,6 +24,39 @@ def open_zarr_store(path: str | os.PathLike) -> xr.Dataset:
         return xr.open_zarr(path, decode_coords="all")
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path}: not a readable Zarr store ({exc})") from None
+
+
+#: Modules whose errors mean that a stored chunk cannot be decoded.
+_CODECS = ("numcodecs", "zarr.codecs", "zarr.core.codec_pipeline", "zarr.core.buffer")
+
+
+def _raised_by_codec(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(_CODECS):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+@contextmanager
+def decoding(*paths: str | os.PathLike) -> Iterator[None]:
+    """Report a chunk of a Zarr store that fails to decode during a compute (a truncated or
+    overwritten chunk file) as a :class:`CorruptFileError` naming the store(s) read.
+
+    Only errors raised inside the Zarr/numcodecs decoders are translated; a computation
+    that fails for another reason keeps its own error.
+    """
+    try:
+        yield
+    except (RuntimeError, ValueError, OSError, TypeError) as exc:
+        if not _raised_by_codec(exc):
+            raise
+        stores = " or ".join(str(p) for p in paths)
+        raise CorruptFileError(
+            f"{stores}: a chunk cannot be decoded ({type(exc).__name__}: {exc}); the store "
+            "is corrupt or truncated: write it again (rerun the stage that made it)"
+        ) from None
 
 
 def open_raster(path: str | os.PathLike, *, chunks: int, scale: float = 1.0,

@@ -270,13 +270,24 @@ def read_samples(path: str | os.PathLike) -> tuple[pd.DataFrame, dict]:
     if not paths["json"].exists():
         raise InputError(f"{source}: its sidecar {paths['json'].name} is missing; it holds the "
                          "class table and feature names, write tables with write_samples")
-    metadata = json.loads(paths["json"].read_text())
+    try:
+        metadata = json.loads(paths["json"].read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(f"{paths['json']}: not a JSON sidecar ({exc}); the file is "
+                               "corrupt or truncated, write the table again with hrlc "
+                               "dataset") from None
     features = list(metadata.get("features", []))
     dtypes = {**SAMPLE_COLUMNS, **{f: "float32" for f in features}}
-    if fmt == "csv":
-        table = pd.read_csv(source, dtype=dtypes, keep_default_na=False,
-                            na_values={f: ["", "NaN", "nan"] for f in features})
-    else:
-        table = pd.read_parquet(source)
+    try:
+        if fmt == "csv":
+            table = pd.read_csv(source, dtype=dtypes, keep_default_na=False,
+                                na_values={f: ["", "NaN", "nan"] for f in features})
+        else:
+            table = pd.read_parquet(source)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        first = str(exc).split(". ")[0]
+        raise CorruptFileError(f"{source}: cannot read the sample table ({first}); the file "
+                               "is corrupt or truncated, write it again with hrlc dataset"
+                               ) from None
     _check_table(table, metadata)
     return table.astype(dtypes), metadata

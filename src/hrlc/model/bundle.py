@@ -28,6 +28,8 @@ import hashlib
 import json
 import os
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -366,8 +368,10 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
         # allocations, and BLAS then takes another code path (last-bit differences)
         arrays = {k: np.array(archive[k], copy=True) for k in archive.files}
         meta = json.loads(bytes(arrays.pop("__meta__")).decode())
-    except (OSError, ValueError, KeyError) as exc:
-        raise CorruptFileError(f"{path}: not an hrlc model bundle ({exc})") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise CorruptFileError(f"{path}: not an hrlc model bundle ({exc}); if it is one, it "
+                               "is corrupt or truncated: train it again with `hrlc train`"
+                               ) from None
     if meta.get("format") != FORMAT:
         raise CorruptFileError(f"{path}: not an hrlc model bundle (format {meta.get('format')!r})")
     if meta.get("version", 0) > VERSION:
