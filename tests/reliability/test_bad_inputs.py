@@ -24,7 +24,14 @@ from hrlc.io.safe_writer import write_series
 from hrlc.simulate import simulate_series
 from hrlc.testing import bundled, bundled_aber
 from tests.conftest import cli_error
-from tests.mapping.conftest import bundle, bundle_file, bundles, cube, feature_names, table  # noqa: F401
+from tests.mapping.conftest import (  # noqa: F401  (fixtures: a small bundle and its cube)
+    bundle,
+    bundle_file,
+    bundles,
+    cube,
+    feature_names,
+    table,
+)
 
 AREA = 64  # px: a corner of the Aberystwyth scene
 LAYERS = {f"cls_{name}_smpls": name for name in ("forest", "grass", "urban", "water")}
@@ -98,7 +105,8 @@ def _dem_elsewhere(area, dest):
 
 
 @pytest.mark.parametrize("case, change, expected", [
-    ("corrupt source", lambda a, d: {"composites": [str(_truncate(a["scene"], d / "s2_20210527_t.tif"))]},
+    ("corrupt source",
+     lambda a, d: {"composites": [str(_truncate(a["scene"], d / "s2_20210527_t.tif"))]},
      ["s2_20210527_t.tif: cannot open raster", "corrupt, truncated", "replace it"]),
     ("corrupt DEM", lambda a, d: {"dem": str(_truncate(a["dem"], d / "dem_t.tif"))},
      ["dem_t.tif", "corrupt, truncated"]),

@@ -44,11 +44,16 @@ def _assert_final_files_open(out) -> None:
             json.loads(path.read_text())
 
 
-def _start(config_path, log_dir):
-    stdout, stderr = log_dir / "stdout.txt", log_dir / "stderr.txt"
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config_path)],
+def _start(tmp_path):
+    """``hrlc run`` of features and dataset in a child process: (run folder, config,
+    process, stdout file, stderr file)."""
+    out = tmp_path / "run"
+    data = aber_run(out, stages=("features", "dataset"))
+    config = write_run_yaml(tmp_path / "run.yaml", data)
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config)],
                                stdout=open(stdout, "w"), stderr=open(stderr, "w"))
-    return process, stdout, stderr
+    return out, data, process, stdout, stderr
 
 
 def _wait_for(condition, process, what: str, timeout: float = 180.0) -> None:
@@ -101,9 +106,7 @@ def test_damaged_outputs_are_found_by_checksum_and_recomputed(clean_run):
 
 def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
     _, _, expected = clean_run
-    out = tmp_path / "run"
-    data = aber_run(out, stages=("features", "dataset"))
-    process, stdout, stderr = _start(write_run_yaml(tmp_path / "run.yaml", data), tmp_path)
+    out, data, process, stdout, stderr = _start(tmp_path)
     # the dataset stage has opened its inputs and is computing the samples
     _wait_for(lambda: "features on" in stderr.read_text(), process, "the dataset stage")
     process.send_signal(signal.SIGINT)
@@ -128,9 +131,7 @@ def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
 
 def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run, tmp_path):
     _, _, expected = clean_run
-    out = tmp_path / "run"
-    data = aber_run(out, stages=("features", "dataset"))
-    process, _, stderr = _start(write_run_yaml(tmp_path / "run.yaml", data), tmp_path)
+    out, data, process, _, stderr = _start(tmp_path)
     _wait_for(lambda: any(out.glob(".features.zarr.partial-*")), process,
               "the features stage to write")
     (child,) = psutil.Process(process.pid).children()
