@@ -150,3 +150,58 @@ def test_groups_of_blocks_compute_what_all_share_once(tmp_path, bundle, cube):
 
     xr.testing.assert_identical(read_zarr(tmp_path / "work.zarr").compute().drop_vars(
         "spatial_ref"), predict_map(cube, bundle).compute().drop_vars("spatial_ref"))
+
+
+def test_threads_take_whole_blocks_from_a_queue(tmp_path, bundle, cube):
+    """With the threads scheduler each thread computes one block at a time: at most
+    num_workers blocks are in flight, every block reports progress once (finished ones
+    of an earlier run too), what all blocks share is computed once, and the result is the
+    whole-array prediction."""
+    import threading
+
+    import dask
+    import dask.array as da
+
+    import hrlc.mapping.predict as predict
+
+    lock, running, peak, calls = threading.Lock(), [0], [0], []
+    original = predict._predict_block
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    def global_statistic(total):
+        calls.append(1)
+        return np.float32(0) * total
+
+    lazy = cube.chunk({"y": CHUNK, "x": CHUNK})
+    offset = da.from_delayed(dask.delayed(global_statistic)(lazy.data.sum()), shape=(),
+                             dtype=np.float32)
+    predict._predict_block = counted
+    try:
+        result = predict_map(lazy.copy(data=lazy.data + offset), bundle)
+        done = []
+        with dask.config.set(scheduler="threads", num_workers=2):
+            run = compute_blocks(result, tmp_path / "work.zarr", fingerprint="q",
+                                 on_block=lambda: done.append(1))
+            assert len(run.computed) == 9 and len(done) == 9
+            assert peak[0] == 2 and len(calls) == 1
+            (tmp_path / "work.zarr" / MARKERS / "0_0").unlink()
+            done.clear()
+            again = compute_blocks(result, tmp_path / "work.zarr", fingerprint="q",
+                                   on_block=lambda: done.append(1))
+            assert again.computed == [(0, 0)] and len(done) == 9
+    finally:
+        predict._predict_block = original
+    from hrlc.io import read_zarr
+
+    xr.testing.assert_identical(read_zarr(tmp_path / "work.zarr").compute().drop_vars(
+        "spatial_ref"), predict_map(cube, bundle).compute().drop_vars("spatial_ref"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dask.callbacks import Callback
@@ -26,6 +26,27 @@ class _TaskBar(Callback):
         self.progress.advance(self.task)
 
 
+def _columns():
+    from rich.progress import (BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    return (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn())
+
+
+@contextmanager
+def count_progress(label: str, total: int, *, console=None) -> Iterator[Callable[[], None]]:
+    """A rich progress bar of ``total`` units of work; yields the function that advances
+    it by one (thread-safe: rich's Progress holds a lock)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = console or Console(stderr=True)
+    with Progress(*_columns(), console=console, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
 @contextmanager
 def dask_progress(label: str, *, client=None, console=None) -> Iterator[None]:
     """Show a progress bar for the dask work done inside the block.
@@ -34,8 +55,7 @@ def dask_progress(label: str, *, client=None, console=None) -> Iterator[None]:
     cluster through the dashboard instead; this prints where to look.
     """
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import Progress
 
     console = console or Console(stderr=True)
     if client is not None:
@@ -43,8 +63,6 @@ def dask_progress(label: str, *, client=None, console=None) -> Iterator[None]:
         console.print(f"{label}: running on the cluster" + (f" (dashboard: {link})" if link else ""))
         yield
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress, \
+    with Progress(*_columns(), console=console, transient=False) as progress, \
             _TaskBar(progress, label):
         yield

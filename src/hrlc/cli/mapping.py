@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -126,9 +127,10 @@ def map_(
                   f"{cube.sizes['feature']} features, {bundle.n_support_vectors} support "
                   f"vectors; {cube.sizes['y']} x {cube.sizes['x']} px -> {output}")
     with compute_context(compute) as client:
-        with dask_progress("map", client=client, console=console), \
+        with _block_progress(result, client, console) as on_block, \
                 decoding(*([run.features] if run.features else run.composites)):
-            blocks = compute_blocks(result, work, fingerprint=fingerprint, resume=not restart)
+            blocks = compute_blocks(result, work, fingerprint=fingerprint, resume=not restart,
+                                    on_block=on_block)
         if blocks.done_before:
             console.print(f"resumed: {blocks.done_before} of {blocks.total} blocks were done")
         tags = {"hrlc_version": __version__, "bundle": str(run.bundle),
@@ -144,6 +146,22 @@ def map_(
         shutil.rmtree(work, ignore_errors=True)
     console.print(f"wrote {', '.join(p.name for p in written.values())} to {output} in "
                   f"{seconds:.1f} s")
+
+
+@contextmanager
+def _block_progress(result, client, console):
+    """A bar of map blocks (local schedulers), or the cluster's dashboard note."""
+    from hrlc.cli._progress import count_progress, dask_progress
+
+    if client is not None:
+        with dask_progress("map", client=client, console=console):
+            yield None
+        return
+    import numpy as np
+
+    blocks = int(np.prod(result.classes.data.numblocks))
+    with count_progress("map blocks", blocks, console=console) as advance:
+        yield advance
 
 
 @app.command("compare-maps")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -100,6 +102,34 @@ def pending_blocks(path: str | os.PathLike, shape: tuple[int, int]) -> list[tupl
             if f"{i}_{j}" not in done]
 
 
+def _local_threads() -> int | None:
+    """Worker threads of dask's local threaded scheduler when it is the active one (the
+    default for delayed work), else None (processes, synchronous, dask.distributed)."""
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    if get_scheduler() not in (None, dask.threaded.get):
+        return None
+    return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
+
+
+def _compute_queued(writes: list, threads: int, on_block: Callable[[], None]) -> None:
+    """Each block's whole graph on one thread (synchronous dask), ``threads`` blocks at a
+    time from a queue: a thread that finishes a block takes the next one, so no thread
+    waits for another's block (no barrier between groups) and at most ``threads`` blocks
+    are in memory."""
+    with ThreadPoolExecutor(threads, thread_name_prefix="hrlc-map") as pool:
+        futures = [pool.submit(dask.compute, write, scheduler="sync") for write in writes]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                on_block()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
 def _default_group() -> int:
     """Blocks per compute: two per worker thread of the active scheduler."""
     try:
@@ -141,7 +171,8 @@ def _shared_computed_once(writes: list, *, max_bytes: float = 2**28) -> list:
 
 
 def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
-                   resume: bool = True, blocks_per_compute: int | None = None) -> BlockRun:
+                   resume: bool = True, blocks_per_compute: int | None = None,
+                   on_block: Callable[[], None] | None = None) -> BlockRun:
     """Compute a lazy Dataset into a Zarr store block by block, skipping finished blocks.
 
     Parameters
@@ -157,11 +188,17 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
     resume : bool
         False: discard any existing store and compute everything.
     blocks_per_compute : int, optional
-        Blocks handed to dask at once (default: two per worker thread). dask does not
-        always finish a block before it starts the next (a block's full feature vector
-        joins many layers that share inputs with the neighbouring blocks), so one compute
-        over a whole tile can hold most of the tile's features; groups of blocks bound the
-        memory. What every block needs is computed once beforehand.
+        With dask.distributed or the processes scheduler: blocks handed to dask at once
+        (default: two per worker thread). dask does not always finish a block before it
+        starts the next (a block's full feature vector joins many layers that share
+        inputs with the neighbouring blocks), so one compute over a whole tile can hold
+        most of the tile's features; groups of blocks bound the memory. With the local
+        threads scheduler (the default) each thread computes one whole block at a time,
+        taking the next from a queue (no idle thread at a group's end, at most one block
+        per thread in memory). What every block needs is computed once beforehand.
+    on_block : callable, optional
+        Called (no argument) once per block: at once for each block an earlier run
+        finished, then each time a block is computed (progress).
 
     Returns
     -------
@@ -193,11 +230,21 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         blocks = [chunks[name][(0,) * (ds[name].ndim - 2) + (i, j)] for name in names]
         writes.append(dask.delayed(_write_block, pure=False)(
             str(path), names, region, str(path / MARKERS / f"{i}_{j}"), *blocks))
-    if writes:
+    on_block = on_block or (lambda: None)
+    for _ in range(grid[0] * grid[1] - len(todo)):
+        on_block()  # finished by an earlier run
+    threads = _local_threads()
+    if writes and threads is not None and blocks_per_compute is None:
+        if len(writes) > 1:
+            writes = _shared_computed_once(writes)
+        _compute_queued(writes, threads, on_block)
+    elif writes:
         size = blocks_per_compute or _default_group()
         if len(writes) > size:
             writes = _shared_computed_once(writes)
         for start in range(0, len(writes), size):
             dask.compute(*writes[start:start + size])
+            for _ in writes[start:start + size]:
+                on_block()
     return BlockRun(path=path, total=grid[0] * grid[1], done_before=grid[0] * grid[1] - len(todo),
                     computed=todo)
