@@ -38,7 +38,10 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
     lines = []
     manifest = run_chain(_config(season, out), echo=lines.append)
     assert [line.split("]")[0][1:] for line in lines] == ["masks", "composite", "restore",
-                                                          "features"]
+                                                          "features", "report"]
+    assert lines[-1] == f"[report] {out / 'report.html'}"
+    page = (out / "report.html").read_text()
+    assert "manifest" in page.lower() and f"{manifest['config_hash']}" in page
     for name in ("masks", "composite", "restore", "features"):
         record = manifest["stages"][name]
         assert record["status"] == "done" and record["seconds"] > 0
@@ -54,14 +57,15 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
 
     lines.clear()
     run_chain(_config(season, out), echo=lines.append)
-    assert lines == [f"[{s}] up to date, skipped" for s in
-                     ("masks", "composite", "restore", "features")]
+    assert lines[:-1] == [f"[{s}] up to date, skipped" for s in
+                          ("masks", "composite", "restore", "features")]
 
     lines.clear()
     changed = _config(season, out, composite={"method": "quantile", "quantile": 0.4})
     run_chain(changed, echo=lines.append)
     assert lines[0] == "[masks] up to date, skipped"
-    assert [line.split("]")[0][1:] for line in lines[1:]] == ["composite", "restore", "features"]
+    assert [line.split("]")[0][1:] for line in lines[1:]] == ["composite", "restore", "features",
+                                                              "report"]
 
 
 def test_failed_stage_is_recorded_and_reported(season, tmp_path):
@@ -73,6 +77,7 @@ def test_failed_stage_is_recorded_and_reported(season, tmp_path):
     assert manifest["stages"]["masks"]["status"] == "done"
     assert manifest["stages"]["composite"]["status"] == "failed"
     assert not (out / "composites.zarr").exists()
+    assert "failed (exit code" in (out / "report.html").read_text()  # the report says so
 
 
 @pytest.mark.slow

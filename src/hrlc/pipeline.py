@@ -318,6 +318,7 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
             _write_manifest(out, manifest)
+            _report(out, echo, failed=True)
             raise _failure(step, code)
         stages[step.name] = {
             "status": "done", "fingerprint": fingerprint, "seconds": round(seconds, 2),
@@ -326,7 +327,21 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
         }
         _write_manifest(out, manifest)
     _write_manifest(out, manifest)
+    _report(out, echo)
     return manifest
+
+
+def _report(out: Path, echo: Callable[[str], None], *, failed: bool = False) -> None:
+    """Write OUT/report.html (``hrlc report``); after a failed stage, a report that cannot
+    be made is only noted, since the stage's own error is the one to show."""
+    from hrlc.io.run_report import write_run_report
+
+    try:
+        echo(f"[report] {write_run_report(out)}")
+    except HrlcError as exc:
+        if not failed:
+            raise
+        echo(f"[report] not written: {exc}")
 
 
 __all__ = ["STAGES", "Step", "content_checksum", "fast_hash", "plan", "read_manifest",

@@ -68,7 +68,8 @@ def _summary(run_dir: Path) -> dict:
     scores = {name: variant["test"] for name, variant in report["variants"].items()
               if "test" in variant}
     return {"scores": scores, "distribution": (run_dir / "map" / "distribution.csv").read_text(),
-            "png": run_dir / "map" / "quicklook.png", "report": run_dir / "model" / "report.html"}
+            "png": run_dir / "map" / "quicklook.png", "report": run_dir / "model" / "report.html",
+            "run_report": run_dir / "report.html"}
 
 
 @app.command()
@@ -93,11 +94,12 @@ def demo(
 
     console = Console()
     say = lambda text: console.print(text, highlight=False)  # noqa: E731
+    plain = lambda text: console.print(text, markup=False, highlight=False)  # noqa: E731
     start = time.perf_counter()
     results = {}
     say("[bold]1/2 real data: Aberystwyth, Sentinel-2 2021-05-27, 40 training polygons[/]")
     aber = out / "aberystwyth"
-    run_chain(validate_config(_aber_run(aber), RunConfig, source="demo"), echo=say)
+    run_chain(validate_config(_aber_run(aber), RunConfig, source="demo"), echo=plain)
     results["Aberystwyth (real)"] = _summary(aber)
 
     say(f"[bold]2/2 simulated season: {dates} scenes of {size} x {size} px, full chain[/]")
@@ -107,7 +109,7 @@ def demo(
         write_series(series, products, format="geotiff", overwrite=True)
     simulated = out / "simulated" / "run"
     run_chain(validate_config(_simulated_run(products, simulated), RunConfig, source="demo"),
-              echo=say)
+              echo=plain)
     results["simulated season"] = _summary(simulated)
 
     table = Table(title="held-out accuracy (split by spatial block)")
@@ -120,6 +122,7 @@ def demo(
     console.print(table)
     for data, result in results.items():
         say(f"[bold]{data}[/] class areas:\n{result['distribution']}")
-        say(f"  map: {result['png']}\n  model report: {result['report']}")
+        say(f"  map: {result['png']}\n  model report: {result['report']}\n"
+            f"  run report: {result['run_report']}")
     say(f"demo finished in {time.perf_counter() - start:.0f} s; run folders: {aber}, {simulated} "
         f"(hrlc info <folder> shows each manifest)")
