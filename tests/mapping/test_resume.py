@@ -129,11 +129,11 @@ def test_irregular_chunks_are_refused(tmp_path, bundle, cube):
         compute_blocks(lazy, tmp_path / "work.zarr", fingerprint="x")
 
 
-def test_groups_of_blocks_compute_what_all_share_once(tmp_path, bundle, cube):
+def _needing_a_global_sum(cube, calls: list):
+    """The cube plus 0 x its global sum: every block needs that one value (computed once
+    per call appended to ``calls``)."""
     import dask
     import dask.array as da
-
-    calls = []
 
     def global_statistic(total):
         calls.append(1)
@@ -142,8 +142,12 @@ def test_groups_of_blocks_compute_what_all_share_once(tmp_path, bundle, cube):
     lazy = cube.chunk({"y": CHUNK, "x": CHUNK})
     offset = da.from_delayed(dask.delayed(global_statistic)(lazy.data.sum()), shape=(),
                              dtype=np.float32)
-    shifted = lazy.copy(data=lazy.data + offset)  # every block now needs the global sum
-    result = predict_map(shifted, bundle)
+    return lazy.copy(data=lazy.data + offset)
+
+
+def test_groups_of_blocks_compute_what_all_share_once(tmp_path, bundle, cube):
+    calls = []
+    result = predict_map(_needing_a_global_sum(cube, calls), bundle)
     run = compute_blocks(result, tmp_path / "work.zarr", fingerprint="g", blocks_per_compute=2)
     assert len(run.computed) == 9 and len(calls) == 1
     from hrlc.io import read_zarr
@@ -160,7 +164,6 @@ def test_threads_take_whole_blocks_from_a_queue(tmp_path, bundle, cube):
     import threading
 
     import dask
-    import dask.array as da
 
     import hrlc.mapping.predict as predict
 
@@ -178,16 +181,9 @@ def test_threads_take_whole_blocks_from_a_queue(tmp_path, bundle, cube):
             with lock:
                 running[0] -= 1
 
-    def global_statistic(total):
-        calls.append(1)
-        return np.float32(0) * total
-
-    lazy = cube.chunk({"y": CHUNK, "x": CHUNK})
-    offset = da.from_delayed(dask.delayed(global_statistic)(lazy.data.sum()), shape=(),
-                             dtype=np.float32)
     predict._predict_block = counted
     try:
-        result = predict_map(lazy.copy(data=lazy.data + offset), bundle)
+        result = predict_map(_needing_a_global_sum(cube, calls), bundle)
         done = []
         with dask.config.set(scheduler="threads", num_workers=2):
             run = compute_blocks(result, tmp_path / "work.zarr", fingerprint="q",
