@@ -52,16 +52,32 @@ def _simulate(folder: Path, size: int, chunks: int) -> str:
     return str(path)
 
 
-def _mirrored(data, repeat: int):
+def _mirrored(copy, repeat: int):
     """``repeat`` x ``repeat`` copies of a (..., y, x) dask array, every other one flipped, so
-    that the mosaic is continuous across the seams (textures see no artificial edge)."""
+    that the mosaic is continuous across the seams (textures see no artificial edge).
+
+    ``copy(i, j)`` gives copy (i, j) as a dask array of its own: each copy reads the store
+    with task keys of its own, as the parts of a real tile would. (Copies sharing their
+    read tasks would let dask keep every chunk read until all the copies that need it are
+    done: the whole stored tile in memory, which a real tile never asks for.)"""
     import dask.array as da
 
     rows = []
     for i in range(repeat):
-        row = [data[..., ::-1 if i % 2 else 1, ::-1 if j % 2 else 1] for j in range(repeat)]
+        row = [copy(i, j)[..., ::-1 if i % 2 else 1, ::-1 if j % 2 else 1]
+               for j in range(repeat)]
         rows.append(row)
     return da.block(rows)
+
+
+def _stored_copy(composites_path: str, variable: str, side: int):
+    """copy(i, j) for :func:`_mirrored`: the stored variable's top-left ``side`` px."""
+    import dask.array as da
+
+    def copy(i: int, j: int):
+        return da.from_zarr(composites_path, component=variable,
+                            name=f"{variable}-copy-{i}-{j}")[..., :side, :side]
+    return copy
 
 
 def _cube(composites_path: str, repeat: int, chunks: int, base: int | None = None):
@@ -76,13 +92,16 @@ def _cube(composites_path: str, repeat: int, chunks: int, base: int | None = Non
     if base is not None:
         stored = stored.isel(y=slice(0, base), x=slice(0, base))
     crs = stored.rio.crs
-    size = stored.sizes["y"] * repeat
+    side = stored.sizes["y"]
+    size = side * repeat
     x0, y0 = float(stored.x[0]) - 5, float(stored.y[0]) + 5
     coords = {"y": y0 - 10 * (np.arange(size) + 0.5), "x": x0 + 10 * (np.arange(size) + 0.5)}
     comp = stored["composites"]
-    composites = xr.DataArray(_mirrored(comp.data, repeat), dims=comp.dims,
-                              coords={"time": comp.time, "band": comp.band, **coords})
-    dem = xr.DataArray(_mirrored(stored["dem"].data, repeat), dims=("y", "x"), coords=coords)
+    composites = xr.DataArray(
+        _mirrored(_stored_copy(composites_path, "composites", side), repeat), dims=comp.dims,
+        coords={"time": comp.time, "band": comp.band, **coords})
+    dem = xr.DataArray(_mirrored(_stored_copy(composites_path, "dem", side), repeat),
+                       dims=("y", "x"), coords=coords)
     composites = composites.chunk({"time": -1, "band": -1, "y": chunks, "x": chunks})
     dem = dem.chunk({"y": chunks, "x": chunks})
     return build_features(composites.rio.write_crs(crs), dem=dem.rio.write_crs(crs), **FEATURES)
@@ -158,7 +177,9 @@ def main() -> None:
                         help="side of the largest mapped mosaic, px: base = SIZE / the largest "
                              "repeat (e.g. 10980 with repeats 1 2 4: base 2745)")
     parser.add_argument("--sv", type=int, default=3000, help="target support vectors")
-    parser.add_argument("--chunks", type=int, default=1024)
+    parser.add_argument("--chunks", type=int, default=915,
+                        help="chunk side, px (915: a twelfth of a tile, so that the mirrored
+                             "copies of a 2745 px tile line up with the chunks)")
     parser.add_argument("--name", default="bench_map", help="results file name (.json)")
     parser.add_argument("--results", default="benchmarks/results", help="results folder")
     parser.add_argument("--keep", type=Path, default=None,
