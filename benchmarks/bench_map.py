@@ -178,7 +178,7 @@ def main() -> None:
                              "repeat (e.g. 10980 with repeats 1 2 4: base 2745)")
     parser.add_argument("--sv", type=int, default=3000, help="target support vectors")
     parser.add_argument("--chunks", type=int, default=915,
-                        help="chunk side, px (915: a twelfth of a tile, so that the mirrored
+                        help="chunk side, px (915: a twelfth of a tile, so that the mirrored "
                              "copies of a 2745 px tile line up with the chunks)")
     parser.add_argument("--name", default="bench_map", help="results file name (.json)")
     parser.add_argument("--results", default="benchmarks/results", help="results folder")
