@@ -47,21 +47,30 @@ class Step:
     outputs: list[Path]
     config_file: Path | None = None
     extra: dict = field(default_factory=dict)
+    #: Inputs made by another run (a shared model): their content checksums enter the
+    #: fingerprint, so that a retrained model redoes this step.
+    shared: list[Path] = field(default_factory=list)
 
 
 def _yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def plan(run: RunConfig, out: Path) -> list[Step]:
-    """The steps of ``run`` in chain order, with their configurations and paths."""
+def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]:
+    """The steps of ``run`` in chain order, with their configurations and paths.
+
+    ``bundle`` is a model made by another run (``model_from``) for the map step to use
+    instead of this run's own ``model/model.npz``.
+    """
     compute = run.compute.model_dump(mode="json")
     read = run.read.model_dump(mode="json") if run.read else None
     sources = [str(Path(s)) for s in run.sources]
     cfg = out / "configs"
     masks_dir, composites, restored = out / "masks", out / "composites.zarr", out / "restored.zarr"
     features, samples, model = out / "features.zarr", out / "dataset" / "samples.parquet", out / "model"
-    bundle, map_dir = model / "model.npz", out / "map"
+    own_bundle, map_dir = model / "model.npz", out / "map"
+    shared = [Path(bundle)] if bundle is not None else []
+    bundle = Path(bundle) if bundle is not None else own_bundle
     common = ["--scheduler", run.compute.scheduler] + (
         ["--workers", str(run.compute.n_workers)] if run.compute.n_workers else [])
     dem = [Path(run.dem)] if run.dem else []
@@ -103,12 +112,12 @@ def plan(run: RunConfig, out: Path) -> list[Step]:
               "dataset": run.dataset.model_dump(mode="json"), "compute": compute},
              [features] + [Path(p) for p in _label_files(run)], [samples]),
         Step("train", ["train", str(cfg / "train.yaml"), "--overwrite"],
-             {"samples": str(samples), "output": str(model), "bundle": str(bundle),
-              "train": run.train.model_dump(mode="json")}, [samples], [bundle]),
+             {"samples": str(samples), "output": str(model), "bundle": str(own_bundle),
+              "train": run.train.model_dump(mode="json")}, [samples], [own_bundle]),
         Step("map", ["map", str(cfg / "map.yaml"), "--overwrite", *common],
              {"bundle": str(bundle), "features": str(features), "output": str(map_dir),
               "chunks": run.chunks, "map": run.map.model_dump(mode="json"), "compute": compute},
-             [bundle, features], [map_dir]),
+             [bundle, features], [map_dir], shared=shared),
     ]
     for step in steps:
         step.config_file = cfg / f"{step.name}.yaml"
@@ -125,11 +134,13 @@ def _hash_of(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _fingerprint(step: Step) -> str:
+def _fingerprint(step: Step, shared: list[dict]) -> str:
     inputs = [fast_hash(p) if p.exists() else {"path": str(p), "missing": True}
               for p in step.inputs]
-    return _hash_of({"argv": step.argv, "config": step.config, "extra": step.extra,
-                     "inputs": inputs})
+    data = {"argv": step.argv, "config": step.config, "extra": step.extra, "inputs": inputs}
+    if shared:  # only then, so that the fingerprints of earlier runs stay valid
+        data["shared"] = shared
+    return _hash_of(data)
 
 
 def read_manifest(out: Path) -> dict:
@@ -265,15 +276,24 @@ def _write_configs(out: Path, step: Step) -> None:
 
 
 def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = False,
+              from_stage: str | None = None, until_stage: str | None = None,
               echo: Callable[[str], None] = print) -> dict:
-    """Run (or resume) every stage of ``run``; return the manifest.
+    """Run (or resume) the stages of ``run``; return the manifest.
 
     A stage is skipped when it finished before with the same fingerprint (command line,
     configuration, inputs) and its outputs still have the content checksums recorded
-    when it finished; otherwise it runs again, with a line saying why.
+    when it finished; otherwise it runs again, with a line saying why. ``from_stage`` and
+    ``until_stage`` limit the run to the stages between them (inclusive); the outputs of
+    earlier stages that these read must exist. ``restart`` redoes the selected stages even
+    when finished. A run with ``tiles`` runs each tile in ``OUT/<tile>/`` and returns the
+    top-level manifest (see :func:`hrlc.pipeline_tiles.run_tiles`).
 
     Raises
     ------
+    ConfigError
+        ``from_stage`` or ``until_stage`` is not a stage of the run, or they are reversed.
+    InputError
+        An output of a stage before ``from_stage`` that a selected stage reads is missing.
     HrlcError
         A stage failed or was killed: its own one-line message was printed above;
         finished stages are kept and not redone on the next run.
@@ -282,21 +302,52 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
         interrupt, removed its temporary outputs and said so; the manifest records it as
         ``interrupted``.
     """
+    from hrlc.pipeline_select import check_range
+
+    check_range(run.stages, from_stage, until_stage)
+    if run.tiles:
+        from hrlc.pipeline_tiles import run_tiles
+
+        return run_tiles(run, config_source=config_source, restart=restart,
+                         from_stage=from_stage, until_stage=until_stage, echo=echo)
+    return run_folder(run, config_source=config_source, restart=restart,
+                      from_stage=from_stage, until_stage=until_stage, echo=echo)
+
+
+def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool = False,
+               from_stage: str | None = None, until_stage: str | None = None,
+               bundle: Path | None = None, extra: dict | None = None,
+               echo: Callable[[str], None] = print) -> dict:
+    """:func:`run_chain` of one folder (a run, or a tile); ``bundle``: a shared model for
+    the map step (see :func:`plan`); ``extra``: more manifest keys."""
+    from hrlc.pipeline_select import check_upstream, selected
+
     out = Path(run.output)
+    steps = plan(run, out, bundle=bundle)
+    chosen = selected(steps, from_stage, until_stage)
+    check_upstream(steps, chosen)
     _prepare(out)
     resolved = run.model_dump(mode="json")
-    manifest = {} if restart else read_manifest(out)
+    manifest = read_manifest(out)
+    if restart and len(chosen) == len(steps):
+        manifest = {}
+    elif restart:  # redo only the chosen stages: the others keep their records
+        for step in chosen:
+            manifest.get("stages", {}).pop(step.name, None)
     manifest.update({
         "format": "hrlc-run", "version": 1, "config_source": config_source,
         "config": resolved, "config_hash": _hash_of(resolved), "software": _versions(),
         "seeds": _seeds(resolved), "scenes": _scenes(run),
         "inputs": [fast_hash(Path(p)) for p in run.sources + _label_files(run)
                    + ([run.dem] if run.dem else [])],
+        **(extra or {}),
     })
     stages = manifest.setdefault("stages", {})
-    for step in plan(run, out):
+    for step in chosen:
         _write_configs(out, step)
-        fingerprint = _fingerprint(step)
+        shared = [content_checksum(p) if p.exists() else {"path": str(p), "missing": True}
+                  for p in step.shared]
+        fingerprint = _fingerprint(step, shared)
         record = stages.get(step.name, {})
         if record.get("status") == "done" and record.get("fingerprint") == fingerprint:
             reason = _stale_output(step, record)
@@ -324,6 +375,7 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
             "status": "done", "fingerprint": fingerprint, "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "config_file": str(step.config_file),
             "outputs": [content_checksum(p) for p in step.outputs],
+            **({"shared_inputs": shared} if shared else {}),
         }
         _write_manifest(out, manifest)
     _write_manifest(out, manifest)
@@ -345,4 +397,4 @@ def _report(out: Path, echo: Callable[[str], None], *, failed: bool = False) -> 
 
 
 __all__ = ["STAGES", "Step", "content_checksum", "fast_hash", "plan", "read_manifest",
-           "run_chain"]
+           "run_chain", "run_folder"]

@@ -13,7 +13,13 @@ from hrlc.cli import app
 def run(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="Run YAML (see configs/run.yaml)."),
-    restart: bool = typer.Option(False, "--restart", help="Redo every stage, even finished ones."),
+    restart: bool = typer.Option(False, "--restart",
+                                 help="Redo the selected stages, even finished ones."),
+    from_stage: str | None = typer.Option(
+        None, "--from", metavar="STAGE",
+        help="Start at this stage; the outputs of earlier stages must exist."),
+    until_stage: str | None = typer.Option(
+        None, "--until", metavar="STAGE", help="Stop after this stage."),
 ) -> None:
     """Run the chain: masks, composite, restore, features, dataset, train, map.
 
@@ -22,9 +28,15 @@ def run(
     a manifest (versions, config hash, inputs and outputs with checksums, per-stage time
     and peak memory). An interrupted or failed run resumes: finished stages whose
     configuration and inputs did not change, and whose outputs still match their
-    checksums, are skipped. Exit code 2 on an error, 130 on Ctrl-C.
+    checksums, are skipped. [bold]--from[/]/[bold]--until[/] run only the stages between
+    them (inclusive); with [bold]--restart[/] only those are redone.
 
-    Example: [bold]hrlc run configs/run.yaml[/]
+    With [bold]tiles:[/] in the config, each tile (or year) runs in OUT/<tile>/ with its
+    own outputs, configs, manifest and report, one tile after another; OUT/manifest.json
+    lists the tiles. [bold]model_from: <tile>[/] trains once, on that tile (run first),
+    and maps every tile with its model. Exit code 2 on an error, 130 on Ctrl-C.
+
+    Example: [bold]hrlc run configs/run.yaml --from features --until train[/]
     """
     from rich.console import Console
 
@@ -35,12 +47,19 @@ def run(
 
     console = Console()
     cfg = load_config(config, RunConfig)
+    def echo(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
+
     try:
         manifest = run_chain(cfg, config_source=str(config), restart=restart,
-                             echo=lambda text: console.print(text, highlight=False,
-                                                             markup=False))
+                             from_stage=from_stage, until_stage=until_stage, echo=echo)
     except StageInterrupted:
         raise SystemExit(130) from None  # the stage printed the one-line message itself
     from hrlc.cli.info import print_manifest
+    from hrlc.pipeline import read_manifest
 
-    print_manifest(manifest, console)
+    if "tiles" not in manifest:
+        print_manifest(manifest, console)
+    for name, entry in manifest.get("tiles", {}).items():
+        console.print(f"[bold]tile {name}[/]: {entry['status']}, {entry['output']}")
+        print_manifest(read_manifest(Path(entry["output"])), console)

@@ -1,0 +1,103 @@
+"""``hrlc run`` of several tiles (or years) from one config (``tiles:``).
+
+Layout: each tile is a run folder of its own, ``OUT/<tile>/`` (stage outputs,
+``configs/``, ``manifest.json``, ``report.html``), made by :func:`hrlc.pipeline.run_folder`
+exactly as a run without tiles; ``OUT/manifest.json`` (format ``hrlc-run-tiles``) lists the
+tiles with their folder, status, stage statuses and the model their map used.
+
+With ``model_from: <tile>`` that tile runs first and is the only one that runs dataset
+and train; the other tiles map with its bundle, whose content checksum is part of their
+map step's fingerprint (and recorded in their manifest as ``shared_inputs``), so a
+retrained model remaps every tile. Tiles run one after another; within a stage the
+``compute`` block applies as usual, so on a cluster every stage of every tile runs there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hrlc.config.run import RunConfig
+from hrlc.errors import HrlcError, InputError, StageInterrupted
+from hrlc.pipeline import _hash_of, _write_manifest, plan, read_manifest, run_folder
+from hrlc.pipeline_select import check_upstream, selected
+
+#: ``format`` of the top-level manifest of a run with tiles.
+TILES_FORMAT = "hrlc-run-tiles"
+
+
+def tile_order(run: RunConfig) -> list[str]:
+    """The tiles in the order they run: the one providing the model first."""
+    names = list(run.tiles or {})
+    return sorted(names, key=lambda name: name != run.model_from)
+
+
+def _bundle(run: RunConfig, tiles: dict[str, RunConfig], name: str) -> Path | None:
+    """The shared model tile ``name`` maps with (None: its own, or no sharing)."""
+    if run.model_from in (None, name):
+        return None
+    return Path(tiles[run.model_from].output) / "model" / "model.npz"
+
+
+def run_tiles(run: RunConfig, *, config_source: str = "config", restart: bool = False,
+              from_stage: str | None = None, until_stage: str | None = None,
+              echo: Callable[[str], None] = print) -> dict:
+    """Run (or resume) every tile of ``run``, each in ``OUT/<tile>/``; return the top-level
+    manifest. Arguments as :func:`hrlc.pipeline.run_chain`; lines are prefixed with the
+    tile's name.
+
+    Raises
+    ------
+    InputError
+        Before any stage runs: an input that ``from_stage`` skips making is missing in
+        some tile; or, when a tile is reached, the shared model it maps with is missing.
+    HrlcError, StageInterrupted
+        As :func:`hrlc.pipeline.run_chain`; the tile is recorded as failed or interrupted.
+    """
+    tiles = {name: run.tile(name) for name in tile_order(run)}
+    for name, tile in tiles.items():  # a missing input is found now, not after an hour
+        steps = plan(tile, Path(tile.output), bundle=_bundle(run, tiles, name))
+        check_upstream(steps, selected(steps, from_stage, until_stage))
+    out = Path(run.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HrlcError(f"cannot create the run folder {out}: {exc.strerror}; choose another "
+                        "output or fix its permissions") from None
+    resolved = run.model_dump(mode="json")
+    before = read_manifest(out).get("tiles", {})
+    manifest = {"format": TILES_FORMAT, "version": 1, "config_source": config_source,
+                "config": resolved, "config_hash": _hash_of(resolved),
+                "model_from": run.model_from,
+                "tiles": {name: {"output": tile.output, "status": "pending",
+                                 **{k: v for k, v in before.get(name, {}).items()
+                                    if k in ("stages", "model")}}
+                          for name, tile in tiles.items()}}
+    _write_manifest(out, manifest)
+    for name, tile in tiles.items():
+        entry, bundle = manifest["tiles"][name], _bundle(run, tiles, name)
+        chosen = {s.name for s in selected(plan(tile, Path(tile.output), bundle=bundle),
+                                           from_stage, until_stage)}
+        if bundle is not None and "map" in chosen and not bundle.exists():
+            raise InputError(f"tile {name!r} maps with the model of tile {run.model_from!r}, "
+                             f"{bundle}, which is not there; run that tile's train stage "
+                             "(e.g. --from train)")
+        try:
+            done = run_folder(tile, config_source=config_source, restart=restart,
+                              from_stage=from_stage, until_stage=until_stage, bundle=bundle,
+                              extra={"tile": name, "model_from": run.model_from},
+                              echo=lambda text, name=name: echo(f"{name} {text}"))
+        except (HrlcError, StageInterrupted) as exc:
+            entry["status"] = "interrupted" if isinstance(exc, StageInterrupted) else "failed"
+            entry["stages"] = {k: v.get("status") for k, v in
+                               read_manifest(Path(tile.output)).get("stages", {}).items()}
+            _write_manifest(out, manifest)
+            raise
+        entry.update(status="done",
+                     stages={k: v.get("status") for k, v in done["stages"].items()},
+                     model=str(bundle or Path(tile.output) / "model" / "model.npz"))
+        _write_manifest(out, manifest)
+    return manifest
+
+
+__all__ = ["TILES_FORMAT", "run_tiles", "tile_order"]

@@ -1,0 +1,148 @@
+"""hrlc run: --from/--until, and several tiles in one config sharing one model."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+
+from hrlc.cli import main
+from hrlc.config.run import RunConfig
+from hrlc.errors import ConfigError, InputError
+from hrlc.pipeline import content_checksum, run_chain
+from hrlc.testing import bundled_aber
+from tests.reliability.conftest import aber_run
+
+
+def _tiles(out, **extra) -> dict:
+    """The Aberystwyth scene as two tiles: 'north' (with labels) provides the model,
+    'south' (without labels) is mapped with it."""
+    data = aber_run(out)
+    data.update(tiles={"north": {}, "south": {"sources": [str(bundled_aber())],
+                                              "polygons": None}},
+                model_from="north", **extra)
+    return data
+
+
+def _ran(lines) -> list[str]:
+    return [line.split(" hrlc ")[0] for line in lines if " hrlc " in line]
+
+
+def _classes(path):
+    with rasterio.open(path / "map" / "classes.tif") as src:
+        return src.read(1)
+
+
+def test_tile_inherits_the_run_and_drops_training_when_sharing(tmp_path):
+    run = RunConfig.model_validate(_tiles(tmp_path / "out", dem="dem.tif"))
+    south, north = run.tile("south"), run.tile("north")
+    assert south.output == f"{tmp_path / 'out'}/south" and south.polygons is None
+    assert south.stages == ["features", "map"] and south.dem == "dem.tif"
+    assert north.stages == ["features", "dataset", "train", "map"]
+    assert north.polygons.path == run.polygons.path and north.tiles is None
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"tiles": {"a/b": {}}}, r"tiles: 'a/b' is not a safe folder name"),
+    ({"tiles": {"..": {}}}, r"tiles: '..' is not a safe folder name"),
+    ({"model_from": "east"}, r"model_from: 'east' is not a tile; choose one of: north, south"),
+    ({"tiles": {"north": {"polygons": None}, "south": {}}},
+     r"tiles.north: no labels to train with; give 'polygons' or 'lc_maps'"),
+    ({"model_from": None}, r"tiles.south: no labels.*or share a model with model_from"),
+])
+def test_tile_config_errors_name_the_key(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.model_validate({**_tiles(tmp_path), **change})
+
+
+def test_model_from_needs_tiles_and_sources_are_required(tmp_path):
+    with pytest.raises(ConfigError, match="model_from: 'north' needs 'tiles'"):
+        RunConfig.model_validate({**aber_run(tmp_path), "model_from": "north"})
+    with pytest.raises(ConfigError, match="missing required key 'sources'"):
+        RunConfig.model_validate({"output": str(tmp_path)})
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"from_stage": "mask"}, r"--from 'mask' is not a stage of this run; choose one of: "
+                             r"features, dataset, train, map"),
+    ({"until_stage": "restore"}, r"--until 'restore' is not a stage"),
+    ({"from_stage": "train", "until_stage": "dataset"},
+     r"--from 'train' comes after --until 'dataset'.*features, dataset, train, map"),
+])
+def test_from_until_usage_errors_list_the_stages(tmp_path, options, message):
+    with pytest.raises(ConfigError, match=message):
+        run_chain(RunConfig.model_validate(aber_run(tmp_path / "out")), **options)
+    assert not (tmp_path / "out").exists()
+
+
+def test_from_needs_the_outputs_of_earlier_stages(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=rf"stage 'dataset' needs {out / 'features.zarr'}, "
+                                         r"which stage 'features' makes.*--from features"):
+        run_chain(RunConfig.model_validate(aber_run(out)), from_stage="dataset")
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(_tiles(out)))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(path), "--from", "bogus"])
+    assert exit_info.value.code == 2
+    assert "--from 'bogus' is not a stage" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # every tile is checked before any runs
+        main(["run", str(path), "--from", "map"])
+    assert exit_info.value.code == 2
+    assert f"needs {out / 'north' / 'model' / 'model.npz'}, which stage 'train'" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_from_until_run_only_the_selected_stages(tmp_path):
+    out, lines = tmp_path / "out", []
+    run = RunConfig.model_validate(aber_run(out))
+    run_chain(run, until_stage="features", echo=lines.append)
+    assert _ran(lines) == ["[features]"] and not (out / "dataset").exists()
+    lines.clear()
+    manifest = run_chain(run, from_stage="dataset", until_stage="train", echo=lines.append)
+    assert _ran(lines) == ["[dataset]", "[train]"] and not (out / "map").exists()
+    assert set(manifest["stages"]) == {"features", "dataset", "train"}
+    features = manifest["stages"]["features"]
+    lines.clear()
+    manifest = run_chain(run, from_stage="map", restart=True, echo=lines.append)
+    assert _ran(lines) == ["[map]"]
+    assert manifest["stages"]["features"] == features  # kept, not redone
+    lines.clear()
+    run_chain(run, from_stage="train", echo=lines.append)
+    assert lines[:2] == ["[train] up to date, skipped", "[map] up to date, skipped"]
+    assert np.isin(np.unique(_classes(out)), [1, 2, 3, 4]).all()
+
+
+@pytest.mark.slow
+def test_tiles_share_the_model_of_one_tile(tmp_path):
+    out, lines = tmp_path / "out", []
+    manifest = run_chain(RunConfig.model_validate(_tiles(out)), echo=lines.append)
+    assert _ran(lines) == ["north [features]", "north [dataset]", "north [train]",
+                           "north [map]", "south [features]", "south [map]"]
+    bundle = out / "north" / "model" / "model.npz"
+    assert list(manifest["tiles"]) == ["north", "south"]
+    assert {t["status"] for t in manifest["tiles"].values()} == {"done"}
+    assert manifest["tiles"]["south"]["model"] == str(bundle)
+    assert json.loads((out / "manifest.json").read_text())["format"] == "hrlc-run-tiles"
+    south = json.loads((out / "south" / "manifest.json").read_text())
+    assert set(south["stages"]) == {"features", "map"} and south["tile"] == "south"
+    assert south["stages"]["map"]["shared_inputs"] == [content_checksum(bundle)]
+    assert yaml.safe_load((out / "south" / "configs" / "map.yaml").read_text())["bundle"] == \
+        str(bundle)
+    assert not (out / "south" / "model").exists() and (out / "south" / "report.html").exists()
+    # the same scene and the same model: the same map, in two folders
+    np.testing.assert_array_equal(_classes(out / "south"), _classes(out / "north"))
+
+    lines.clear()
+    run_chain(RunConfig.model_validate(_tiles(out)), echo=lines.append)
+    assert _ran(lines) == [] and sum("up to date, skipped" in line for line in lines) == 6
+
+    lines.clear()
+    retrain = _tiles(out)
+    retrain["train"] = {**retrain["train"], "C": [100]}
+    run_chain(RunConfig.model_validate(retrain), echo=lines.append)
+    assert _ran(lines) == ["north [train]", "north [map]", "south [map]"]
+    south = json.loads((out / "south" / "manifest.json").read_text())
+    assert south["stages"]["map"]["shared_inputs"] == [content_checksum(bundle)]
