@@ -134,6 +134,18 @@ def test_tiles_share_the_model_of_one_tile(tmp_path):
     assert not (out / "south" / "model").exists() and (out / "south" / "report.html").exists()
     # the same scene and the same model: the same map, in two folders
     np.testing.assert_array_equal(_classes(out / "south"), _classes(out / "north"))
+    from rich.console import Console
+
+    from hrlc.cli.info import print_manifest
+    from hrlc.errors import InputError
+    from hrlc.io.run_report import write_run_report
+
+    console = Console(record=True, width=200)
+    print_manifest(json.loads((out / "manifest.json").read_text()), console)
+    text = console.export_text()
+    assert "tile north: done" in text and "tile south: done" in text and "map" in text
+    with pytest.raises(InputError, match="run with tiles.*south/report.html"):
+        write_run_report(out)
 
     lines.clear()
     run_chain(RunConfig.model_validate(_tiles(out)), echo=lines.append)

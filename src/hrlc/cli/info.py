@@ -21,8 +21,17 @@ def _fmt(value: object) -> str:
 
 
 def print_manifest(manifest: dict, console) -> None:
-    """A run's manifest as tables: stages (time, memory, outputs), scenes, software."""
+    """A run's manifest as tables: stages (time, memory, outputs), scenes, software; for a
+    run with tiles, each tile's in turn."""
     from rich.table import Table
+
+    if "tiles" in manifest:
+        from hrlc.pipeline import read_manifest
+
+        for name, entry in manifest["tiles"].items():
+            console.print(f"[bold]tile {name}[/]: {entry['status']}, {entry['output']}")
+            print_manifest(read_manifest(Path(entry["output"])), console)
+        return
 
     stages = Table(title=f"run {manifest.get('config_source', '')} "
                    f"(config {manifest.get('config_hash', '-')})", title_justify="left")

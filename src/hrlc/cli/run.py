@@ -56,10 +56,5 @@ def run(
     except StageInterrupted:
         raise SystemExit(130) from None  # the stage printed the one-line message itself
     from hrlc.cli.info import print_manifest
-    from hrlc.pipeline import read_manifest
 
-    if "tiles" not in manifest:
-        print_manifest(manifest, console)
-    for name, entry in manifest.get("tiles", {}).items():
-        console.print(f"[bold]tile {name}[/]: {entry['status']}, {entry['output']}")
-        print_manifest(read_manifest(Path(entry["output"])), console)
+    print_manifest(manifest, console)

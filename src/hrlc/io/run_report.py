@@ -94,6 +94,11 @@ def read_manifest_of(folder: str | os.PathLike) -> dict:
         raise InputError(f"{folder}: no such folder; give the output folder of hrlc run "
                          "(the one that holds manifest.json)")
     manifest = _json(folder / RUN_FILES["manifest"])
+    if isinstance(manifest, dict) and "tiles" in manifest:
+        reports = ", ".join(str(Path(t["output"]) / "report.html")
+                            for t in manifest["tiles"].values())
+        raise InputError(f"{folder} is a run with tiles: each tile has its own run folder and "
+                         f"report ({reports}); give a tile's folder")
     if manifest is None or not isinstance(manifest, dict) or manifest.get("format") != "hrlc-run":
         raise InputError(f"{folder} is not a run folder of hrlc run: it holds no manifest.json "
                          "written by hrlc run; give the folder named by 'output:' in the run "
