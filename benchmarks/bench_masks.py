@@ -91,7 +91,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10980)
     parser.add_argument("--dates", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunks", type=int, default=1024)
+    parser.add_argument("--chunks", type=int, default=512,
+                        help="chunk side, px (the default of hrlc masks)")
     parser.add_argument("--scratch", default=None, help="folder for the temporary Zarr store")
     parser.add_argument("--child", choices=("read", "full"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "masks")

