@@ -51,8 +51,11 @@ def _start(tmp_path):
     data = aber_run(out, stages=("features", "dataset"))
     config = write_run_yaml(tmp_path / "run.yaml", data)
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    # Ctrl-C as in a terminal: a test run started in the background (nohup ... &) has
+    # SIGINT ignored, and children inherit that
     process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config)],
-                               stdout=open(stdout, "w"), stderr=open(stderr, "w"))
+                               stdout=open(stdout, "w"), stderr=open(stderr, "w"),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return out, data, process, stdout, stderr
 
 
