@@ -78,10 +78,14 @@ def test_example_configs_are_valid(name):
 
 
 def test_public_api_resolves_every_name():
+    from importlib.metadata import version
+
     import hrlc
 
-    for name in hrlc.__all__:
-        assert getattr(hrlc, name) is not None
+    for name in set(hrlc.__all__) - {"__version__"}:
+        value = getattr(hrlc, name)  # the lazy import gives the object of that name
+        assert value.__name__ == name and value.__module__.startswith("hrlc.")
+    assert hrlc.__version__ == version("hrlc")
     from hrlc.model import TrainingDataError
 
     assert TrainingDataError is hrlc.TrainingDataError
