@@ -124,22 +124,25 @@ class _KernelGemm:
     def __call__(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features)
         out = np.empty((x.shape[0], self._weights.shape[1]))
+        # the work arrays of one batch, reused by every batch
+        buffers = (np.empty((self.batch, x.shape[1] + 2), self.dtype),
+                   np.empty((self.batch, self.SLAB), self.dtype),
+                   np.empty((self.batch, self._weights.shape[1]), self.dtype))
         for start in range(0, x.shape[0], self.batch):
             part = x[start:start + self.batch]
-            out[start:start + len(part)] = self._block(part)[:len(part)]
+            out[start:start + len(part)] = self._block(part, *buffers)[:len(part)]
         return out
 
-    def _block(self, x: np.ndarray) -> np.ndarray:
+    def _block(self, x: np.ndarray, augmented: np.ndarray, slab: np.ndarray,
+               part: np.ndarray) -> np.ndarray:
         n_features = x.shape[1]
-        augmented = np.zeros((self.batch, n_features + 2), self.dtype)
+        augmented[len(x):] = 0  # the padding of the last batch
         centred = augmented[:len(x), :n_features]
         np.subtract(x, self._centre, out=centred, casting="unsafe")
         augmented[:len(x), n_features] = 1
         augmented[:len(x), n_features + 1] = -self.gamma * np.einsum(
             "ij,ij->i", centred, centred, dtype=np.float64)
         total = np.zeros((self.batch, self._weights.shape[1]))
-        part = np.empty((self.batch, self._weights.shape[1]), self.dtype)
-        slab = np.empty((self.batch, self.SLAB), self.dtype)
         for start in range(0, self.n_support_vectors, self.SLAB):
             stop = min(start + self.SLAB, self.n_support_vectors)
             kernel = slab[:, :stop - start]
@@ -154,8 +157,9 @@ class _KernelGemm:
 
 
 def _batch_rows(n_sv: int, memory_mb: float) -> int:
-    """Pixels per GEMM: a multiple of 64, at most 2048, so that a batch's (float64 at most)
-    kernel fits in ``memory_mb``."""
+    """Pixels per GEMM: a multiple of 64, at most 2048, so that a batch's kernel values over
+    all support vectors (float64 at most) would fit in ``memory_mb``; computed by slabs,
+    a batch holds far less (``batch x SLAB`` values)."""
     rows = int(memory_mb * 2**20 / (8 * max(n_sv, 1)))
     return min(2048, max(64, rows // 64 * 64))
 
