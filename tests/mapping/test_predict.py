@@ -52,13 +52,74 @@ def test_refinement_flags_steep_calibration_steps_and_close_votes(bundle):
     from hrlc.model import Calibrator
 
     predictor = BundlePredictor(bundle)
-    step = Calibrator("isotonic", x=np.array([0.0, 1e-7, 1.0]), y=np.array([0.1, 0.6, 0.7]))
-    predictor.bundle = SimpleNamespace(calibrators=[step] * 4)
-    scores = np.full((3, 4), 0.5)
-    scores[1, 2] = 5e-8  # on the step
-    pairwise = np.ones((3, 6))
+    pairwise = np.ones((3, 6))  # pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3)
+    pairwise[1] = 0.5
     pairwise[2, 4] = -predictor.refine_delta / 2  # a vote that float32 could flip
-    np.testing.assert_array_equal(predictor._unsure(scores, pairwise), [False, True, True])
+    scores = predictor._svm.ovr_decision(pairwise)
+    on_step = scores[1, 2]  # pixel 1's class-3 score sits on a steep step
+    gentle = Calibrator("isotonic", x=np.array([-10.0, 10.0]), y=np.array([0.0, 1.0]))
+    step = Calibrator("isotonic", x=np.array([-10.0, on_step - 1e-7, on_step + 1e-7, 10.0]),
+                      y=np.array([0.0, 0.3, 0.6, 0.7]))
+    predictor.bundle = SimpleNamespace(calibrators=[gentle, gentle, step, gentle])
+    for resolution in (None, 0.01):
+        np.testing.assert_array_equal(predictor._unsure(scores, pairwise, resolution),
+                                      [False, True, True])
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+def test_stored_percent_equals_float64_with_fewer_pixels_refined(bundles, pixels, kind,
+                                                                  monkeypatch):
+    """With ``resolution=0.01`` only pixels whose stored percent or label the float32 error
+    could change are refined, and the stored values equal those of the float64 path."""
+    bundle = bundles[kind]
+    X, _, _ = _reference(bundle, pixels)
+    X = np.vstack([X, np.random.default_rng(2).normal(size=X.shape) * 2])
+    exact = BundlePredictor(bundle, dtype=np.float64).predict(X)
+    predictor = BundlePredictor(bundle)
+    refined = {}
+    original = predictor._unsure
+
+    def counting(scores, pairwise, resolution=None):
+        unsure = original(scores, pairwise, resolution)
+        refined[resolution] = int(unsure.sum())
+        return unsure
+
+    monkeypatch.setattr(predictor, "_unsure", counting)
+    result = predictor.predict(X, resolution=0.01)
+    predictor.predict(X)
+    stored = lambda p: np.rint(p * 100)  # noqa: E731 (as hrlc.mapping.predict stores them)
+    np.testing.assert_array_equal(result.classes, exact.classes)
+    for name in ("probabilities", "confidence", "margin"):
+        np.testing.assert_array_equal(stored(getattr(result, name)),
+                                      stored(getattr(exact, name)), err_msg=name)
+    assert max(refined.values()) < len(X) / 20
+
+
+@pytest.mark.parametrize("case", ["normalise", "softmax", "two classes"])
+def test_probability_bounds_contain_every_probability_in_the_score_box(bundles, case):
+    """Scores drawn anywhere inside [low, high] give probabilities inside the bounds, and
+    bounds of a box of zero width are the probabilities themselves."""
+    from hrlc.mapping.predictor import probability_bounds
+    from hrlc.model import Calibrator, probabilities_from_scores
+
+    rng = np.random.default_rng(3)
+    calibrators = bundles["multiclass"].calibrators
+    steep = Calibrator("isotonic", x=np.array([-0.5, -1e-4, 1e-4, 0.5]),
+                       y=np.array([0.0, 0.2, 0.9, 1.0]))
+    shape = {"two classes": (400,)}.get(case, (400, len(calibrators)))
+    rule = {"aggregation": "softmax", "temperature": 0.7} if case == "softmax" else {}
+    if case == "two classes":
+        calibrators = [steep]
+    scores = rng.normal(scale=0.3, size=shape)
+    low, high = scores - rng.uniform(0, 1e-3, shape), scores + rng.uniform(0, 1e-3, shape)
+    lower, upper = probability_bounds(low, high, calibrators, **rule)
+    for _ in range(50):
+        inside = low + rng.uniform(size=shape) * (high - low)
+        proba = probabilities_from_scores(inside, calibrators, **rule)
+        assert np.all(proba >= lower - 1e-15) and np.all(proba <= upper + 1e-15)
+    exact = probabilities_from_scores(scores, calibrators, **rule)
+    for bound in probability_bounds(scores, scores, calibrators, **rule):
+        np.testing.assert_allclose(bound, exact, rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("kind", ["multiclass", "ova"])
@@ -176,9 +237,9 @@ def test_blas_threads_pinned_while_predicting_and_restored(bundle, cube, monkeyp
     seen = []
     original = module.BundlePredictor.predict
 
-    def spy(self, features):
+    def spy(self, features, **options):
         seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
-        return original(self, features)
+        return original(self, features, **options)
 
     before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     monkeypatch.setattr(module.BundlePredictor, "predict", spy)

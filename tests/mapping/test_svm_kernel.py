@@ -62,3 +62,26 @@ def test_only_rbf():
     svc = SVC(kernel="linear").fit([[0.0], [1.0]], [0, 1])
     with pytest.raises(ValueError, match="only RBF"):
         RbfSvm.from_sklearn(svc)
+
+
+def test_class_segments_give_the_full_weights_product():
+    """Each class's kernel slabs meet only its own pairs' columns of W: the same decision
+    values as the product with the whole W (one segment)."""
+    from hrlc.mapping.svm_kernel import _KernelGemm
+
+    svc, x = _fitted(6, seed=7)
+    model = RbfSvm.from_sklearn(svc)
+    weights = model.pair_weights()
+    segments = model.class_segments()
+    assert [len(columns) for _, _, columns in segments] == [5] * 6
+    assert segments[-1][1] == len(model.support_vectors)
+    options = dict(dtype=np.float64, batch=256)
+    by_class = _KernelGemm(model.support_vectors, weights, model.intercept, model.gamma,
+                           segments=segments, **options)(x)
+    whole = _KernelGemm(model.support_vectors, weights, model.intercept, model.gamma,
+                        **options)(x)
+    np.testing.assert_allclose(by_class, whole, rtol=0, atol=1e-12)
+    start, stop, columns = segments[0]
+    with pytest.raises(ValueError, match="weights outside"):
+        _KernelGemm(model.support_vectors, weights, model.intercept, model.gamma,
+                    segments=[(start, stop, columns[:-1])], **options)

@@ -71,6 +71,7 @@ def _predict_block(block: np.ndarray, mask: np.ndarray | None = None, *,
     fill = PERCENT_NODATA if percent else np.nan
     out = np.full((n_classes + 3, pixels.shape[0]), fill, np.float32)
     out[0] = CLASS_NODATA
+    resolution = 1 / 100 if percent else None  # stored as rint(p / resolution)
     scale = (lambda p: np.rint(p * 100)) if percent else (lambda p: p)
     rows = np.flatnonzero(valid)
     with blas_threads(threads):
@@ -78,7 +79,7 @@ def _predict_block(block: np.ndarray, mask: np.ndarray | None = None, *,
         # in batches they stay small whatever the chunk size
         for start in range(0, len(rows), _PIXEL_BATCH):
             part = rows[start:start + _PIXEL_BATCH]
-            result = predictor.predict(pixels[part])
+            result = predictor.predict(pixels[part], resolution=resolution)
             out[0, part] = result.classes
             if result.probabilities is not None:
                 out[1:n_classes + 1, part] = scale(result.probabilities.T)

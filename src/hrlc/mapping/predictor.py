@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrlc.mapping.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
+from hrlc.mapping.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
+                                     confidence_term)
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,15 @@ class BundlePredictor:
         Bound of the kernel matrix of one batch of pixels, MiB.
     refine : bool
         With float32: recompute in float64 the few pixels whose float32 result is not
-        safe: a decision value within ``refine_delta`` of a steep calibration step (where
-        the float32 error would move a probability by more than ``REFINE_TOLERANCE``) or
-        of a label change. ``refine_delta`` is measured per model: ``REFINE_SAFETY`` times
-        the largest float32 error of the decision values at the model's own support
-        vectors (points on and near its decision boundaries), at least
-        ``REFINE_DELTA``. Typically 3-12 % of the pixels; the labels then equal the float64
-        ones and the probabilities differ by less than ``REFINE_TOLERANCE``.
+        safe. The float32 decision values are taken as exact within ``refine_delta``,
+        measured per model: ``REFINE_SAFETY`` times the largest float32 error of the
+        decision values at the model's own support vectors (points on and near its
+        decision boundaries), at least ``REFINE_DELTA``. A pixel is refined when its
+        label could change within that error, or a probability could change by more
+        than ``REFINE_TOLERANCE`` (or, with :meth:`predict`'s ``resolution``, when a
+        stored value could change). Typically 1-2 % of the pixels, on steep isotonic
+        steps and near one-vs-one decision boundaries; the labels then equal the
+        float64 ones and the probabilities are within ``REFINE_TOLERANCE`` of them.
     """
 
     #: Smallest margin around a decision value kept for the float32 error.
@@ -73,8 +76,10 @@ class BundlePredictor:
     REFINE_SAFETY = 4.0
     #: Support vectors (at most) on which the float32 error is measured.
     REFINE_PROBES = 2048
-    #: Largest probability change allowed within +-refine_delta before refining a pixel.
-    REFINE_TOLERANCE = 5e-5
+    #: Largest probability change allowed within the float32 error before refining a
+    #: pixel (with ``resolution`` None): the float32 probabilities are then within this of
+    #: the float64 ones.
+    REFINE_TOLERANCE = 1e-4
 
     def __init__(self, bundle, *, dtype=np.float32, memory_mb: float = 32.0,
                  refine: bool = True):
@@ -117,10 +122,11 @@ class BundlePredictor:
         rule = self.rule.get("labels", default)
         return rule if self.has_probabilities else "decision"
 
-    def _scores(self, model_features: np.ndarray, svm=None) -> tuple[np.ndarray,
-                                                                      np.ndarray | None]:
+    def _scores(self, model_features: np.ndarray, svm=None, resolution: float | None = None,
+                ) -> tuple[np.ndarray, np.ndarray | None]:
         """Decision scores as the bundle's, and the one-vs-one pairwise values (multiclass);
-        float32 results that are not safe are recomputed in float64 (see ``refine``)."""
+        float32 results that are not safe are recomputed in float64 (see ``refine`` and
+        :meth:`predict`'s ``resolution``)."""
         svm = svm or self._svm
         raw = self._raw(svm, model_features)
         if self.rule["kind"] == "ova":
@@ -128,7 +134,7 @@ class BundlePredictor:
         else:
             pairwise, scores = raw, svm.ovr_decision(raw)
         if svm is self._svm and self._exact is not None:
-            unsure = self._unsure(scores, pairwise)
+            unsure = self._unsure(scores, pairwise, resolution)
             if unsure.any():
                 exact, exact_pairs = self._scores(model_features[unsure], self._exact)
                 scores[unsure] = exact
@@ -136,20 +142,56 @@ class BundlePredictor:
                     pairwise[unsure] = exact_pairs
         return scores, pairwise
 
-    def _unsure(self, scores: np.ndarray, pairwise: np.ndarray | None) -> np.ndarray:
-        """Pixels whose probabilities or label could change within the float32 error."""
+    def _unsure(self, scores: np.ndarray, pairwise: np.ndarray | None,
+                resolution: float | None = None) -> np.ndarray:
+        """Pixels whose label or probabilities could change within the float32 error.
+
+        Each decision value is taken as exact within ``refine_delta``; for one-vs-rest
+        shaped multiclass scores (votes plus an increasing function of a sum of n - 1
+        pairwise values), the votes are fixed unless a pairwise value is that close to 0,
+        and the sum is exact within ``(n - 1) refine_delta``, which bounds the score.
+        The probabilities over these score intervals are bounded
+        (:func:`probability_bounds`); a
+        pixel is unsure when the bounds of a probability are more than
+        ``REFINE_TOLERANCE`` apart (``resolution`` None), or round to different steps of
+        ``resolution`` (the probability, confidence or margin as stored), or when its
+        label is not the same over the box.
+        """
         delta, columns = self.refine_delta, scores.reshape(len(scores), -1)
         unsure = np.zeros(len(scores), bool)
-        if self.bundle.calibrators is not None and self.rule["aggregation"] == "normalise":
-            for k, calibrator in enumerate(self.bundle.calibrators):
-                step = calibrator.predict(columns[:, k] + delta) - calibrator.predict(
-                    columns[:, k] - delta)
-                unsure |= np.abs(step) > self.REFINE_TOLERANCE
+        low_scores, high_scores = scores - delta, scores + delta
         if pairwise is not None:  # a one-vs-one vote could flip
             unsure |= (np.abs(pairwise) < delta).any(axis=1)
-        elif columns.shape[1] > 1:  # the largest binary decision value could change
-            top = np.sort(columns, axis=1)
+            if scores.ndim == 2:  # votes fixed; each confidence within (n - 1) delta
+                votes, confidence = self._svm.ovr_parts(pairwise)
+                spread = (scores.shape[1] - 1) * delta
+                low_scores = votes + confidence_term(confidence - spread)
+                high_scores = votes + confidence_term(confidence + spread)
+        elif self.label_rule == "decision" and columns.shape[1] > 1:
+            top = np.sort(columns, axis=1)  # the largest binary decision value could change
             unsure |= top[:, -1] - top[:, -2] < 2 * delta
+        if not self.has_probabilities:
+            return unsure
+        low, high = probability_bounds(low_scores, high_scores, self.bundle.calibrators,
+                                       aggregation=self.rule["aggregation"],
+                                       temperature=self.rule["temperature"])
+        unsure |= ~(np.isfinite(low) & np.isfinite(high)).all(axis=1)
+        if self.label_rule == "probability":  # the most probable class could change
+            best = np.argmax(low, axis=1)
+            rows = np.arange(len(best))
+            others = high.copy()
+            others[rows, best] = -np.inf
+            unsure |= ~(low[rows, best] > others.max(axis=1))
+        if resolution is None:
+            return unsure | ((high - low).max(axis=1) > self.REFINE_TOLERANCE)
+        steps = 1.0 / resolution
+        ordered_low, ordered_high = np.sort(low, axis=1), np.sort(high, axis=1)
+        margin_low = ordered_low[:, -1] - ordered_high[:, -2]
+        margin_high = ordered_high[:, -1] - ordered_low[:, -2]
+        for lower, upper in ((low, high), (margin_low, margin_high)):
+            # widened by far more than the rounding of the bounds' own arithmetic
+            moved = np.rint((lower - 1e-9) * steps) != np.rint((upper + 1e-9) * steps)
+            unsure |= moved.reshape(len(unsure), -1).any(axis=1)
         return unsure
 
     def decision_scores(self, features: np.ndarray) -> np.ndarray:
@@ -164,15 +206,23 @@ class BundlePredictor:
                                          aggregation=self.rule["aggregation"],
                                          temperature=self.rule["temperature"])
 
-    def predict(self, features: np.ndarray) -> PixelPredictions:
+    def predict(self, features: np.ndarray, *, resolution: float | None = None,
+                ) -> PixelPredictions:
         """Class codes, probabilities, confidence and margin of features (n, n_input).
 
         Labels follow the bundle's rule (``bundle.predict``): the most probable class, or
         the SVM's decision (multiclass: one-vs-one vote; one-vs-all: largest binary
         decision value). ``confidence`` is the probability of the mapped class, ``margin``
         the difference of the two highest probabilities.
+
+        ``resolution`` (e.g. 0.01 for percent) says that the probabilities, confidence
+        and margin will be stored as ``rint(value / resolution)``: float32 pixels are
+        then refined only where the float32 error could change a stored value or the
+        label, not wherever a probability could move by ``REFINE_TOLERANCE``. The stored
+        values then equal those of the float64 path.
         """
-        scores, pairwise = self._scores(self.bundle.transform(features))
+        scores, pairwise = self._scores(self.bundle.transform(features),
+                                        resolution=resolution)
         if not self.has_probabilities:
             votes = self._svm.votes(pairwise)
             share = np.sort(votes, axis=1) / max(votes.shape[1] - 1, 1)
@@ -190,6 +240,48 @@ class BundlePredictor:
         return PixelPredictions(classes=self.classes[index], probabilities=proba,
                                 confidence=proba[np.arange(len(index)), index],
                                 margin=ordered[:, -1] - ordered[:, -2])
+
+
+def probability_bounds(low_scores: np.ndarray, high_scores: np.ndarray, calibrators, *,
+                       aggregation: str = "normalise", temperature: float = 1.0,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest probability of each class (n, n_classes) over all decision
+    scores between ``low_scores`` and ``high_scores`` (each (n, n_classes), or (n,) for a
+    two-class multiclass SVM), by the rule of :func:`hrlc.model.probabilities_from_scores`.
+
+    The calibrators are monotone, so each calibrated value spans the interval between
+    its values at the two ends; a normalised probability ``u_k / sum(u)`` is lowest with
+    ``u_k`` at its low end and the others at their high ends, and highest the other way
+    round. NaN where the row sum could be 0 (scikit-learn's uniform fallback) unless it
+    is 0 throughout.
+    """
+    low_scores = np.asarray(low_scores, dtype=np.float64)
+    high_scores = np.asarray(high_scores, dtype=np.float64)
+    if aggregation == "softmax":
+        shift = high_scores.max(axis=1, keepdims=True)
+        u_low = np.exp((low_scores - shift) / temperature)
+        u_high = np.exp((high_scores - shift) / temperature)
+    elif low_scores.ndim == 1:  # two classes: p1 = cal(f), p0 = 1 - p1
+        ends = np.stack([calibrators[0].predict(low_scores),
+                         calibrators[0].predict(high_scores)])
+        p1_low, p1_high = ends.min(axis=0), ends.max(axis=0)
+        return (np.column_stack([1.0 - p1_high, p1_low]),
+                np.column_stack([1.0 - p1_low, p1_high]))
+    else:
+        ends = np.stack([np.column_stack([c.predict(side[:, k])
+                                          for k, c in enumerate(calibrators)])
+                         for side in (low_scores, high_scores)])
+        u_low, u_high = ends.min(axis=0), ends.max(axis=0)
+    total_low = u_low.sum(axis=1, keepdims=True)
+    total_high = u_high.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = u_low / (total_high - u_high + u_low)
+        high = u_high / (total_low - u_low + u_high)
+    zero = (total_high == 0).ravel()
+    low[zero] = high[zero] = 1.0 / low.shape[1]
+    could_be_zero = ((total_low == 0).ravel()) & ~zero
+    low[could_be_zero] = high[could_be_zero] = np.nan
+    return low, high
 
 
 class _BlasLimit:

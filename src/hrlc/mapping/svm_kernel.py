@@ -67,6 +67,14 @@ class RbfSvm:
         n = len(self.n_support)
         return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
+    def class_segments(self) -> list[tuple[int, int, list[int]]]:
+        """(start, stop, pairs) of each class: its support vectors' rows of
+        :meth:`pair_weights` and the pairs (columns) in which they weigh."""
+        start = np.concatenate([[0], np.cumsum(self.n_support)])
+        return [(int(start[c]), int(start[c + 1]),
+                 [p for p, pair in enumerate(self.pairs) if c in pair])
+                for c in range(len(self.n_support)) if start[c + 1] > start[c]]
+
     def pair_weights(self) -> np.ndarray:
         """W (n_sv, n_pairs): the dual coefficients of each pair's support vectors."""
         start = np.concatenate([[0], np.cumsum(self.n_support)])
@@ -85,12 +93,16 @@ class _KernelGemm:
     the pixels augmented with ``[1, -gamma |x|^2]`` and the support vectors with
     ``[-gamma |s|^2, 1]``, then ``exp`` in place. The support vectors are taken ``SLAB`` at
     a time, so that a batch's slab of kernel values stays in cache between the GEMM, the
-    ``exp`` and its product with the weights. That product is taken ``SUM_SPAN`` support
-    vectors at a time and the partial sums are added in float64: the decision value of a
-    noisy model is a small difference of large sums (its dual coefficients add up to
-    hundreds), and a float32 sum over all support vectors moved it by up to ~1.5e-4;
-    summed in short spans the error is about that of the float32 kernel values
-    (2.6e-5 at most on the benchmark's model, ~1e-6 on cleaner ones) at ~5 % more time.
+    ``exp`` and its product with the weights. The support vectors come in ``segments``
+    (see :class:`_Segment`: a multiclass SVM's classes), and a slab is multiplied only
+    by its segment's columns of W. The product is taken ``SUM_SPAN`` support vectors at
+    a time (one stacked GEMM per slab) and the partial sums are added in float64: the
+    decision value of a noisy model is a small difference of large sums (its dual
+    coefficients add up to hundreds), and a float32 sum over all support vectors moved
+    it by up to ~1.5e-4 (over a slab of 256, by 4e-5 to 1.3e-4, depending on the BLAS
+    kernel that the batch size selects); summed in spans of 64 the error is about that
+    of the float32 kernel values (~2e-5 on the benchmarks' models, ~1e-6 on cleaner
+    ones) at ~10 % more time.
     (An exponent that rounding pushes just above 0 gives ``K`` a few 1e-7 above 1: below
     float32 noise, so it is not clamped.) :class:`hrlc.mapping.BundlePredictor`
     recomputes in float64 the pixels whose result the remaining error could change. The
@@ -101,9 +113,10 @@ class _KernelGemm:
     #: Support vectors per kernel slab.
     SLAB = 256
     #: Support vectors per partial sum of the weights product (a divisor of ``SLAB``).
-    SUM_SPAN = 32
+    SUM_SPAN = 64
 
-    def __init__(self, support_vectors, weights, intercept, gamma, *, dtype, batch):
+    def __init__(self, support_vectors, weights, intercept, gamma, *, dtype, batch,
+                 segments=None):
         self.dtype = np.dtype(dtype)
         self.gamma = float(gamma)
         self.batch = int(batch)
@@ -114,7 +127,12 @@ class _KernelGemm:
         norms = -self.gamma * np.einsum("ij,ij->i", centred, centred)
         self._sv = np.column_stack([2 * self.gamma * centred, norms,
                                     np.ones(len(centred))]).astype(self.dtype)
-        self._weights = np.asarray(weights).astype(self.dtype)
+        weights = np.asarray(weights)
+        self.n_outputs = weights.shape[1]
+        if segments is None:
+            segments = [(0, len(weights), np.arange(self.n_outputs))]
+        self._segments = [_Segment.of(weights, start, stop, columns, self.dtype)
+                          for start, stop, columns in segments]
         self._intercept = np.asarray(intercept, dtype=np.float64)
 
     @property
@@ -123,11 +141,11 @@ class _KernelGemm:
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features)
-        out = np.empty((x.shape[0], self._weights.shape[1]))
+        out = np.empty((x.shape[0], self.n_outputs))
         # the work arrays of one batch, reused by every batch
         buffers = (np.empty((self.batch, x.shape[1] + 2), self.dtype),
                    np.empty((self.batch, self.SLAB), self.dtype),
-                   np.empty((self.batch, self._weights.shape[1]), self.dtype))
+                   np.empty((self.batch, self.n_outputs), self.dtype))
         for start in range(0, x.shape[0], self.batch):
             part = x[start:start + self.batch]
             out[start:start + len(part)] = self._block(part, *buffers)[:len(part)]
@@ -142,18 +160,60 @@ class _KernelGemm:
         augmented[:len(x), n_features] = 1
         augmented[:len(x), n_features + 1] = -self.gamma * np.einsum(
             "ij,ij->i", centred, centred, dtype=np.float64)
-        total = np.zeros((self.batch, self._weights.shape[1]))
-        for start in range(0, self.n_support_vectors, self.SLAB):
-            stop = min(start + self.SLAB, self.n_support_vectors)
-            kernel = slab[:, :stop - start]
-            np.matmul(augmented, self._sv[start:stop].T, out=kernel)
-            np.exp(kernel, out=kernel)
-            for first in range(0, stop - start, self.SUM_SPAN):
-                last = min(first + self.SUM_SPAN, stop - start)
-                np.matmul(kernel[:, first:last], self._weights[start + first:start + last],
-                          out=part)
-                total += part
+        total = np.zeros((self.batch, self.n_outputs))
+        for segment in self._segments:
+            if segment.all_columns:
+                sums, out = total, part
+            else:
+                sums = np.zeros((self.batch, len(segment.columns)))
+                out = part.reshape(-1)[:part.shape[0] * len(segment.columns)].reshape(
+                    part.shape[0], len(segment.columns))
+            for start in range(segment.start, segment.stop, self.SLAB):
+                stop = min(start + self.SLAB, segment.stop)
+                kernel = slab[:, :stop - start]
+                np.matmul(augmented, self._sv[start:stop].T, out=kernel)
+                np.exp(kernel, out=kernel)
+                whole = (stop - start) // self.SUM_SPAN * self.SUM_SPAN
+                weights = segment.weights[start - segment.start:stop - segment.start]
+                if whole:  # the spans of the slab as one stacked GEMM, summed in float64
+                    spans = kernel[:, :whole].reshape(self.batch, -1, self.SUM_SPAN)
+                    products = np.matmul(spans.transpose(1, 0, 2), weights[:whole].reshape(
+                        -1, self.SUM_SPAN, weights.shape[1]))
+                    sums += products.sum(axis=0, dtype=np.float64)
+                if whole < stop - start:
+                    np.matmul(kernel[:, whole:], weights[whole:], out=out)
+                    sums += out
+            if not segment.all_columns:
+                total[:, segment.columns] += sums
         return total + self._intercept
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Support vectors ``start:stop`` whose weights are zero outside ``columns``.
+
+    A multiclass SVM's support vectors of class c weigh only in the pairs of c (n - 1 of
+    the n (n - 1) / 2 columns of W), so each class is one segment and its kernel slabs
+    are multiplied by its n - 1 columns only: n / 2 times less work than the full W.
+    """
+
+    start: int
+    stop: int
+    columns: np.ndarray
+    weights: np.ndarray  # (stop - start, len(columns)), the kernel's dtype
+    all_columns: bool
+
+    @classmethod
+    def of(cls, weights: np.ndarray, start: int, stop: int, columns, dtype) -> _Segment:
+        columns = np.asarray(columns, dtype=np.intp)
+        outside = np.delete(weights[start:stop], columns, axis=1)
+        if np.any(outside != 0):
+            raise ValueError(f"support vectors {start}:{stop} have weights outside "
+                             f"columns {columns.tolist()}")
+        return cls(start, stop, columns,
+                   np.ascontiguousarray(weights[start:stop, columns], dtype=dtype),
+                   all_columns=len(columns) == weights.shape[1]
+                   and np.array_equal(columns, np.arange(weights.shape[1])))
 
 
 def _batch_rows(n_sv: int, memory_mb: float) -> int:
@@ -183,7 +243,8 @@ class FastRbfPredictor:
         self.dtype = np.dtype(dtype)
         self._gemm = _KernelGemm(model.support_vectors, model.pair_weights(), model.intercept,
                                  model.gamma, dtype=dtype,
-                                 batch=_batch_rows(len(model.support_vectors), memory_mb))
+                                 batch=_batch_rows(len(model.support_vectors), memory_mb),
+                                 segments=model.class_segments())
 
     def pairwise_decision(self, features: np.ndarray) -> np.ndarray:
         """libsvm decision values (n_pixels, n_pairs) for features (n_pixels, n_features)."""
@@ -213,9 +274,16 @@ class FastRbfPredictor:
 
     def ovr_decision(self, pairwise: np.ndarray) -> np.ndarray:
         """:meth:`decision_function` from pairwise decision values (n_pixels, n_pairs)."""
-        decision = np.asarray(pairwise, dtype=np.float64)
         if len(self.model.n_support) == 2:
-            return -decision[:, 0]
+            return -np.asarray(pairwise, dtype=np.float64)[:, 0]
+        votes, confidence = self.ovr_parts(pairwise)
+        return votes + confidence_term(confidence)
+
+    def ovr_parts(self, pairwise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Votes and summed confidences (n_pixels, n_classes) of :meth:`ovr_decision`
+        (three classes or more): a class's confidence is the sum of its pairs' decision
+        values, each signed towards the class."""
+        decision = np.asarray(pairwise, dtype=np.float64)
         n_classes = len(self.model.n_support)
         votes = np.zeros((decision.shape[0], n_classes))
         confidence = np.zeros_like(votes)
@@ -224,7 +292,13 @@ class FastRbfPredictor:
             confidence[:, j] -= decision[:, p]
             votes[:, i] += decision[:, p] >= 0
             votes[:, j] += decision[:, p] < 0
-        return votes + confidence / (3 * (np.abs(confidence) + 1))
+        return votes, confidence
+
+
+def confidence_term(confidence: np.ndarray) -> np.ndarray:
+    """scikit-learn's transform of summed one-vs-one confidences into (-1/3, 1/3),
+    added to the votes so that they break ties without changing them; increasing."""
+    return confidence / (3 * (np.abs(confidence) + 1))
 
 
 class StackedRbfPredictor:
