@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from hrlc.errors import InputError
+from hrlc.mapping.block_queue import compute_queued, shared_computed_once
 
 MARKERS = ".hrlc-blocks"
 FINGERPRINT = ".hrlc-fingerprint"
@@ -113,23 +113,6 @@ def _local_threads() -> int | None:
     return int(dask.config.get("num_workers", None) or os.cpu_count() or 1)
 
 
-def _compute_queued(writes: list, threads: int, on_block: Callable[[], None]) -> None:
-    """Each block's whole graph on one thread (synchronous dask), ``threads`` blocks at a
-    time from a queue: a thread that finishes a block takes the next one, so no thread
-    waits for another's block (no barrier between groups) and at most ``threads`` blocks
-    are in memory."""
-    with ThreadPoolExecutor(threads, thread_name_prefix="hrlc-map") as pool:
-        futures = [pool.submit(dask.compute, write, scheduler="sync") for write in writes]
-        try:
-            for future in as_completed(futures):
-                future.result()
-                on_block()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
 def _default_group() -> int:
     """Blocks per compute: two per worker thread of the active scheduler."""
     try:
@@ -138,36 +121,6 @@ def _default_group() -> int:
         return max(2, 2 * sum(get_client().nthreads().values()))
     except (ImportError, ValueError):
         return max(2, 2 * (dask.config.get("num_workers", None) or os.cpu_count() or 1))
-
-
-def _shared_computed_once(writes: list, *, max_bytes: float = 2**28) -> list:
-    """The block writes, with what every block needs (a global statistic such as the
-    texture quantisation range) computed once and put into their graph as data.
-
-    Computing a map in groups of blocks bounds its memory, but a result that every block
-    depends on would otherwise be computed again for each group. Skipped (writes
-    returned as they are) when those results exceed ``max_bytes``.
-    """
-    from dask.delayed import Delayed
-    from dask.optimization import cull
-
-    graph = {}
-    for write in writes:
-        graph.update(dict(write.__dask_graph__()))
-    closures = []
-    for write in writes:
-        culled, dependencies = cull(graph, [write.key])
-        closures.append((set(culled), dependencies))
-    shared = set.intersection(*(keys for keys, _ in closures))
-    frontier = sorted({dep for keys, dependencies in closures for key in keys - shared
-                       for dep in dependencies[key] if dep in shared}, key=str)
-    if not frontier:
-        return writes
-    values = dask.compute(*[Delayed(key, graph) for key in frontier])
-    if sum(getattr(v, "nbytes", 0) for v in values) > max_bytes:
-        return writes
-    graph.update(zip(frontier, values))
-    return [Delayed(write.key, graph) for write in writes]
 
 
 def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
@@ -195,7 +148,10 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         most of the tile's features; groups of blocks bound the memory. With the local
         threads scheduler (the default) each thread computes one whole block at a time,
         taking the next from a queue (no idle thread at a group's end, at most one block
-        per thread in memory). What every block needs is computed once beforehand.
+        per thread in memory). What every block needs is computed once beforehand, and
+        small results that neighbouring blocks share (a chunk's quantised band, read by
+        the textures of the nine blocks around it) are computed once and passed on (see
+        :mod:`hrlc.mapping.block_queue`).
     on_block : callable, optional
         Called (no argument) once per block: at once for each block an earlier run
         finished, then each time a block is computed (progress).
@@ -235,13 +191,11 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         on_block()  # finished by an earlier run
     threads = _local_threads()
     if writes and threads is not None and blocks_per_compute is None:
-        if len(writes) > 1:
-            writes = _shared_computed_once(writes)
-        _compute_queued(writes, threads, on_block)
+        compute_queued(writes, threads, on_block)
     elif writes:
         size = blocks_per_compute or _default_group()
         if len(writes) > size:
-            writes = _shared_computed_once(writes)
+            writes = shared_computed_once(writes)
         for start in range(0, len(writes), size):
             dask.compute(*writes[start:start + size])
             for _ in writes[start:start + size]:
