@@ -120,7 +120,7 @@ def test_config_rejects_bad_values():
             validate_config(bad, FeaturesConfig)
 
 
-@pytest.mark.parametrize("months", [1, 2, 3, 4, 12])
+@pytest.mark.parametrize("months", [1, 2, 3, 4, 5, 12])
 def test_nan_median_equals_numpy_bit_for_bit(months):
     from hrlc.features.build import nan_median
 
@@ -128,6 +128,9 @@ def test_nan_median_equals_numpy_bit_for_bit(months):
     values = rng.normal(size=(5, 40, months)).astype(np.float32)
     values[rng.random(values.shape) < 0.35] = np.nan
     values[0, 0] = np.nan  # a pixel with no observation
+    values[1, :4, 0] = np.inf  # infinite values sort with the valid ones, before NaN
+    values[2, :4] = -np.inf
+    values[3, :4, -1] = values[3, :4, 0]  # ties
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixel
         expected = np.nanmedian(values, axis=-1)

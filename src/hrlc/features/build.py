@@ -58,13 +58,40 @@ def nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:
     """
     if axis not in (-1, np.ndim(values) - 1):
         raise ValueError("nan_median reduces the last axis only")
-    ordered = np.sort(values, axis=-1)
-    count = np.count_nonzero(~np.isnan(ordered), axis=-1)
+    values = np.asarray(values)
+    if values.shape[-1] > _NETWORK_MAX:
+        ordered = np.sort(values, axis=-1)
+        count = np.count_nonzero(~np.isnan(ordered), axis=-1)
+    else:
+        ordered, count = _network_sort(values)
     lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)
     upper = np.take_along_axis(ordered, np.minimum(count // 2, ordered.shape[-1] - 1)[..., None],
                                -1)
     half = np.asarray(2, dtype=ordered.dtype)
     return np.where(count % 2 == 1, lower[..., 0], (lower[..., 0] + upper[..., 0]) / half)
+
+
+#: Longest axis sorted by a compare-exchange network instead of ``np.sort``.
+_NETWORK_MAX = 4
+
+
+def _network_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The last axis (a few months) sorted by compare-exchanges over whole arrays, with NaN
+    last, and the count of non-NaN values. ``np.sort`` pays a call per pixel on rows this
+    short. NaN becomes +inf for the sort, which puts it last without changing the order of
+    the valid values (a valid +inf sorts with them, and equal values are interchangeable);
+    positions past ``count`` are never read as values."""
+    missing = np.isnan(values)
+    count = values.shape[-1] - np.count_nonzero(missing, axis=-1)
+    rows = [np.where(missing[..., k], np.inf, values[..., k]).astype(values.dtype, copy=False)
+            for k in range(values.shape[-1])]
+    for last in range(len(rows) - 1, 0, -1):  # bubble network: the largest sinks each pass
+        for k in range(last):
+            rows[k], rows[k + 1] = np.minimum(rows[k], rows[k + 1]), np.maximum(rows[k],
+                                                                               rows[k + 1])
+    ordered = np.stack(rows, axis=-1)
+    ordered[count == 0] = np.nan  # no valid value: the median is NaN
+    return ordered, count
 
 
 _REDUCERS = {"median": nan_median, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax,
