@@ -177,8 +177,8 @@ def run(args) -> dict:
     result["wall_s"] = round(time.perf_counter() - start, 1)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)  # < 2 x wall: shared cores
-    result["peak_rss_gb"] = round(max(rss.peak, resource.getrusage(
-        resource.RUSAGE_SELF).ru_maxrss * 1024) / 1e9, 2)
+    result["peak_rss_gb"] = round(max(rss.peak, resource.getrusage(  # GiB, as the others
+        resource.RUSAGE_SELF).ru_maxrss * 1024) / 2**30, 2)
     result["mean_c"] = float(np.nanmean(c.values))
     return result
 

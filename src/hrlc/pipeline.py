@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from hrlc.config.run import STAGES, RunConfig
 from hrlc.errors import HrlcError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
 from hrlc.io.checksum import content_checksum, fast_hash
+from hrlc.pipeline_child import run_child
 
 MANIFEST = "manifest.json"
 _DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
@@ -197,40 +197,6 @@ def _scenes(run: RunConfig) -> list[dict]:
             for s in discover_scenes(run.sources, run.read)]
 
 
-#: Seconds a stage gets to clean up after the run is interrupted, before it is killed.
-STOP_GRACE = 60.0
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Pass an interrupt on to a stage and wait for it to remove its temporary outputs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _run_child(argv: list[str]) -> tuple[int, float, float]:
-    """Run ``hrlc ARGV`` in a child process: (exit code, seconds, peak RSS MiB).
-
-    The child has a process group of its own, so that Ctrl-C reaches this process only,
-    which passes it on once (a second interrupt during the child's clean-up would cut the
-    clean-up short).
-    """
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv], process_group=0)
-    try:
-        _, status, usage = os.wait4(process.pid, 0)
-    except BaseException:
-        _stop(process)
-        raise
-    process.returncode = os.waitstatus_to_exitcode(status)
-    peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return process.returncode, time.perf_counter() - start, peak
-
-
 def _stale_output(step: Step, record: dict) -> str | None:
     """Why the recorded outputs of a finished stage cannot be reused (None: they can)."""
     recorded = {r.get("path"): r for r in record.get("outputs", [])}
@@ -364,7 +330,7 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
         echo(f"[{step.name}] hrlc {' '.join(step.argv)}")
         started = time.perf_counter()
         try:
-            code, seconds, peak = _run_child(step.argv)
+            code, seconds, peak = run_child(step.argv)
         except KeyboardInterrupt:
             stages[step.name] = {"status": "interrupted",
                                  "seconds": round(time.perf_counter() - started, 2)}

@@ -18,13 +18,13 @@ def _windowed(calls: Counter, lock: threading.Lock, *, grid: int = 4, side: int 
     def source(block, block_info=None):
         with lock:
             calls[tuple(block_info[0]["chunk-location"])] += 1
-        return block * 2.0
+        return (block % 7).astype(np.uint8)  # compact, as a quantised band
 
     size = grid * side
     base = da.arange(size * size, dtype=np.float64).reshape(size, size).rechunk(side)
-    doubled = base.map_blocks(source, dtype=np.float64)
-    window = doubled.map_overlap(lambda b: b + np.roll(b, 1, 0) + np.roll(b, 1, 1), depth=1,
-                                 boundary="none")
+    levels = base.map_blocks(source, dtype=np.uint8)
+    window = levels.map_overlap(lambda b: b + 10.0 * np.roll(b, 1, 0) + 100.0 * np.roll(b, 1, 1),
+                                depth=1, boundary="none", dtype=np.float64)
     return xr.Dataset({"value": (("y", "x"), window)})
 
 
@@ -56,13 +56,14 @@ def test_without_sharing_each_source_is_computed_for_every_block_around(tmp_path
 
 
 def test_kept_results_stay_within_their_bounds():
-    """A result larger than ``item_bytes`` is not kept, nor one past ``total_bytes``;
-    a view is kept as a copy (not with its whole base array)."""
+    """A result larger than ``item_bytes`` is not kept (with compute_blocks: 1.25 bytes
+    per pixel of a block, so a float layer is not), nor one past ``total_bytes``; a view
+    is kept as a copy (not with its whole base array)."""
     calls, lock = Counter(), threading.Lock()
     ds = _windowed(calls, lock)
     writes = [dask.delayed(lambda *b: None)(block) for block in
               ds["value"].data.to_delayed(optimize_graph=False).ravel()]
-    blocks = block_queue.BlockGraphs(writes)
+    blocks = block_queue.BlockGraphs.of(writes)
     shared = block_queue.NeighbourResults(blocks, item_bytes=1000, total_bytes=1500)
     key = next(iter(shared._wanted))
     shared.keep(key, np.zeros(126))  # 1008 bytes > item_bytes

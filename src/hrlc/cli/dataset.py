@@ -131,7 +131,7 @@ def dataset(
 
     from rich.console import Console
 
-    from hrlc.cli.options import compute_config
+    from hrlc.cli.options import chosen_compute
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.dataset import DatasetRunConfig
@@ -139,8 +139,7 @@ def dataset(
     from hrlc.io.cubes import decoding
 
     run = load_config(config, DatasetRunConfig)
-    compute = run.compute if scheduler == "threads" and workers is None else compute_config(
-        scheduler, workers)
+    compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True)
     _check_outputs(run, overwrite)
     start = time.perf_counter()

@@ -41,7 +41,7 @@ def features(
     from rich.console import Console
 
     from hrlc.cli._progress import dask_progress
-    from hrlc.cli.options import compute_config
+    from hrlc.cli.options import chosen_compute
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.features import FeaturesRunConfig
@@ -51,8 +51,7 @@ def features(
     from hrlc.restore import check_coverage
 
     run = load_config(config, FeaturesRunConfig)
-    compute = run.compute if scheduler == "threads" and workers is None else compute_config(
-        scheduler, workers)
+    compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True)
     output = Path(run.output)
     if output.exists() and not overwrite:

@@ -99,7 +99,7 @@ def map_(
 
     from hrlc import __version__
     from hrlc.cli._progress import dask_progress
-    from hrlc.cli.options import compute_config
+    from hrlc.cli.options import chosen_compute
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.mapping import MapRunConfig
@@ -110,8 +110,7 @@ def map_(
     from hrlc.model import file_checksum, load_bundle
 
     run = load_config(config, MapRunConfig)
-    compute = run.compute if scheduler == "threads" and workers is None else compute_config(
-        scheduler, workers)
+    compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True)
     output = Path(run.output)
     manifest = check_outputs(output, overwrite=overwrite)["manifest"]

@@ -145,7 +145,7 @@ def masks(
     from rich.console import Console
 
     from hrlc.cli._progress import dask_progress
-    from hrlc.cli.options import compute_config
+    from hrlc.cli.options import chosen_compute
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.masks import MasksRunConfig
@@ -169,8 +169,7 @@ def masks(
     dem = _open_dem(cfg.dem, scenes.isel(time=0, band=0), chunks=cfg.chunks) if cfg.dem else None
     out = Path(cfg.output)
     console = Console(stderr=True)
-    compute = cfg.compute if scheduler == "threads" and workers is None else compute_config(
-        scheduler, workers)
+    compute = chosen_compute(cfg.compute, scheduler, workers)
     with compute_context(compute) as client, atomic_output(out, overwrite=overwrite) as tmp:
         tmp.mkdir()
         with dask_progress("fitting the cloud clusters", client=client, console=console):

@@ -34,3 +34,11 @@ def compute_config(scheduler: str, workers: int | None):
 
     return validate_config({"scheduler": scheduler, "n_workers": workers}, ComputeConfig,
                            source="command line")
+
+
+def chosen_compute(configured, scheduler: str, workers: int | None):
+    """The config's ``compute:`` block unless ``--scheduler``/``--workers`` were given
+    (the defaults, threads and no worker count, leave the config's choice)."""
+    if scheduler == "threads" and workers is None:
+        return configured
+    return compute_config(scheduler, workers)

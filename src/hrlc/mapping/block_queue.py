@@ -33,25 +33,25 @@ from dask.optimization import cull
 
 
 class BlockGraphs:
-    """The merged graph of block writes (Delayed) and each write's closure.
+    """The merged graph of block writes and each write's closure.
 
-    Attributes
+    Parameters
     ----------
     graph : dict
         All tasks of all writes.
     keys : list
         Each write's output key.
+
+    Attributes
+    ----------
     closures : list of set
         The keys each write needs (its culled graph).
     dependencies : dict
         key -> the keys its task reads.
     """
 
-    def __init__(self, writes: list):
-        self.graph: dict = {}
-        for write in writes:
-            self.graph.update(dict(write.__dask_graph__()))
-        self.keys = [write.key for write in writes]
+    def __init__(self, graph: dict, keys: list):
+        self.graph, self.keys = graph, list(keys)
         self.closures: list[set] = []
         self.dependencies: dict = {}
         for key in self.keys:
@@ -59,22 +59,36 @@ class BlockGraphs:
             self.closures.append(set(culled))
             self.dependencies.update(dependencies)
 
+    @classmethod
+    def of(cls, writes: list) -> BlockGraphs:
+        """From Delayed writes. Their graphs share the map's layers: merged layer by
+        layer (a dict of each write's whole graph would cost blocks x tasks)."""
+        from dask.highlevelgraph import HighLevelGraph
+
+        graph = HighLevelGraph.merge(*[write.__dask_graph__() for write in writes])
+        return cls(dict(graph), [write.key for write in writes])
+
+    def writes(self) -> list:
+        """The writes as Delayed objects over the merged graph."""
+        return [Delayed(key, self.graph) for key in self.keys]
+
     def frontier(self, shared: set) -> set:
         """Keys of ``shared`` that some task outside ``shared`` reads directly."""
         return {dep for closure in self.closures for key in closure - shared
                 for dep in self.dependencies[key] if dep in shared}
 
 
-def shared_computed_once(writes: list, *, item_bytes: int = 2**25,
-                         max_bytes: int = 2**28) -> list:
+def shared_computed_once(blocks: BlockGraphs, *, item_bytes: int = 2**25,
+                         max_bytes: int = 2**28) -> BlockGraphs:
     """The block writes, with what every block needs computed once and put into their
     graph as data: each result of at most ``item_bytes``, up to ``max_bytes`` in all
     (a larger one, such as the chunk of all bands that every block of a 3 x 3 grid
     reads, is left to the blocks)."""
-    blocks = BlockGraphs(writes)
+    if len(blocks.keys) < 2:
+        return blocks
     frontier = sorted(blocks.frontier(set.intersection(*blocks.closures)), key=str)
     if not frontier:
-        return writes
+        return blocks
     values = dask.compute(*[Delayed(key, blocks.graph) for key in frontier])
     kept, total = {}, 0
     for key, value in zip(frontier, values):
@@ -82,8 +96,7 @@ def shared_computed_once(writes: list, *, item_bytes: int = 2**25,
         if size <= item_bytes and total + size <= max_bytes:
             kept[key] = value
             total += size
-    blocks.graph.update(kept)
-    return [Delayed(write.key, blocks.graph) for write in writes]
+    return BlockGraphs({**blocks.graph, **kept}, blocks.keys) if kept else blocks
 
 
 class NeighbourResults:
@@ -143,15 +156,21 @@ class NeighbourResults:
             self._bytes += result.nbytes
 
 
-def compute_queued(writes: list, threads: int, on_block: Callable[[], None]) -> int:
+def compute_queued(writes: list, threads: int, on_block: Callable[[], None], *,
+                   block_pixels: int) -> int:
     """Each block's whole graph on one thread (synchronous dask), ``threads`` blocks at a
     time from a queue: a thread that finishes a block takes the next one, so no thread
     waits for another's block (no barrier between groups) and at most ``threads`` blocks
-    are in memory. Returns the number of results reused between blocks."""
-    if len(writes) > 1:
-        writes = shared_computed_once(writes)
-    blocks = BlockGraphs(writes)
-    shared = NeighbourResults(blocks)
+    are in memory. Returns the number of results reused between blocks.
+
+    Shared results are kept when compact, up to 1.25 bytes per pixel of a block (a
+    quantised band and its halo strips; a float layer is recomputed from them or read
+    again): the chunk of each neighbour that costs most (reading all its bands and the
+    median over months) is then needed once, while a larger bound filled up with float
+    intermediates on a 12 x 12 block tile and dropped the quantised bands.
+    """
+    blocks = shared_computed_once(BlockGraphs.of(writes))
+    shared = NeighbourResults(blocks, item_bytes=int(1.25 * block_pixels))
     callbacks = [*Callback.active, Callback(posttask=shared.keep)._callback]
 
     def run(index: int) -> None:

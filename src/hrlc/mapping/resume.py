@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from hrlc.errors import InputError
-from hrlc.mapping.block_queue import compute_queued, shared_computed_once
+from hrlc.mapping.block_queue import BlockGraphs, compute_queued, shared_computed_once
 
 MARKERS = ".hrlc-blocks"
 FINGERPRINT = ".hrlc-fingerprint"
@@ -191,11 +191,11 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         on_block()  # finished by an earlier run
     threads = _local_threads()
     if writes and threads is not None and blocks_per_compute is None:
-        compute_queued(writes, threads, on_block)
+        compute_queued(writes, threads, on_block, block_pixels=ychunks[0] * xchunks[0])
     elif writes:
         size = blocks_per_compute or _default_group()
         if len(writes) > size:
-            writes = shared_computed_once(writes)
+            writes = shared_computed_once(BlockGraphs.of(writes)).writes()
         for start in range(0, len(writes), size):
             dask.compute(*writes[start:start + size])
             for _ in writes[start:start + size]:

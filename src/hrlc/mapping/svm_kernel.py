@@ -20,47 +20,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hrlc.model.bundle import SvmArrays
+
 
 @dataclass(frozen=True)
-class RbfSvm:
-    """The arrays of a fitted RBF support-vector classifier, in libsvm's convention.
-
-    Attributes
-    ----------
-    support_vectors : ndarray (n_sv, n_features)
-        Grouped by class, in class order (``n_support`` per class).
-    dual_coef : ndarray (n_classes - 1, n_sv)
-        libsvm's dual coefficients (scikit-learn's private ``_dual_coef_``).
-    intercept : ndarray (n_pairs,)
-        ``-rho`` of each pair (0,1), (0,2), ..., (1,2), ... (``_intercept_``).
-    n_support : ndarray (n_classes,)
-        Number of support vectors of each class.
-    gamma : float
-        RBF kernel coefficient.
-    classes : ndarray (n_classes,)
-        Class labels in the order of ``n_support``.
-    """
-
-    support_vectors: np.ndarray
-    dual_coef: np.ndarray
-    intercept: np.ndarray
-    n_support: np.ndarray
-    gamma: float
-    classes: np.ndarray
+class RbfSvm(SvmArrays):
+    """The arrays of a fitted RBF support-vector classifier, in libsvm's convention (the
+    fields of :class:`hrlc.model.SvmArrays`), with the pair structure that the GEMM
+    predictors need."""
 
     @classmethod
     def from_sklearn(cls, svc) -> RbfSvm:
         """Take the arrays of a fitted ``sklearn.svm.SVC(kernel="rbf")``."""
         if getattr(svc, "kernel", None) != "rbf":
             raise ValueError(f"only RBF kernels are supported, got kernel={svc.kernel!r}")
-        return cls(
-            support_vectors=np.asarray(svc.support_vectors_, np.float64),
-            dual_coef=np.asarray(svc._dual_coef_, np.float64),
-            intercept=np.asarray(svc._intercept_, np.float64),
-            n_support=np.asarray(svc.n_support_, np.int64),
-            gamma=float(svc._gamma),
-            classes=np.asarray(svc.classes_),
-        )
+        return cls.from_svc(svc)
 
     @property
     def pairs(self) -> list[tuple[int, int]]:

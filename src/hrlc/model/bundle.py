@@ -47,7 +47,7 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class SvmArrays:
-    """A fitted RBF SVM in libsvm's convention (field names as ``hrlc.mapping.RbfSvm``).
+    """A fitted RBF SVM in libsvm's convention (``hrlc.mapping.RbfSvm`` adds the pair structure).
 
     Attributes
     ----------

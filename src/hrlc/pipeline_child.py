@@ -1,0 +1,42 @@
+"""A stage of ``hrlc run`` as a child process: measured, and stopped cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+#: Seconds a stage gets to clean up after the run is interrupted, before it is killed.
+STOP_GRACE = 60.0
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Pass an interrupt on to a stage and wait for it to remove its temporary outputs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_child(argv: list[str]) -> tuple[int, float, float]:
+    """Run ``hrlc ARGV`` in a child process: (exit code, seconds, peak RSS MiB).
+
+    The child has a process group of its own, so that Ctrl-C reaches this process only,
+    which passes it on once (a second interrupt during the child's clean-up would cut the
+    clean-up short).
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv], process_group=0)
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:
+        stop(process)
+        raise
+    process.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return process.returncode, time.perf_counter() - start, peak
