@@ -144,7 +144,7 @@ def machine_text(row: dict) -> str:
     return ", ".join(parts) or "—"
 
 
-COLUMNS = ("stage", "size", "wall s", "peak RSS GB", "CPU s", "reference chain",
+COLUMNS = ("stage", "size", "wall s", "peak RSS GiB", "CPU s", "reference chain",
            "target", "measured", "machine", "notes", "result")
 
 
@@ -170,7 +170,7 @@ def markdown(rows: list[dict], *, command: str) -> str:
         "the result file was written.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---:" if c in ("wall s", "peak RSS GB", "CPU s") else "---"
+        "|" + "|".join("---:" if c in ("wall s", "peak RSS GiB", "CPU s") else "---"
                        for c in COLUMNS) + "|",
     ]
     lines += ["| " + " | ".join(table_cells(r)) + " |" for r in rows]
