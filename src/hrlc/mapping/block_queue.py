@@ -13,9 +13,11 @@ So results are shared between block graphs:
   texture quantisation range) is computed once beforehand;
 - :class:`NeighbourResults`: a result that several blocks need is kept, when small, from
   the first block that computes it until the last block that needs it has started, and
-  put into the later blocks' graphs as data (a chunk's median band, its quantisation,
-  the strips of it that the halos take; not the chunk of all bands read from the store,
-  which costs more memory than reading it again).
+  put into the later blocks' graphs as data. With :func:`compute_queued` only compact
+  results are kept (a chunk's quantised band and the strips of it that the halos take),
+  not float layers such as the chunk read from the store or its median, which cost
+  more memory than computing them again; once the quantised band is kept, later blocks
+  no longer need them.
 """
 
 from __future__ import annotations
@@ -124,7 +126,6 @@ class NeighbourResults:
         self._values: dict = {}
         self._bytes = 0
         self._lock = threading.Lock()
-        self.reused = 0  # results put into a block's graph instead of being computed
 
     def graph_of(self, index: int) -> dict:
         """Block ``index``'s graph, with the kept results it needs as data; the block
@@ -136,7 +137,6 @@ class NeighbourResults:
                 self._pending[key] -= 1
                 if self._pending[key] == 0 and key in self._values:
                     self._bytes -= self._values.pop(key).nbytes
-            self.reused += len(ready)
         graph = {key: self.blocks.graph[key] for key in closure}
         graph.update(ready)
         return cull(graph, [self.blocks.keys[index]])[0]
@@ -157,11 +157,11 @@ class NeighbourResults:
 
 
 def compute_queued(writes: list, threads: int, on_block: Callable[[], None], *,
-                   block_pixels: int) -> int:
+                   block_pixels: int) -> None:
     """Each block's whole graph on one thread (synchronous dask), ``threads`` blocks at a
     time from a queue: a thread that finishes a block takes the next one, so no thread
     waits for another's block (no barrier between groups) and at most ``threads`` blocks
-    are in memory. Returns the number of results reused between blocks.
+    are in memory.
 
     Shared results are kept when compact, up to 1.25 bytes per pixel of a block (a
     quantised band and its halo strips; a float layer is recomputed from them or read
@@ -187,4 +187,3 @@ def compute_queued(writes: list, threads: int, on_block: Callable[[], None], *,
             for future in futures:
                 future.cancel()
             raise
-    return shared.reused

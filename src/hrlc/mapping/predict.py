@@ -18,6 +18,8 @@ import xarray as xr
 from hrlc.errors import GridMismatchError, HrlcError, InputError
 from hrlc.mapping.predictor import BundlePredictor, blas_threads
 
+#: Steps of the uint8 percent layers per unit of probability.
+_PERCENT = 100
 #: Nodata of the uint8 percent layers (0 % is a valid probability).
 PERCENT_NODATA = 255
 #: Nodata of the class layer.
@@ -71,8 +73,8 @@ def _predict_block(block: np.ndarray, mask: np.ndarray | None = None, *,
     fill = PERCENT_NODATA if percent else np.nan
     out = np.full((n_classes + 3, pixels.shape[0]), fill, np.float32)
     out[0] = CLASS_NODATA
-    resolution = 1 / 100 if percent else None  # stored as rint(p / resolution)
-    scale = (lambda p: np.rint(p * 100)) if percent else (lambda p: p)
+    resolution = 1 / _PERCENT if percent else None  # stored as rint(p / resolution)
+    scale = (lambda p: np.rint(p * _PERCENT)) if percent else (lambda p: p)
     rows = np.flatnonzero(valid)
     with blas_threads(threads):
         # a few float64 copies of the features are made on the way (bundle.transform):

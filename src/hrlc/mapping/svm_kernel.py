@@ -118,15 +118,13 @@ class _KernelGemm:
         out = np.empty((x.shape[0], self.n_outputs))
         # the work arrays of one batch, reused by every batch
         buffers = (np.empty((self.batch, x.shape[1] + 2), self.dtype),
-                   np.empty((self.batch, self.SLAB), self.dtype),
-                   np.empty((self.batch, self.n_outputs), self.dtype))
+                   np.empty((self.batch, self.SLAB), self.dtype))
         for start in range(0, x.shape[0], self.batch):
             part = x[start:start + self.batch]
             out[start:start + len(part)] = self._block(part, *buffers)[:len(part)]
         return out
 
-    def _block(self, x: np.ndarray, augmented: np.ndarray, slab: np.ndarray,
-               part: np.ndarray) -> np.ndarray:
+    def _block(self, x: np.ndarray, augmented: np.ndarray, slab: np.ndarray) -> np.ndarray:
         n_features = x.shape[1]
         augmented[len(x):] = 0  # the padding of the last batch
         centred = augmented[:len(x), :n_features]
@@ -136,12 +134,7 @@ class _KernelGemm:
             "ij,ij->i", centred, centred, dtype=np.float64)
         total = np.zeros((self.batch, self.n_outputs))
         for segment in self._segments:
-            if segment.all_columns:
-                sums, out = total, part
-            else:
-                sums = np.zeros((self.batch, len(segment.columns)))
-                out = part.reshape(-1)[:part.shape[0] * len(segment.columns)].reshape(
-                    part.shape[0], len(segment.columns))
+            sums = np.zeros((self.batch, len(segment.columns)))
             for start in range(segment.start, segment.stop, self.SLAB):
                 stop = min(start + self.SLAB, segment.stop)
                 kernel = slab[:, :stop - start]
@@ -155,10 +148,8 @@ class _KernelGemm:
                         -1, self.SUM_SPAN, weights.shape[1]))
                     sums += products.sum(axis=0, dtype=np.float64)
                 if whole < stop - start:
-                    np.matmul(kernel[:, whole:], weights[whole:], out=out)
-                    sums += out
-            if not segment.all_columns:
-                total[:, segment.columns] += sums
+                    sums += kernel[:, whole:] @ weights[whole:]
+            total[:, segment.columns] += sums
         return total + self._intercept
 
 
@@ -175,7 +166,6 @@ class _Segment:
     stop: int
     columns: np.ndarray
     weights: np.ndarray  # (stop - start, len(columns)), the kernel's dtype
-    all_columns: bool
 
     @classmethod
     def of(cls, weights: np.ndarray, start: int, stop: int, columns, dtype) -> _Segment:
@@ -185,9 +175,7 @@ class _Segment:
             raise ValueError(f"support vectors {start}:{stop} have weights outside "
                              f"columns {columns.tolist()}")
         return cls(start, stop, columns,
-                   np.ascontiguousarray(weights[start:stop, columns], dtype=dtype),
-                   all_columns=len(columns) == weights.shape[1]
-                   and np.array_equal(columns, np.arange(weights.shape[1])))
+                   np.ascontiguousarray(weights[start:stop, columns], dtype=dtype))
 
 
 def _batch_rows(n_sv: int, memory_mb: float) -> int:
