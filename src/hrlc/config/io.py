@@ -36,10 +36,33 @@ class ComputeConfig(StageConfig):
         return value
 
 
-class SourceOptions(StageConfig):
-    """Facts about sources without Sentinel-2 metadata (band folders, multi-band files).
+class AoiBox(StageConfig):
+    """An area of interest as a bounding box: ``[west, south, east, north]`` in ``crs``."""
 
-    Reflectance = (DN + boa_add_offset) / quantification.
+    bbox: tuple[float, float, float, float]
+    crs: str = "EPSG:4326"
+
+    @field_validator("bbox")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float, float, float]):
+        west, south, east, north = value
+        if not (west < east and south < north):
+            raise ValueError("must be [west, south, east, north] with west < east and "
+                             "south < north")
+        return value
+
+
+class SourceOptions(StageConfig):
+    """How to read the sources, and facts about sources without Sentinel-2 metadata.
+
+    Reflectance = (DN + boa_add_offset) / quantification for band folders and
+    multi-band files. ``filename_pattern``: the naming of band files (``{band}``,
+    ``{date}``, ``{tile}``, ``*``) or a preset (``sits``). ``boa_offset``: for STAC
+    items, ``auto`` (the catalog's declared offset, else -1000 DN from processing
+    baseline 04.00 unless the catalog says it applied it), ``apply`` (-1000 DN from
+    baseline 04.00 whatever the item says) or ``none`` (the pixels are already
+    harmonised). ``aoi``: read only the area of interest, a bbox with its CRS or the
+    path of a vector file (or ``"west,south,east,north"`` in longitude/latitude).
     """
 
     band_names: list[str] | None = None
@@ -49,6 +72,9 @@ class SourceOptions(StageConfig):
     datetime: str | None = None
     sun_zenith: float | None = Field(None, ge=0, le=90)
     sun_azimuth: float | None = Field(None, ge=0, le=360)
+    filename_pattern: str | None = None
+    boa_offset: Literal["auto", "apply", "none"] = "auto"
+    aoi: AoiBox | str | None = None
 
     @field_validator("band_names")
     @classmethod
@@ -57,12 +83,22 @@ class SourceOptions(StageConfig):
 
         return None if value is None else [canonical_band(v) for v in value]
 
+    @field_validator("filename_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        from hrlc.io.naming import check_pattern
+
+        return None if value is None else check_pattern(value)
+
     def to_defaults(self):
-        """The reader's view of these options (:class:`hrlc.io.folders.SourceDefaults`)."""
+        """The reader's view of these options (:class:`hrlc.io.folders.SourceDefaults`);
+        a vector-file AOI is read here."""
+        from hrlc.io.aoi import parse_aoi
         from hrlc.io.folders import SourceDefaults
 
         data = self.model_dump()
         data["band_names"] = tuple(data["band_names"]) if data["band_names"] else None
+        data["aoi"] = parse_aoi(data["aoi"])
         return SourceDefaults(**data)
 
 

@@ -8,31 +8,36 @@ a YAML mapping file).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from hrlc.errors import InputError
-from hrlc.io.bands import BAND_FILE_PATTERN, canonical_band
+from hrlc.io.aoi import Aoi
+from hrlc.io.bands import canonical_band
 from hrlc.io.grid import open_header
+from hrlc.io.naming import NamedFile, date_and_tile, name_parser, parse_date
 from hrlc.io.scene import BandFile, Scene
 
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
-_DATE = re.compile(r"(?<!\d)(\d{8})(?:T(\d{6}))?(?!\d)")
-_TILE = re.compile(r"(?:^|_)T(\d{2}[A-Z]{3})(?:_|$)")
+
+#: The per-scene sidecar in a folder that holds one scene.
+SCENE_SIDECAR = "scene.yaml"
 
 
 @dataclass(frozen=True)
 class SourceDefaults:
-    """Values for sources that carry no Sentinel-2 metadata.
+    """Values for sources that carry no Sentinel-2 metadata, and how to read sources.
 
     An explicit ``datetime`` wins over a date found in the file names.
 
     ``quantification`` and ``boa_add_offset`` (DN) give reflectance
     ``(DN + boa_add_offset) / quantification``; ``nodata`` overrides the files' own
     nodata value; ``datetime`` (ISO 8601) and sun angles (degrees) fill what the file
-    names cannot tell; ``band_names`` name the bands of a multi-band file in order.
+    names cannot tell; ``band_names`` name the bands of a multi-band file in order;
+    ``filename_pattern`` says how band files are named (:mod:`hrlc.io.naming`);
+    ``boa_offset`` (``auto``, ``apply``, ``none``) how STAC items' offsets are taken
+    (:mod:`hrlc.io.stac_items`); ``aoi`` the area of interest (:mod:`hrlc.io.aoi`).
     """
 
     quantification: float = 10000.0
@@ -42,33 +47,39 @@ class SourceDefaults:
     sun_zenith: float | None = None
     sun_azimuth: float | None = None
     band_names: tuple[str, ...] | None = None
+    filename_pattern: str | None = None
+    boa_offset: str = "auto"
+    aoi: Aoi | None = None
 
 
-def _acquisition_time(name: str, defaults: SourceDefaults, where: Path) -> np.datetime64:
+def _acquisition_time(named_date: str | None, name: str, defaults: SourceDefaults,
+                      where: Path) -> np.datetime64:
     if defaults.datetime:
         return np.datetime64(defaults.datetime.rstrip("Z"), "ns")
-    match = _DATE.search(name)
-    if match:
-        day, clock = match.group(1), match.group(2) or "000000"
-        text = f"{day[:4]}-{day[4:6]}-{day[6:]}T{clock[:2]}:{clock[2:4]}:{clock[4:]}"
-        return np.datetime64(text, "ns")
+    if named_date:
+        try:
+            return parse_date(named_date)
+        except ValueError as exc:
+            raise InputError(f"{where}: cannot read the date of {name!r}: {exc}; rename the "
+                             "files or give datetime in a sidecar YAML") from None
     raise InputError(
         f"{where}: no acquisition date in the file name {name!r}; put YYYYMMDD in the "
-        "name or pass datetime (--datetime 2021-05-27 / 'datetime:' in the mapping file)"
+        "name, describe the naming with filename_pattern ('{date}'), or pass datetime "
+        "(--datetime 2021-05-27 / 'datetime:' in the mapping file or a sidecar YAML)"
     )
 
 
 def _scene(source: Path, kind: str, name: str, bands: dict, scl: tuple, nodata,
-           defaults: SourceDefaults) -> Scene:
-    tile = _TILE.search(name)
+           defaults: SourceDefaults, *, date: str | None = None,
+           tile: str | None = None) -> Scene:
     return Scene(
         source=str(source),
         kind=kind,
         product_name=name,
-        datetime=_acquisition_time(name, defaults, source),
+        datetime=_acquisition_time(date, name, defaults, source),
         bands=bands,
         scl=scl,
-        tile_id=tile.group(1) if tile else None,
+        tile_id=tile,
         processing_level="Level-2A",
         processing_baseline=None,
         quantification=float(defaults.quantification),
@@ -79,45 +90,89 @@ def _scene(source: Path, kind: str, name: str, bands: dict, scl: tuple, nodata,
     )
 
 
-def read_band_folder(path: str | Path, defaults: SourceDefaults) -> list[Scene]:
-    """Describe the scenes in a folder of per-band files (one scene per file-name prefix)."""
+@dataclass(frozen=True)
+class FolderScan:
+    """The scenes of a band folder and the raster files whose names match no pattern."""
+
+    scenes: list[Scene]
+    skipped: list[str]
+
+
+def scan_band_folder(path: str | Path, defaults: SourceDefaults) -> FolderScan:
+    """Describe the scenes in a folder of per-band files (one scene per file name
+    without its band), and list the rasters whose names the naming does not match.
+
+    Raises
+    ------
+    InputError
+        No band file, two files for one band of one scene at one pixel size, or a
+        date that cannot be read.
+    """
     path = Path(path)
+    parse = name_parser(defaults.filename_pattern)
     groups: dict[str, dict[str, list[BandFile]]] = {}
+    named: dict[str, NamedFile] = {}
     nodata_of: dict[str, float | None] = {}
+    skipped = []
     for file in sorted(path.iterdir()):
         if file.suffix.lower() not in RASTER_SUFFIXES:
             continue
-        match = BAND_FILE_PATTERN.match(file.stem)
-        if not match:
+        name = parse(file.stem)
+        if name is None:
+            skipped.append(file.name)
             continue
-        prefix = match.group("prefix").rstrip("_-.") or file.stem
         header = open_header(str(file))
-        band = canonical_band(match.group("band"))
-        groups.setdefault(prefix, {}).setdefault(band, []).append(
-            BandFile(str(file), header.resolution)
-        )
-        if band != "SCL":
-            nodata_of.setdefault(prefix, header.nodata)
+        files = groups.setdefault(name.scene, {}).setdefault(name.band, [])
+        twin = next((f for f in files if abs(f.resolution - header.resolution) < 1e-6), None)
+        if twin is not None:
+            raise InputError(
+                f"{path}: two files for band {name.band} of scene {name.scene!r}: "
+                f"{Path(twin.path).name} and {file.name}; keep one (or move one to another "
+                "folder)")
+        files.append(BandFile(str(file), header.resolution))
+        named.setdefault(name.scene, name)
+        if name.band != "SCL":
+            nodata_of.setdefault(name.scene, header.nodata)
     if not groups:
-        raise InputError(
-            f"{path}: no band files found; expected names ending in a band id such as "
-            "'..._B02.tif' or '..._B8A_20m.jp2', or a SAFE product"
-        )
+        hint = (f" matching filename_pattern {defaults.filename_pattern!r}"
+                if defaults.filename_pattern else
+                " (names ending in a band id such as '..._B02.tif' or '..._B8A_20m.jp2'; "
+                "for other namings set filename_pattern, e.g. 'sits')")
+        raise InputError(f"{path}: no band files found{hint}"
+                         + (f"; {len(skipped)} raster(s) skipped" if skipped else ""))
     scenes = []
-    for prefix, files in groups.items():
+    for key, files in groups.items():
         ordered = {b: tuple(sorted(f, key=lambda f: f.resolution)) for b, f in files.items()}
         scl = ordered.pop("SCL", ())
-        nodata = nodata_of.get(prefix)
-        scenes.append(_scene(path, "band-folder", prefix, ordered, scl,
-                             0 if nodata is None else nodata, defaults))
-    return scenes
+        if not ordered:
+            raise InputError(f"{path}: scene {key!r} has an SCL but no reflectance band")
+        nodata = nodata_of.get(key)
+        scene_defaults = _scene_sidecar(path, key, defaults)
+        scenes.append(_scene(path, "band-folder", key, ordered, scl,
+                             0 if nodata is None else nodata, scene_defaults,
+                             date=named[key].date, tile=named[key].tile))
+    return FolderScan(scenes, skipped)
+
+
+def read_band_folder(path: str | Path, defaults: SourceDefaults) -> list[Scene]:
+    """The scenes of a band folder (:func:`scan_band_folder`)."""
+    return scan_band_folder(path, defaults).scenes
+
+
+def _scene_sidecar(folder: Path, key: str, defaults: SourceDefaults) -> SourceDefaults:
+    """``defaults`` filled from the scene's sidecar YAML: ``<scene>.yaml`` beside its
+    files, else ``scene.yaml`` in the folder."""
+    for sidecar in (folder / f"{key}.yaml", folder / SCENE_SIDECAR):
+        if sidecar.is_file():
+            return merge_sidecar(sidecar, defaults)
+    return defaults
 
 
 def read_multiband(path: str | Path, defaults: SourceDefaults) -> Scene:
     """Describe a multi-band raster whose bands are named by ``defaults.band_names``
     or, failing that, by the file's band descriptions."""
     path = Path(path)
-    defaults = merge_sidecar(path, defaults)
+    defaults = merge_sidecar(path.with_suffix(".yaml"), defaults)
     header = open_header(str(path))
     count, descriptions = header.count, header.descriptions
     names = defaults.band_names or descriptions
@@ -132,15 +187,16 @@ def read_multiband(path: str | Path, defaults: SourceDefaults) -> Scene:
             "'band_names: [B02, B03, B04, B08]'"
         )
     files = {b: (BandFile(str(path), header.resolution, index=i + 1),) for i, b in enumerate(bands)}
-    return _scene(path, "multiband", path.stem, files, (), header.nodata, defaults)
+    date, tile = date_and_tile(path.stem)
+    return _scene(path, "multiband", path.stem, files, (), header.nodata, defaults,
+                  date=date, tile=tile)
 
 
-def merge_sidecar(path: Path, defaults: SourceDefaults) -> SourceDefaults:
-    """Fill ``defaults`` from a YAML mapping file beside the raster (same stem, .yaml).
+def merge_sidecar(sidecar: Path, defaults: SourceDefaults) -> SourceDefaults:
+    """Fill ``defaults`` from a YAML mapping file (a sidecar of a raster or a scene).
 
     Options given explicitly (not at their default value) win over the file.
     """
-    sidecar = path.with_suffix(".yaml")
     if not sidecar.exists():
         return defaults
     mapping = load_source_mapping(sidecar)

@@ -11,7 +11,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from hrlc.errors import CorruptFileError
+from hrlc.errors import CorruptFileError, GridMismatchError
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,89 @@ class Grid:
         return (f"EPSG:{epsg} origin ({t.c:.2f}, {t.f:.2f}) pixel {t.a:g} m "
                 f"shape {self.shape[0]}x{self.shape[1]}")
 
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in CRS units."""
+        t, (rows, cols) = self.transform, self.shape
+        return t.c, t.f + rows * t.e, t.c + cols * t.a, t.f
+
+    def window(self, row0: int, col0: int, rows: int, cols: int) -> Grid:
+        """The sub-grid of ``rows x cols`` pixels starting at pixel (row0, col0)."""
+        t = self.transform
+        return Grid(self.crs, t * Affine.translation(col0, row0), (rows, cols))
+
+
+def grid_at(header: RasterHeader, resolution: float) -> Grid:
+    """The grid of a raster's extent at ``resolution`` (partial pixels count as whole)."""
+    t, (rows, cols) = header.transform, header.shape
+    scale = header.resolution / resolution
+    shape = (int(np.ceil(rows * scale - 1e-9)), int(np.ceil(cols * scale - 1e-9)))
+    return Grid(header.crs, Affine(resolution, 0, t.c, 0, -resolution, t.f), shape)
+
+
+def pixel_ratio(header: RasterHeader, resolution: float) -> Fraction:
+    """Source pixels per target pixel side as a fraction (2 for 20 m onto 10 m).
+
+    Raises
+    ------
+    GridMismatchError
+        The file's pixel size is not an integer multiple or fraction of ``resolution``.
+    """
+    ratio = Fraction(header.resolution / resolution).limit_denominator(64)
+    if ratio.numerator != 1 and ratio.denominator != 1:
+        raise GridMismatchError(
+            f"{header.path}: pixel size {header.resolution:g} m is not an integer multiple "
+            f"or fraction of the requested {resolution:g} m; choose resolution 10, 20 or 60"
+        )
+    return ratio
+
+
+def check_on_grid(header: RasterHeader, grid: Grid, *, reference: str) -> None:
+    """Check that a raster lies on ``grid`` up to less than one of its own pixels.
+
+    Layers of one product share CRS and origin, but their extents differ by a partial
+    coarse pixel when the 10 m size is not a multiple of 6 (an odd-sized crop: a 20 m SCL
+    of 474 rows covers 948 rows at 10 m, the 10 m bands 947). Such a layer is cropped or
+    padded with nodata to the grid by :class:`ResampledBand`; anything else is an error
+    that says what differs.
+
+    Raises
+    ------
+    GridMismatchError
+        CRS, origin (by more than 1 % of a pixel) or extent (by a whole pixel of the
+        coarser of file and grid) differ; the message names both and the fix.
+    """
+    problems = []
+    if header.crs != grid.crs:
+        problems.append(f"CRS {_epsg(header.crs)} vs {_epsg(grid.crs)}")
+    t, g = header.transform, grid.transform
+    tol = 0.01 * min(header.resolution, grid.resolution)
+    if abs(t.b) > 1e-9 or abs(t.d) > 1e-9 or t.e > 0:
+        problems.append("the raster is rotated or not north-up")
+    if abs(t.c - g.c) > tol or abs(t.f - g.f) > tol:
+        problems.append(f"origin ({t.c:.2f}, {t.f:.2f}) vs ({g.c:.2f}, {g.f:.2f})")
+    coarse = max(header.resolution, grid.resolution)
+    extent = (header.shape[0] * header.resolution, header.shape[1] * header.resolution)
+    wanted = (grid.shape[0] * grid.resolution, grid.shape[1] * grid.resolution)
+    if any(abs(a - b) >= coarse - tol for a, b in zip(extent, wanted)):
+        problems.append(
+            f"extent {extent[0]:g} x {extent[1]:g} m ({header.shape[0]}x{header.shape[1]} "
+            f"pixels of {header.resolution:g} m) vs {wanted[0]:g} x {wanted[1]:g} m "
+            f"({grid.shape[0]}x{grid.shape[1]} of {grid.resolution:g} m)")
+    if problems:
+        raise GridMismatchError(
+            f"{header.path} is not on the grid of {reference}: " + "; ".join(problems)
+            + ". Layers of one scene must share CRS and origin and cover the same area "
+            "(to less than one pixel); read them from the same product, or reproject "
+            "(gdalwarp -tr/-te) onto the reference grid first")
+
+
+def _epsg(crs: CRS | None) -> str:
+    if crs is None:
+        return "none"
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_string()
+
 
 class ResampledBand:
     """Array-like (rows, cols) view of one band of one file on a target grid.
@@ -98,14 +181,17 @@ class ResampledBand:
 
     ``kind="reflectance"`` returns float32 ``(DN + offset) / quantification`` with NaN
     where DN equals ``nodata``; ``kind="categorical"`` returns the DNs as uint8.
+    ``origin`` (row, col) is the target pixel that index (0, 0) stands for: an area of
+    interest reads only its window of the file.
     """
 
     def __init__(self, path: str, index: int, source_shape: tuple[int, int],
                  ratio: Fraction, target_shape: tuple[int, int], *, kind: str,
                  offset: float = 0.0, quantification: float = 1.0,
-                 nodata: float | None = None):
+                 nodata: float | None = None, origin: tuple[int, int] = (0, 0)):
         self.path, self.index, self.source_shape = path, index, source_shape
         self.ratio, self.shape, self.kind = ratio, target_shape, kind
+        self.origin = origin
         self.offset, self.quantification, self.nodata = offset, quantification, nodata
         self.ndim = 2
         self.dtype = np.dtype(np.float32 if kind == "reflectance" else np.uint8)
@@ -114,19 +200,21 @@ class ResampledBand:
         (r0, r1, _), (c0, c1, _) = (k.indices(n) for k, n in zip(key, self.shape))
         if r1 <= r0 or c1 <= c0:
             return np.empty((max(r1 - r0, 0), max(c1 - c0, 0)), self.dtype)
+        row0, col0 = self.origin
+        r0, r1, c0, c1 = r0 + row0, r1 + row0, c0 + col0, c1 + col0
         if self.ratio >= 1:
             f = int(self.ratio)
             s0, s1 = r0 // f, -(-r1 // f)
             t0, t1 = c0 // f, -(-c1 // f)
-            raw = self._read(s0, s1, t0, t1)
-            raw = np.repeat(np.repeat(raw, f, axis=0), f, axis=1)
-            raw = raw[r0 - s0 * f: r0 - s0 * f + (r1 - r0), c0 - t0 * f: c0 - t0 * f + (c1 - c0)]
-            return self._convert(raw)
+            values = self._read(s0, s1, t0, t1)
+            values = np.repeat(np.repeat(values, f, axis=0), f, axis=1)
+            return values[r0 - s0 * f: r0 - s0 * f + (r1 - r0),
+                          c0 - t0 * f: c0 - t0 * f + (c1 - c0)]
         d = int(1 / self.ratio)
-        raw = self._read(r0 * d, r1 * d, c0 * d, c1 * d)
+        values = self._read(r0 * d, r1 * d, c0 * d, c1 * d)
         if self.kind != "reflectance":
-            return raw[d // 2::d, d // 2::d].astype(self.dtype)
-        values = self._convert(raw).reshape(r1 - r0, d, c1 - c0, d)
+            return values[d // 2::d, d // 2::d]
+        values = values.reshape(r1 - r0, d, c1 - c0, d)
         with np.errstate(invalid="ignore", divide="ignore"):
             valid = np.isfinite(values)
             total = np.where(valid, values, 0).sum(axis=(1, 3))
@@ -134,26 +222,29 @@ class ResampledBand:
             return np.where(count > 0, total / np.maximum(count, 1), np.nan).astype(np.float32)
 
     def _read(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
-        """Read source rows [r0, r1) and cols [c0, c1), padding outside the file with nodata."""
+        """Source rows [r0, r1) and cols [c0, c1), converted (:meth:`_convert`).
+
+        Outside the file is no data: NaN reflectance, SCL 0.
+        """
         rows, cols = self.source_shape
-        fill = 0 if self.nodata is None else self.nodata
-        out = None
         rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, rows), max(c0, 0), min(c1, cols)
-        try:
-            with rasterio.open(self.path) as src:
-                if rr1 > rr0 and cc1 > cc0:
+        data = None
+        if rr1 > rr0 and cc1 > cc0:
+            try:
+                with rasterio.open(self.path) as src:
                     data = src.read(self.index, window=Window(cc0, rr0, cc1 - cc0, rr1 - rr0))
-                else:
-                    data = np.empty((0, 0), src.dtypes[self.index - 1])
-        except rasterio.errors.RasterioError as exc:
-            raise CorruptFileError(
-                f"{self.path}: cannot decode rows {rr0}-{rr1}, cols {cc0}-{cc1} ({exc}); the "
-                "file is corrupt or truncated, download it again"
-            ) from None
-        if data.shape == (r1 - r0, c1 - c0):
-            return data
-        out = np.full((r1 - r0, c1 - c0), fill, dtype=data.dtype)
-        out[rr0 - r0: rr0 - r0 + data.shape[0], cc0 - c0: cc0 - c0 + data.shape[1]] = data
+            except rasterio.errors.RasterioError as exc:
+                raise CorruptFileError(
+                    f"{self.path}: cannot decode rows {rr0}-{rr1}, cols {cc0}-{cc1} ({exc}); "
+                    "the file is corrupt or truncated, download it again"
+                ) from None
+            if data.shape == (r1 - r0, c1 - c0):
+                return self._convert(data)
+        out = np.full((r1 - r0, c1 - c0), np.nan if self.kind == "reflectance" else 0,
+                      dtype=self.dtype)
+        if data is not None:
+            out[rr0 - r0: rr0 - r0 + data.shape[0], cc0 - c0: cc0 - c0 + data.shape[1]] = \
+                self._convert(data)
         return out
 
     def _convert(self, raw: np.ndarray) -> np.ndarray:

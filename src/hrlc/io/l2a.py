@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
 from pathlib import Path
 
 import dask.array as da
@@ -16,7 +15,9 @@ from dask.base import tokenize
 from hrlc.errors import GridMismatchError, InputError, MissingBandError
 from hrlc.io.bands import canonical_band, sort_bands
 from hrlc.io.folders import RASTER_SUFFIXES, SourceDefaults, read_band_folder, read_multiband
-from hrlc.io.grid import Grid, ResampledBand, open_header
+from hrlc.io.aoi import aoi_window
+from hrlc.io.grid import (Grid, ResampledBand, check_on_grid, grid_at, open_header,
+                           pixel_ratio)
 from hrlc.io.safe import is_safe, read_safe_metadata
 from hrlc.io.scene import BandFile, Scene
 
@@ -115,31 +116,49 @@ def _resolve_bands(scenes: list[Scene], bands: Sequence[str] | None) -> list[str
     return wanted
 
 
-def _layer(file: BandFile, resolution: float, *, kind: str, scene: Scene, band: str,
-           chunks: int) -> tuple[da.Array, Grid]:
-    """A lazy dask array of one band on the grid at ``resolution``, with that grid."""
+def scene_grid(scene: Scene, resolution: float) -> Grid:
+    """The grid of ``scene`` at ``resolution``: the extent of its finest layer.
+
+    The finest layer (the 10 m bands of a product) sets the extent; coarser layers whose
+    extent differs by less than one of their pixels are cropped or padded to it.
+    """
+    files = [f for layer in (*scene.bands.values(), scene.scl) for f in layer]
+    return grid_at(open_header(min(files, key=lambda f: f.resolution).path), resolution)
+
+
+def _target(scenes: list[Scene], resolution: float, defaults: SourceDefaults
+            ) -> tuple[Grid, Grid, tuple[int, int]]:
+    """(grid of the scenes, grid of the output, its origin in the scenes' grid).
+
+    The output grid is the scenes' grid, or its window over the area of interest.
+    """
+    grid = None
+    for scene in scenes:
+        grid = _check_grid(scene_grid(scene, resolution), grid, scene.source, scenes[0].source)
+    if defaults.aoi is None:
+        return grid, grid, (0, 0)
+    row0, col0, rows, cols = aoi_window(defaults.aoi, grid)
+    return grid, grid.window(row0, col0, rows, cols), (row0, col0)
+
+
+def _layer(file: BandFile, target: tuple[Grid, Grid, tuple[int, int]], *, kind: str,
+           scene: Scene, band: str, chunks: int) -> da.Array:
+    """A lazy dask array of one band on the output grid of ``target`` (:func:`_target`)."""
+    grid, out, origin = target
     header = open_header(file.path)
-    ratio = Fraction(header.resolution / resolution).limit_denominator(64)
-    if ratio.numerator != 1 and ratio.denominator != 1:
-        raise GridMismatchError(
-            f"{file.path}: pixel size {header.resolution:g} m is not an integer multiple or "
-            f"fraction of the requested {resolution:g} m; choose resolution 10, 20 or 60"
-        )
-    rows, cols = header.shape
-    shape = (int(np.ceil(rows * ratio)), int(np.ceil(cols * ratio)))
-    t = header.transform
-    grid = Grid(header.crs, type(t)(resolution, 0, t.c, 0, -resolution, t.f), shape)
+    check_on_grid(header, grid, reference=f"{scene.source} ({grid.describe()})")
+    ratio = pixel_ratio(header, grid.resolution)
     reader = ResampledBand(
-        file.path, file.index, header.shape, ratio, shape, kind=kind,
+        file.path, file.index, header.shape, ratio, out.shape, kind=kind,
         offset=scene.offset(band), quantification=scene.quantification, nodata=scene.nodata,
+        origin=origin,
     )
     stat = os.stat(file.path) if os.path.exists(file.path) else None
     name = f"read-{band}-" + tokenize(file, stat and (stat.st_mtime_ns, stat.st_size),
-                                      ratio, shape, kind, reader.offset,
+                                      ratio, out.shape, origin, kind, reader.offset,
                                       reader.quantification, reader.nodata)
-    array = da.from_array(reader, chunks=(chunks, chunks), name=name, lock=False,
-                          asarray=False, meta=np.empty((0, 0), reader.dtype))
-    return array, grid
+    return da.from_array(reader, chunks=(chunks, chunks), name=name, lock=False,
+                         asarray=False, meta=np.empty((0, 0), reader.dtype))
 
 
 def _check_grid(grid: Grid, reference: Grid | None, where: str, first: str) -> Grid:
@@ -203,21 +222,19 @@ def read_l2a(sources: Sources, bands: Sequence[str] | None = None, *, resolution
         ``product_name, tile_id, processing_baseline, sun_zenith, sun_azimuth`` (degrees)
         and per-(time, band) ``boa_add_offset`` (DN).
     """
-    scenes = discover_scenes(sources, options)
+    defaults = _defaults(options)
+    scenes = discover_scenes(sources, defaults)
     band_list = _resolve_bands(scenes, bands)
-    grid = None
-    per_scene = []
-    for scene in scenes:
-        layers = []
-        for band in band_list:
-            array, band_grid = _layer(_pick(scene.bands[band], resolution), resolution,
-                                      kind="reflectance", scene=scene, band=band, chunks=chunks)
-            grid = _check_grid(band_grid, grid, f"{scene.source} ({band})", scenes[0].source)
-            layers.append(array)
-        per_scene.append(da.stack(layers, axis=0))
+    target = _target(scenes, resolution, defaults)
+    per_scene = [
+        da.stack([_layer(_pick(scene.bands[band], resolution), target, kind="reflectance",
+                         scene=scene, band=band, chunks=chunks) for band in band_list], axis=0)
+        for scene in scenes
+    ]
     offsets = np.array([[s.offset(b) for b in band_list] for s in scenes], dtype=np.float64)
     return _assemble(
-        da.stack(per_scene, axis=0), "reflectance", ("time", "band", "y", "x"), grid, scenes,
+        da.stack(per_scene, axis=0), "reflectance", ("time", "band", "y", "x"), target[1],
+        scenes,
         {"band": np.array(band_list, dtype=object),
          "boa_add_offset": (("time", "band"), offsets)},
         {"long_name": "surface reflectance", "units": "1"},
@@ -234,18 +251,16 @@ def read_scl(sources: Sources, *, resolution: float = 10, chunks: int = 1024,
         Sen2Cor codes 0-11 (0 = no data), brought to ``resolution`` by nearest
         neighbour; same per-time coordinates as :func:`read_l2a`.
     """
-    scenes = discover_scenes(sources, options)
-    grid = None
-    layers = []
+    defaults = _defaults(options)
+    scenes = discover_scenes(sources, defaults)
     for scene in scenes:
         if not scene.scl:
             raise MissingBandError(
                 f"{scene.source}: no SCL layer; masks need Sen2Cor's scene classification "
                 "(an '..._SCL.tif' beside band files, or IMG_DATA/R20m/*_SCL_20m.jp2)"
             )
-        array, scl_grid = _layer(_pick(scene.scl, resolution), resolution, kind="categorical",
-                                 scene=scene, band="SCL", chunks=chunks)
-        grid = _check_grid(scl_grid, grid, f"{scene.source} (SCL)", scenes[0].source)
-        layers.append(array)
-    return _assemble(da.stack(layers, axis=0), "scl", ("time", "y", "x"), grid, scenes, {},
+    target = _target(scenes, resolution, defaults)
+    layers = [_layer(_pick(scene.scl, resolution), target, kind="categorical", scene=scene,
+                     band="SCL", chunks=chunks) for scene in scenes]
+    return _assemble(da.stack(layers, axis=0), "scl", ("time", "y", "x"), target[1], scenes, {},
                      {"long_name": "Sen2Cor scene classification", "nodata": 0})
