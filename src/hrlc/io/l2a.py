@@ -51,12 +51,21 @@ def _expand(source: Path) -> list[Path]:
     return [source]
 
 
+def _is_item_folder(source: Path) -> bool:
+    """A folder of STAC Item files (JSON, and no raster)."""
+    if not source.is_dir():
+        return False
+    suffixes = {p.suffix.lower() for p in source.iterdir()}
+    return ".json" in suffixes and not suffixes & set(RASTER_SUFFIXES)
+
+
 def discover_scenes(sources: Sources, options: Mapping | object | None = None) -> list[Scene]:
     """Describe every acquisition in ``sources``, sorted by time, without reading pixels.
 
     ``sources`` is one path or a list of paths, each a SAFE folder or .zip, a folder of
-    SAFE products, a folder of per-band files, a multi-band GeoTIFF, or a STAC Item /
-    ItemCollection (GeoJSON) whose band assets GDAL can open.
+    SAFE products, a folder of per-band files, a multi-band GeoTIFF, or STAC Items of
+    any catalog (an ItemCollection or list of Items in a JSON file, or a folder of Item
+    files) whose band assets GDAL can open, locally or remotely.
     """
     defaults = _defaults(options)
     paths = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
@@ -66,12 +75,12 @@ def discover_scenes(sources: Sources, options: Mapping | object | None = None) -
     for source in (p for s in paths for p in _expand(Path(s))):
         if is_safe(source):
             scenes.append(read_safe_metadata(source))
-        elif source.is_dir():
-            scenes.extend(read_band_folder(source, defaults))
-        elif source.suffix.lower() in (".json", ".geojson"):
+        elif source.suffix.lower() in (".json", ".geojson") or _is_item_folder(source):
             from hrlc.io.stac import read_stac_scenes
 
-            scenes.extend(read_stac_scenes(source))
+            scenes.extend(read_stac_scenes(source, defaults))
+        elif source.is_dir():
+            scenes.extend(read_band_folder(source, defaults))
         elif source.suffix.lower() in RASTER_SUFFIXES:
             scenes.append(read_multiband(source, defaults))
         else:

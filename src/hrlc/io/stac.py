@@ -19,7 +19,7 @@ import numpy as np
 import rasterio
 from pyproj import Transformer
 
-from hrlc.errors import HrlcError
+from hrlc.errors import HrlcError, InputError
 from hrlc.io.atomic import atomic_output
 from hrlc.io.grid import open_header
 from hrlc.io.safe import read_safe_metadata
@@ -107,80 +107,58 @@ def write_item_collection(products: Sequence[str | os.PathLike], path: str | os.
     return Path(path)
 
 
-def _asset_band(key: str) -> tuple[str, float | None] | None:
-    """(band id, resolution in the key or None) of an asset key such as ``B05_60m``."""
-    from hrlc.io.bands import canonical_band
-
-    name, _, suffix = key.partition("_")
-    try:
-        band = canonical_band(name)
-    except ValueError:
-        return None
-    return band, float(suffix.rstrip("m")) if suffix.endswith("m") else None
-
-
-def item_scene(item, *, source: str) -> Scene:
-    """The :class:`Scene` a STAC Item describes (the inverse of :func:`scene_item`).
-
-    Band assets are keyed by band id (``B02``, ``B8A``, ``SCL``, optionally ``B02_20m``);
-    ``raster:bands`` scale and offset give the quantification (1 / scale) and the
-    BOA_ADD_OFFSET (offset / scale, DN); ``view:sun_elevation`` the sun zenith.
-    """
-    from hrlc.io.grid import open_header
-    from hrlc.io.scene import BandFile
-
-    props = item.properties
-    files: dict[str, list[BandFile]] = {}
-    scale, offsets, nodata = 1e-4, {}, 0
-    for key, asset in item.assets.items():
-        parsed = _asset_band(key)
-        if parsed is None:
-            continue
-        band, resolution = parsed
-        gsd = asset.extra_fields.get("gsd") or resolution or open_header(asset.href).resolution
-        files.setdefault(band, []).append(BandFile(asset.href, float(gsd)))
-        raster = (asset.extra_fields.get("raster:bands") or [{}])[0]
-        if band != "SCL" and raster:
-            scale = float(raster.get("scale", scale))
-            offsets[band] = float(raster.get("offset", 0.0)) / scale
-            nodata = raster.get("nodata", nodata)
-    if not files:
-        raise HrlcError(f"{source}: item {item.id} has no band assets (keys like B02, B8A, "
-                        "SCL); it does not describe a Sentinel-2 L2A product")
-    ordered = {b: tuple(sorted(f, key=lambda f: f.resolution)) for b, f in files.items()}
-    scl = ordered.pop("SCL", ())
-    elevation = props.get("view:sun_elevation")
-    return Scene(
-        source=source, kind="stac", product_name=str(props.get("s2:product_uri", item.id))
-        .removesuffix(".SAFE"),
-        datetime=np.datetime64(item.datetime.replace(tzinfo=None), "ns"), bands=ordered,
-        scl=scl, tile_id=props.get("s2:mgrs_tile"),
-        processing_baseline=props.get("s2:processing_baseline"),
-        quantification=1.0 / scale, boa_add_offset=offsets, nodata=nodata,
-        sun_zenith=float("nan") if elevation is None else 90.0 - float(elevation),
-        sun_azimuth=float(props.get("view:sun_azimuth", float("nan"))),
-        cloud_cover=props.get("eo:cloud_cover"), epsg=props.get("proj:epsg"),
-    )
+def _items(data, where: str) -> list[dict]:
+    """The item dicts of an ItemCollection/FeatureCollection, a list of items or an item."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        return list(data.get("features") or [])
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    raise InputError(f"{where}: not a STAC Item, ItemCollection or list of Items "
+                     "(expected GeoJSON 'type': 'Feature' or 'FeatureCollection')")
 
 
-def read_stac_scenes(path: str | os.PathLike) -> list[Scene]:
-    """Scenes of a STAC ItemCollection or Item (GeoJSON file) whose assets GDAL can open.
+def read_stac_scenes(path: str | os.PathLike, defaults=None) -> list[Scene]:
+    """Scenes of STAC Items of any catalog (:mod:`hrlc.io.stac_items`).
+
+    ``path`` is an ItemCollection or FeatureCollection file (as ``hrlc search`` and
+    pystac-client write them), a file holding a JSON list of Items or one Item, or a
+    folder of Item files. ``defaults.boa_offset`` says how offsets are taken; a YAML
+    beside the file (same stem) may set ``boa_offset`` for this source alone.
 
     Raises
     ------
     HrlcError
-        pystac is missing, or the file is not a STAC Item/ItemCollection.
+        pystac is missing, a file is not JSON or not STAC, or an item has no band.
     """
     try:
         import pystac
     except ImportError:
         raise HrlcError("reading STAC needs pystac; install it with 'pip install hrlc[stac]'"
                         ) from None
-    try:
-        data = json.loads(Path(path).read_text())
-        items = (list(pystac.ItemCollection.from_dict(data)) if data.get("type") ==
-                 "FeatureCollection" else [pystac.Item.from_dict(data)])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, pystac.STACError,
-            pystac.errors.STACTypeError) as exc:
-        raise HrlcError(f"{path}: not a STAC Item or ItemCollection ({exc})") from None
-    return [item_scene(item, source=str(path)) for item in items]
+    from hrlc.io.folders import SourceDefaults, merge_sidecar
+    from hrlc.io.stac_items import item_scene
+
+    path = Path(path)
+    defaults = merge_sidecar(path.with_suffix(".yaml"), defaults or SourceDefaults())
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    scenes = []
+    for file in files:
+        try:
+            data = json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{file}: not a JSON file ({exc}); give a STAC ItemCollection "
+                             "or Item (e.g. written by 'hrlc search')") from None
+        for entry in _items(data, str(file)):
+            try:
+                item = pystac.Item.from_dict(entry, preserve_dict=True)
+            except (KeyError, TypeError, ValueError, AttributeError, pystac.STACError,
+                    pystac.errors.STACTypeError) as exc:
+                raise InputError(f"{file}: not a STAC Item ({type(exc).__name__}: {exc})"
+                                 ) from None
+            scenes.append(item_scene(item, source=str(file), boa_offset=defaults.boa_offset,
+                                     base=file.parent))
+    if not scenes:
+        raise InputError(f"{path}: no STAC Item found; search again or check the file")
+    return scenes
