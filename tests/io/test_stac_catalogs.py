@@ -20,6 +20,9 @@ ES_KEYS = {"B01": "coastal", "B02": "blue", "B03": "green", "B04": "red", "B05":
            "B06": "rededge2", "B07": "rededge3", "B08": "nir", "B8A": "nir08",
            "B09": "nir09", "B11": "swir16", "B12": "swir22"}
 PC_KEYS = {b: b for b in ES_KEYS}
+#: CDSE keys carry the resolution; the finest file of each band is the one read at 10 m
+CDSE_KEYS = {b: f"{b}_{10 if b in ('B02', 'B03', 'B04', 'B08') else 60 if b == 'B09' else 20}m"
+             for b in ES_KEYS}
 
 
 def _harmonised(dn):
@@ -48,6 +51,10 @@ CATALOGS = {
     "planetary-computer 02.12": (
         "planetary-computer/S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json",
         PC_KEYS, _raw_before_04, "02.12", "06VVN", 32606, 37.9128805424161, 170.148039164397),
+    "cdse 05.11 (STAC 1.1)": (
+        "cdse/S2C_MSIL2A_20250330T100051_N0511_R122_T33UWP_20250330T145914_cdse_stac_v110.json",
+        CDSE_KEYS, _raw_after_04, "05.11", "33UWP", 32633, 90 - 44.2173193179239,
+        161.141279839814),
 }
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.options import Mapping, Overwrite, Scheduler, Workers, compute_config, source_options
+from hrlc.cli.options import (AreaOfInterest, FilenamePattern, Mapping, Overwrite, Scheduler,
+                              Workers, compute_config, read_options, source_options)
 from hrlc.io.cubes import open_raster
 from hrlc.io.cubes import open_zarr_store as open_zarr
 
@@ -140,6 +141,8 @@ def composite(
     fmt: str = Format,
     chunks: int = Chunks,
     mapping: Path | None = Mapping,
+    filename_pattern: str | None = FilenamePattern,
+    aoi: str | None = AreaOfInterest,
     overwrite: bool = Overwrite,
     scheduler: str = Scheduler,
     workers: int | None = Workers,
@@ -171,7 +174,8 @@ def composite(
         from hrlc.io import read_l2a
         from hrlc.restore.sun import estimate_sun_angles
 
-        options = source_options(mapping)
+        options = read_options(source_options(mapping), aoi=aoi,
+                               filename_pattern=filename_pattern)
         scenes = estimate_sun_angles(read_l2a(sources, band_list, chunks=chunks,
                                               options=options), monthly=False)
         mask = _masks(masks, sources, scenes, chunks=chunks, options=options)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.options import Mapping, source_options
+from hrlc.cli.options import AreaOfInterest, FilenamePattern, Mapping, read_options, source_options
 
 
 def _fmt(value: object) -> str:
@@ -55,10 +55,33 @@ def print_manifest(manifest: dict, console) -> None:
     console.print(f"seeds: {manifest.get('seeds', {})}")
 
 
+def _notes(path: Path, scenes, options) -> list[str]:
+    """What a user should know beyond each scene's facts: files skipped in a band
+    folder, and the window an area of interest selects."""
+    from hrlc.io.folders import scan_band_folder
+    from hrlc.io.l2a import describe_window
+
+    defaults = options.to_defaults() if options is not None else None
+    notes = []
+    if path.is_dir() and scenes and scenes[0].kind == "band-folder":
+        from hrlc.io.folders import SourceDefaults
+
+        skipped = scan_band_folder(path, defaults or SourceDefaults()).skipped
+        if skipped:
+            notes.append(f"{len(skipped)} raster file(s) skipped, their names match no band "
+                         f"file pattern: {', '.join(skipped[:5])}"
+                         + (" ..." if len(skipped) > 5 else ""))
+    if defaults is not None and defaults.aoi is not None:
+        notes.append(describe_window(scenes, defaults))
+    return notes
+
+
 @app.command()
 def info(
-    path: Path = typer.Argument(..., help="SAFE folder or .zip, folder of products or band files, or a GeoTIFF."),
+    path: Path = typer.Argument(..., help="SAFE folder or .zip, folder of products or band files, a GeoTIFF, or STAC items (.json)."),
     mapping: Path | None = Mapping,
+    filename_pattern: str | None = FilenamePattern,
+    aoi: str | None = AreaOfInterest,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Summarise L2A products (tile, date, baseline, BOA offset, bands, CRS, cloud cover),
@@ -80,11 +103,17 @@ def info(
         else:
             print_manifest(manifest, Console(width=max(Console().width, 120)))
         return
-    facts = [describe_scene(s) for s in discover_scenes(path, source_options(mapping))]
+    options = read_options(source_options(mapping), aoi=aoi, filename_pattern=filename_pattern)
+    scenes = discover_scenes(path, options)
+    facts = [describe_scene(s) for s in scenes]
+    notes = _notes(path, scenes, options)
     if as_json:
-        typer.echo(json.dumps(facts, indent=2, default=str))
+        typer.echo(json.dumps(facts if not notes else {"scenes": facts, "notes": notes},
+                              indent=2, default=str))
         return
     console = Console(width=max(Console().width, 100))
+    for note in notes:
+        console.print(note, highlight=False, markup=False)
     for item in facts:
         table = Table(title=str(item["product"]), show_header=False, title_justify="left")
         table.add_column("field", style="bold")

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.options import Overwrite, Scheduler, Workers
+from hrlc.cli.options import AreaOfInterest, Overwrite, Scheduler, Workers, read_options
 
 #: Tile and sensing time in a file name (product ids and truth stems alike): the match key.
 _TILE = re.compile(r"(?<![A-Z0-9])T\d{2}[A-Z]{3}(?![A-Z0-9])")
@@ -127,6 +127,7 @@ def masks(
     overwrite: bool = Overwrite,
     scheduler: str = Scheduler,
     workers: int | None = Workers,
+    aoi: str | None = AreaOfInterest,
 ) -> None:
     """Refined cloud/shadow masks: one COG per scene (CloudSEN12 codes) and summary.csv.
 
@@ -136,6 +137,8 @@ def masks(
     combined) chooses the main masks.
 
     Example: [bold]hrlc masks configs/masks.yaml --overwrite[/]
+
+    Only a region: [bold]hrlc masks configs/masks.yaml --aoi 7.1,46.2,7.4,46.4[/]
 
     The output folder is written whole or not at all: scenes from several tiles or a
     scene without SCL stop the run before anything is written.
@@ -155,6 +158,7 @@ def masks(
     from hrlc.restore.sun import estimate_sun_angles
 
     cfg = load_config(config, MasksRunConfig)
+    cfg.read = read_options(cfg.read, aoi=aoi)
     options = cfg.masks.model_dump()
     peers = _peer_names(cfg)
     read = cfg.read.to_defaults() if cfg.read else None

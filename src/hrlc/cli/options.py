@@ -19,6 +19,31 @@ Mapping = typer.Option(
 )
 
 
+AreaOfInterest = typer.Option(
+    None, "--aoi", metavar="AOI",
+    help="Area of interest: 'west,south,east,north' in longitude/latitude, "
+    "'w,s,e,n@EPSG:32630', or a vector file in any CRS (GeoJSON, GeoPackage); only the "
+    "windows of the products that cover it are read (snapped outward to 60 m).",
+)
+FilenamePattern = typer.Option(
+    None, "--filename-pattern", metavar="PATTERN",
+    help="Naming of band files: {band}, {date}, {tile} and *, e.g. "
+    "'SENTINEL-2_MSI_{tile}_{band}_{date}', or the preset 'sits'.",
+)
+
+
+def read_options(base, *, aoi: str | None = None, filename_pattern: str | None = None):
+    """Read options (``SourceOptions`` or None) with the command line's ``--aoi`` and
+    ``--filename-pattern`` put in; None when there is nothing to set."""
+    from hrlc.config import SourceOptions, validate_config
+
+    given = {k: v for k, v in (("aoi", aoi), ("filename_pattern", filename_pattern)) if v}
+    if not given:
+        return base
+    data = {**(base.model_dump() if base is not None else {}), **given}
+    return validate_config(data, SourceOptions, source="command line")
+
+
 def source_options(mapping: Path | None):
     """Load a mapping YAML into read_l2a options (None when not given)."""
     if mapping is None:

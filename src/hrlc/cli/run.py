@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
+from hrlc.cli.options import AreaOfInterest, read_options
 
 
 @app.command()
@@ -20,6 +21,7 @@ def run(
         help="Start at this stage; the outputs of earlier stages must exist."),
     until_stage: str | None = typer.Option(
         None, "--until", metavar="STAGE", help="Stop after this stage."),
+    aoi: str | None = AreaOfInterest,
 ) -> None:
     """Run the chain: masks, composite, restore, features, dataset, train, map.
 
@@ -36,6 +38,9 @@ def run(
     lists the tiles. [bold]model_from: <tile>[/] trains once, on that tile (run first),
     and maps every tile with its model. Exit code 2 on an error, 130 on Ctrl-C.
 
+    [bold]--aoi[/] (or [bold]read: aoi:[/] in the config) runs every stage on the area of
+    interest only; it is part of each stage's configuration, so changing it reruns them.
+
     Example: [bold]hrlc run configs/run.yaml --from features --until train[/]
     """
     from rich.console import Console
@@ -47,6 +52,7 @@ def run(
 
     console = Console()
     cfg = load_config(config, RunConfig)
+    cfg.read = read_options(cfg.read, aoi=aoi)
     def echo(text: str) -> None:
         console.print(text, highlight=False, markup=False)
 

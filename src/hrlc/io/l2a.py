@@ -150,6 +150,16 @@ def _target(scenes: list[Scene], resolution: float, defaults: SourceDefaults
     return grid, grid.window(row0, col0, rows, cols), (row0, col0)
 
 
+def describe_window(scenes: list[Scene], defaults: SourceDefaults, *,
+                    resolution: float = 10) -> str:
+    """One line on what the area of interest selects of the scenes' grid."""
+    grid, out, (row0, col0) = _target(scenes, resolution, defaults)
+    share = out.shape[0] * out.shape[1] / (grid.shape[0] * grid.shape[1])
+    return (f"area of interest {defaults.aoi.describe()}: rows {row0}-{row0 + out.shape[0]}, "
+            f"cols {col0}-{col0 + out.shape[1]} of {grid.shape[0]} x {grid.shape[1]} px at "
+            f"{resolution:g} m ({share:.1%} of the product is read)")
+
+
 def _layer(file: BandFile, target: tuple[Grid, Grid, tuple[int, int]], *, kind: str,
            scene: Scene, band: str, chunks: int) -> da.Array:
     """A lazy dask array of one band on the output grid of ``target`` (:func:`_target`)."""
