@@ -153,3 +153,11 @@ def test_remote_hrefs_go_through_gdal_virtual_file_systems(href, path):
     from pathlib import Path
 
     assert gdal_path(href, Path("/items")) == path
+
+
+def test_unreachable_remote_href_names_it_with_gdals_reason(tmp_path):
+    item, _ = localise(load(CATALOGS["planetary-computer 04.00"][0]), tmp_path)
+    item["assets"]["B02"]["href"] = "http://127.0.0.1:9/B02.tif"  # nothing listens there
+    with pytest.raises(InputError, match=r"/vsicurl/http://127.0.0.1:9/B02.tif: cannot open "
+                       r"raster \(.+\); check the URL, the network and the credentials"):
+        read_l2a(write_items([item], tmp_path / "items.json"), ["B02"])

@@ -14,6 +14,12 @@ from rasterio.windows import Window
 from hrlc.errors import CorruptFileError, GridMismatchError
 
 
+#: What to check when a remote raster (GDAL /vsicurl/, /vsis3/...) cannot be opened.
+REMOTE_HINT = ("check the URL, the network and the credentials: AWS_NO_SIGN_REQUEST=YES for "
+               "public buckets, AWS_S3_ENDPOINT and AWS keys for CDSE (eodata), the "
+               "planetary-computer package for Planetary Computer hrefs (docs/read.md)")
+
+
 @dataclass(frozen=True)
 class RasterHeader:
     """What a raster file's header tells without decoding pixels."""
@@ -43,10 +49,9 @@ def open_header(path: str) -> RasterHeader:
                 count=src.count, dtype=src.dtypes[0],
             )
     except rasterio.errors.RasterioError as exc:
-        raise CorruptFileError(
-            f"{path}: cannot open raster ({exc}); the file is corrupt, truncated or not a "
-            "raster, replace it"
-        ) from None
+        fix = (REMOTE_HINT if path.startswith("/vsi") and not path.startswith("/vsizip/")
+               else "the file is corrupt, truncated or not a raster, replace it")
+        raise CorruptFileError(f"{path}: cannot open raster ({exc}); {fix}") from None
 
 
 @dataclass(frozen=True)
