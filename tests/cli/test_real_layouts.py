@@ -9,11 +9,12 @@ import rasterio
 import yaml
 from rasterio.windows import Window
 
-from hrlc.cli import main
 from hrlc.io import read_l2a
 from hrlc.io.l2a import discover_scenes
 from hrlc.io.safe_writer import write_series
 from hrlc.simulate import simulate_series
+
+from tests.cli.test_info_demo import run as run_cli
 
 SIZE = 126  # simulated 10 m pixels; the crop keeps 125 rows and 125 columns
 
@@ -47,14 +48,6 @@ def layouts(tmp_path_factory):
     return root
 
 
-def _main(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
 def test_sits_crop_reads_like_the_products_cropped(layouts):
     folder = read_l2a(layouts / "sits", ["B02", "B8A", "B01"],
                       options={"filename_pattern": "sits"}).compute()
@@ -66,17 +59,17 @@ def test_sits_crop_reads_like_the_products_cropped(layouts):
 
 
 def test_info_on_the_sits_folder(layouts, capsys):
-    code, out, _ = _main(capsys, "info", str(layouts / "sits"), "--filename-pattern", "sits",
+    code, out, _ = run_cli(capsys, "info", str(layouts / "sits"), "--filename-pattern", "sits",
                          "--json")
     facts = json.loads(out)
     assert code == 0 and len(facts) == 4 and {f["tile"] for f in facts} == {"31TCJ"}
     assert {f["kind"] for f in facts} == {"band-folder"}
-    code, _, err = _main(capsys, "info", str(layouts / "sits"))
+    code, _, err = run_cli(capsys, "info", str(layouts / "sits"))
     assert code == 2 and "no band files found" in err and "filename_pattern" in err
     assert err.count("\n") == 1
     (layouts / "sits" / "notes.tif").write_bytes(b"")
     try:
-        code, out, _ = _main(capsys, "info", str(layouts / "sits"), "--filename-pattern", "sits")
+        code, out, _ = run_cli(capsys, "info", str(layouts / "sits"), "--filename-pattern", "sits")
     finally:
         (layouts / "sits" / "notes.tif").unlink()
     assert code == 0 and "1 raster file(s) skipped" in out and "notes.tif" in out
@@ -87,7 +80,7 @@ def test_masks_and_run_with_an_aoi_on_the_sits_crop(layouts, tmp_path, capsys):
     config.write_text(yaml.safe_dump({
         "sources": [str(layouts / "sits")], "output": str(tmp_path / "masks"), "chunks": 64,
         "read": {"filename_pattern": "sits"}, "masks": {"min_clear": 2}}))
-    code, _, err = _main(capsys, "masks", str(config))
+    code, _, err = run_cli(capsys, "masks", str(config))
     assert code == 0, err
     masks = sorted((tmp_path / "masks").glob("*_mask.tif"))
     assert len(masks) == 4
@@ -104,7 +97,7 @@ def test_masks_and_run_with_an_aoi_on_the_sits_crop(layouts, tmp_path, capsys):
         "output": str(tmp_path / "run"), "sources": [str(layouts / "sits")], "chunks": 64,
         "read": {"filename_pattern": "sits"}, "stages": ["masks", "composite"],
         "masks": {"min_clear": 2}}))
-    code, _, err = _main(capsys, "run", str(run), "--aoi", aoi)
+    code, _, err = run_cli(capsys, "run", str(run), "--aoi", aoi)
     assert code == 0, err
     resolved = yaml.safe_load((tmp_path / "run" / "configs" / "masks.yaml").read_text())
     assert resolved["read"]["aoi"] == aoi
