@@ -106,3 +106,30 @@ def test_masks_and_run_with_an_aoi_on_the_sits_crop(layouts, tmp_path, capsys):
     composites = read_zarr(tmp_path / "run" / "composites.zarr", name="reflectance")
     assert composites.sizes["y"] == composites.sizes["x"] == 60
     assert float(composites.x[0]) == left + 300 + 5 and float(composites.y[0]) == top - 300 - 5
+
+
+@pytest.mark.parametrize("read, message", [
+    ({"filename_pattern": "sits", "aoi": {"bbox": [0, 0, 1, 1]}}, "does not intersect the data"),
+    ({"filename_pattern": "sits", "aoi": {"bbox": [0, 0, 1, 1], "crs": "EPSG:999999"}},
+     "unknown CRS 'EPSG:999999'"),
+    ({"filename_pattern": "SENTINEL-2_MSI_{tile}_{date}"}, "has no {band}"),
+])
+def test_bad_read_options_are_one_line_and_write_nothing(layouts, tmp_path, capsys, read,
+                                                         message):
+    config = tmp_path / "masks.yaml"
+    config.write_text(yaml.safe_dump({"sources": [str(layouts / "sits")], "read": read,
+                                      "output": str(tmp_path / "masks")}))
+    code, _, err = run_cli(capsys, "masks", str(config))
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "masks").exists()
+
+
+def test_info_prints_the_window_an_aoi_selects(layouts, capsys):
+    grid = read_l2a(layouts / "sits", ["B02"], options={"filename_pattern": "sits"})
+    left, top = float(grid.x[0]) - 5, float(grid.y[0]) + 5
+    aoi = f"{left + 60},{top - 660},{left + 660},{top - 60}@EPSG:{grid.rio.crs.to_epsg()}"
+    code, out, _ = run_cli(capsys, "info", str(layouts / "sits"), "--filename-pattern", "sits",
+                           "--aoi", aoi)
+    assert code == 0
+    assert "rows 6-66, cols 6-66 of 125 x 125 px at 10 m (23.0% of the product is read)" in \
+        " ".join(out.split())

@@ -106,3 +106,14 @@ def test_aoi_window_is_clipped_to_the_grid():
     grid = Grid(CRS.from_epsg(EPSG), Affine(10, 0, ULX, 0, -10, ULY), (100, 100))
     aoi = bbox_aoi([ULX - 500, ULY - 310, ULX + 310, ULY + 500], f"EPSG:{EPSG}")
     assert aoi_window(aoi, grid) == (0, 0, 36, 36)
+
+
+def test_aoi_on_a_zipped_safe_product_equals_the_cropped_read(safe_products):
+    product = safe_products["0509"]["zip"]
+    full = read_l2a(product, ["B02", "B05", "B09"]).compute()
+    left, top = float(full.x[0]) - 5, float(full.y[0]) + 5
+    bbox = [left + 60, top - 180, left + 180, top - 60]
+    part = read_l2a(product, ["B02", "B05", "B09"],
+                    options={"aoi": {"bbox": bbox, "crs": f"EPSG:{full.rio.crs.to_epsg()}"}})
+    assert part.sizes["y"] == part.sizes["x"] == 12
+    np.testing.assert_array_equal(part.values, full.sel(x=part.x, y=part.y).values)

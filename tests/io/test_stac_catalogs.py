@@ -161,3 +161,17 @@ def test_unreachable_remote_href_names_it_with_gdals_reason(tmp_path):
     with pytest.raises(InputError, match=r"/vsicurl/http://127.0.0.1:9/B02.tif: cannot open "
                        r"raster \(.+\); check the URL, the network and the credentials"):
         read_l2a(write_items([item], tmp_path / "items.json"), ["B02"])
+
+
+def test_two_tiles_of_one_datatake_are_two_tiles_not_one_acquisition(tmp_path):
+    """Earth Search names the tile only in grid:code and mgrs:*; the neighbour tile of the
+    same datatake has the same datetime and must not be taken for the same scene."""
+    item = load(CATALOGS["earth-search l2a 05.09"][0])
+    neighbour = {**item, "id": "S2A_32TQS_20230602_0_L2A", "properties": {
+        **item["properties"], "grid:code": "MGRS-32TQS", "mgrs:grid_square": "QS"}}
+    first, _ = localise(item, tmp_path / "a")
+    second, _ = localise(neighbour, tmp_path / "b", shift=(109_800, 0))
+    path = write_items([first, second], tmp_path / "datatake.json")
+    assert [s.tile_id for s in discover_scenes(path)] == ["32TPS", "32TQS"]
+    with pytest.raises(GridMismatchError, match="another grid"):
+        read_l2a(path, ["B02"])

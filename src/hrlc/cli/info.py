@@ -113,7 +113,7 @@ def info(
         return
     console = Console(width=max(Console().width, 100))
     for note in notes:
-        console.print(note, highlight=False, markup=False)
+        console.print(note, highlight=False, markup=False, soft_wrap=True)
     for item in facts:
         table = Table(title=str(item["product"]), show_header=False, title_justify="left")
         table.add_column("field", style="bold")

@@ -33,7 +33,7 @@ class Aoi:
 
     def describe(self) -> str:
         w, s, e, n = self.bounds
-        return f"{self.source} ({w:g}, {s:g}, {e:g}, {n:g} in {self.crs})"
+        return f"{self.source} ({w:.10g}, {s:.10g}, {e:.10g}, {n:.10g} in {self.crs})"
 
 
 def _checked_crs(crs: str, where: str):
