@@ -51,6 +51,12 @@ CATALOGS = {
     "planetary-computer 02.12": (
         "planetary-computer/S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json",
         PC_KEYS, _raw_before_04, "02.12", "06VVN", 32606, 37.9128805424161, 170.148039164397),
+    "earth-search v0 03.01": (
+        "earth-search-v0/S2B_42TUM_20220107_0_L2A.json", PC_KEYS, _raw_before_04, "03.01",
+        "42TUM", 32642, None, None),
+    "earth-search c1 05.10 (Digital Earth Africa's copy)": (
+        "deafrica-c1/S2B_T37MGP_20240710T073012_L2A.json", ES_KEYS, _raw_after_04, "05.10",
+        "37MGP", 32737, 90 - 52.9617721681249, 39.9264277845747),
     "cdse 05.11 (STAC 1.1)": (
         "cdse/S2C_MSIL2A_20250330T100051_N0511_R122_T33UWP_20250330T145914_cdse_stac_v110.json",
         CDSE_KEYS, _raw_after_04, "05.11", "33UWP", 32633, 90 - 44.2173193179239,

@@ -2,15 +2,17 @@
 
 import json
 
+import numpy as np
 import pytest
 import vcr
 import yaml
 
 from hrlc.cli import main
 from hrlc.errors import InputError
-from hrlc.io.stac_search import check_dates, search_items
+from hrlc.io import read_l2a
+from hrlc.io.stac_search import check_dates, search_items, write_items
 
-from tests.io.stac_local import DATA
+from tests.io.stac_local import DATA, localise
 
 CASSETTE = DATA / "api" / "earth-search-v1_search_sentinel-2-c1-l2a_fields.yaml"
 
@@ -21,11 +23,14 @@ def _recorded_ids():
     return [f["id"] for f in sorted(features, key=lambda f: f["properties"]["datetime"])]
 
 
+FULL_ITEMS = DATA / "api" / "earth-search-v1_search_sentinel-2-l2a_landsat_multiple_collections.yaml"
+
+
 class _Replay:
     """The cassette played back; ``sent`` holds the requests hrlc made."""
 
-    def __init__(self):
-        self.sent = []
+    def __init__(self, cassette=CASSETTE):
+        self.sent, self.cassette = [], cassette
 
     def _keep(self, request):
         self.sent.append(request)
@@ -34,7 +39,7 @@ class _Replay:
     def __enter__(self):
         recorder = vcr.VCR(record_mode="none", match_on=["method", "uri"],
                            before_record_request=self._keep)
-        self._context = recorder.use_cassette(str(CASSETTE))
+        self._context = recorder.use_cassette(str(self.cassette))
         self._context.__enter__()
         return self
 
@@ -42,8 +47,8 @@ class _Replay:
         return self._context.__exit__(*exc)
 
 
-def _replay():
-    return _Replay()
+def _replay(cassette=CASSETTE):
+    return _Replay(cassette)
 
 
 def test_search_posts_the_query_and_returns_the_recorded_items():
@@ -94,3 +99,21 @@ def test_bad_dates_are_refused(dates):
 def test_neither_bbox_nor_tile_is_refused():
     with pytest.raises(InputError, match="--bbox WEST SOUTH EAST NORTH"):
         search_items("earth-search", "sentinel-2-l2a", dates="2021-01-01/2021-02-01")
+
+
+def test_searched_items_read_and_other_missions_are_refused(tmp_path):
+    """Full items of a recorded search (pages followed): the Sentinel-2 item reads to
+    Earth Search's convention once its hrefs point at local rasters; the Landsat item of
+    the same search is refused instead of read as if its nir08 were B8A."""
+    with _replay(FULL_ITEMS):
+        items = search_items("earth-search", "sentinel-2-l2a", dates="2023-10-08/2023-10-08",
+                             bbox=(-105.11, 40.16, -105.09, 40.17))
+    assert [i["id"] for i in items] == ["LC08_L2SP_033032_20231008_02_T1",
+                                        "S2A_13TDE_20231008_0_L2A"]
+    path = write_items(items, tmp_path / "items.json")
+    with pytest.raises(InputError, match="LC08_L2SP_033032_20231008_02_T1 is from landsat-8"):
+        read_l2a(path)
+    sentinel, dns = localise(items[1], tmp_path / "rasters")
+    cube = read_l2a(write_items([sentinel], tmp_path / "s2.json"), ["B04"]).values
+    expected = dns["red"] / 1e4  # earthsearch:boa_offset_applied: the offset is in the pixels
+    np.testing.assert_allclose(cube[0, 0, 1:, 1:], expected[1:, 1:], rtol=1e-6)

@@ -15,9 +15,10 @@ sun           ``view:sun_elevation``/``view:sun_azimuth``, else
               ``s2:mean_solar_zenith``/``s2:mean_solar_azimuth``
 EPSG          ``proj:code`` (``EPSG:32632``) or ``proj:epsg``, item or asset
 tile          ``s2:mgrs_tile``, ``grid:code`` (``MGRS-32TPS``), ``mgrs:utm_zone`` +
-              ``mgrs:latitude_band`` + ``mgrs:grid_square``, ``s2:tile_id``
+              ``mgrs:latitude_band`` + ``mgrs:grid_square`` (``sentinel:*`` in Earth
+              Search v0), ``s2:tile_id``
 baseline      ``s2:processing_baseline``, ``processing:version``, or ``_N0509_`` in
-              the product name
+              the product name (``s2:product_uri``, ``sentinel:product_id``)
 ============  ===================================================================
 
 **The BOA offset** (-1000 DN from processing baseline 04.00) follows ``boa_offset``:
@@ -158,13 +159,14 @@ def item_epsg(props: Mapping, assets: Mapping) -> int | None:
 def item_tile(props: Mapping) -> str | None:
     """MGRS tile (``32TPS``) of an item."""
     grid = str(props.get("grid:code") or "")
-    zone, band, square = (props.get(k) for k in
-                          ("mgrs:utm_zone", "mgrs:latitude_band", "mgrs:grid_square"))
-    mgrs = f"{int(zone):02d}{band}{square}" if zone and band and square else None
+    parts = [tuple(props.get(f"{prefix}:{k}") for k in ("utm_zone", "latitude_band",
+                                                        "grid_square"))
+             for prefix in ("mgrs", "sentinel")]  # Earth Search v1, v0
+    mgrs = [f"{int(z):02d}{b}{q}" for z, b, q in parts if z and b and q]
     tile_id = re.search(r"_T(\d{2}[A-Z]{3})_", str(props.get("s2:tile_id") or ""))
     return _first(props.get("s2:mgrs_tile"),
                   grid.removeprefix("MGRS-") if grid.startswith("MGRS-") else None,
-                  mgrs, tile_id and tile_id.group(1))
+                  *mgrs, tile_id and tile_id.group(1))
 
 
 def item_baseline(props: Mapping, product: str) -> str | None:
@@ -229,6 +231,15 @@ def _assets(item, base: Path | None):
             if not (k.endswith("-jp2") and (b, r) in cogs)]
 
 
+def _check_sentinel2(item, source: str) -> None:
+    """Refuse items of other missions: their common names (``nir08``...) mean other bands."""
+    props = item.properties
+    named = [str(props[k]) for k in ("platform", "constellation") if props.get(k)]
+    if named and not any(re.match(r"sentinel[-_ ]?2", n, re.IGNORECASE) for n in named):
+        raise InputError(f"{source}: item {item.id} is from {' / '.join(named)}, not "
+                         "Sentinel-2; search a Sentinel-2 L2A collection")
+
+
 def item_scene(item, *, source: str, boa_offset: str = "auto",
                base: Path | None = None) -> Scene:
     """The :class:`Scene` a STAC Item of any catalog describes (see the module docstring).
@@ -242,7 +253,9 @@ def item_scene(item, *, source: str, boa_offset: str = "auto",
     from hrlc.io.grid import open_header
 
     props = item.properties
-    product = str(_first(props.get("s2:product_uri"), item.id)).removesuffix(".SAFE")
+    _check_sentinel2(item, source)
+    product = str(_first(props.get("s2:product_uri"), props.get("sentinel:product_id"),
+                         item.id)).removesuffix(".SAFE")
     baseline = item_baseline(props, product)
     files: dict[str, list[BandFile]] = {}
     scales, offsets, nodata = {}, {}, None
