@@ -9,8 +9,9 @@ from hrlc.io.scene import Scene
 
 def describe_scene(scene: Scene) -> dict[str, object]:
     """Facts about one scene as plain values (JSON-serialisable), reading only headers."""
-    first = scene.bands[scene.band_names[0]][0] if scene.bands else None
-    header = open_header(first.path) if first else None
+    files = [f for layer in scene.bands.values() for f in layer]
+    finest = min(files, key=lambda f: f.resolution) if files else None  # sets the grid
+    header = open_header(finest.path) if finest else None
     epsg = header.crs.to_epsg() if header is not None and header.crs is not None else scene.epsg
     offsets = sorted(set(scene.boa_add_offset.values())) or [0.0]
     return {
