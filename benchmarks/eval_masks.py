@@ -92,15 +92,24 @@ def _methods(refl: xr.DataArray, scl: xr.DataArray, dem=None) -> dict[str, np.nd
 # ----------------------------------------------------------------- 1. simulator
 
 
+def simulated_season(seed: int, size: int = 512, dates: int = 12, **options):
+    """Reflectance, SCL, truth (CloudSEN12) and DEM of one simulated season, computed.
+
+    ``options``: more :func:`hrlc.simulate.simulate_series` options (e.g. SCL error rates).
+    """
+    series = simulate_series(size=size, dates=dates, seed=seed, chunks=256, **options)
+    refl, scl, truth, dem = dask.compute(series.reflectance, series.scl, series.cloud_mask,
+                                         series.dem)
+    return refl, scl, truth.values, dem
+
+
 def simulator(seeds=(0, 1, 2), size=512, dates=12) -> dict:
     """Refined vs SCL on simulated seasons (scores summed over the seeds)."""
     totals: dict[str, np.ndarray] = {}
     for seed in seeds:
-        series = simulate_series(size=size, dates=dates, seed=seed, chunks=256)
-        refl, scl, truth, dem = dask.compute(series.reflectance, series.scl,
-                                             series.cloud_mask, series.dem)
+        refl, scl, truth, dem = simulated_season(seed, size, dates)
         for method, mask in _methods(refl, scl, dem).items():
-            conf = evaluate_masks(mask, truth.values).confusion
+            conf = evaluate_masks(mask, truth).confusion
             totals[method] = totals.get(method, 0) + conf
     return {m: {g: MaskScores(c).group(g) for g in ("cloud", "cloud shadow")}
             for m, c in totals.items()}
@@ -121,8 +130,8 @@ def _landcover(refl: xr.DataArray) -> np.ndarray:
 
 
 def semi_synthetic(surfaces: list[xr.DataArray], *, days: list[int], lat: float, lon: float,
-                   seed: int, macro: float, gain: float = 0.08):
-    """A season of real clear surfaces under simulated skies.
+                   seed: int, macro: float, gain: float = 0.08, errors: SclErrors = ERRORS):
+    """A season of real clear surfaces under simulated skies (``errors``: of the SCL).
 
     Returns reflectance (time, band, y, x), SCL and truth (time, y, x), CloudSEN12 codes.
     """
@@ -163,7 +172,7 @@ def semi_synthetic(surfaces: list[xr.DataArray], *, days: list[int], lat: float,
         clear = surfaces[t % len(surfaces)]
         scl = sen2cor_scl(truth=truth, opacity=cloud, cirrus=cirrus, landcover=_landcover(clear),
                           red=rho[bands.index("B04")], nir=rho[bands.index("B08")],
-                          cell_window=window, errors=ERRORS, seed=seed, index=t)
+                          cell_window=window, errors=errors, seed=seed, index=t)
         nodata = ~np.isfinite(base).all(axis=0)
         seen[:, nodata] = np.nan
         truth[nodata], scl[nodata] = 255, 0
@@ -181,7 +190,8 @@ def semi_synthetic(surfaces: list[xr.DataArray], *, days: list[int], lat: float,
     return refl, scl, np.stack(truths)
 
 
-def aber(seed: int = 11) -> dict:
+def aber_season(seed: int = 11, errors: SclErrors = ERRORS):
+    """Reflectance, SCL, truth and DEM of the semi-synthetic aber season."""
     from hrlc.geo import reproject_match
     import rioxarray
 
@@ -190,11 +200,17 @@ def aber(seed: int = 11) -> dict:
     dem = rioxarray.open_rasterio(bundled("aber", "srtm_aber_10m.tif")).isel(band=0, drop=True)
     dem = reproject_match(dem.astype(np.float32), surface.isel(band=0)).load()
     refl, scl, truth = semi_synthetic([surface], days=list(range(0, 180, 15)), lat=52.41,
-                                      lon=-4.08, seed=seed, macro=600.0)
+                                      lon=-4.08, seed=seed, macro=600.0, errors=errors)
+    return refl, scl, truth, dem
+
+
+def aber(seed: int = 11) -> dict:
+    refl, scl, truth, dem = aber_season(seed)
     return _scores("aber", truth, **_methods(refl, scl, dem))
 
 
-def eolearn(seed: int = 5) -> dict:
+def eolearn_season(seed: int = 5, errors: SclErrors = ERRORS):
+    """Reflectance, SCL and truth (no DEM: None) of the semi-synthetic eo-learn season."""
     scenes = np.load(EOLEARN / "REFERENCE_SCENES.npy")
     order = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10",
              "B11", "B12"]
@@ -206,7 +222,12 @@ def eolearn(seed: int = 5) -> dict:
                              dims=("band", "y", "x"), coords=coords).rio.write_crs("EPSG:32633")
                 for t in (2, 3, 4)]  # the three clear scenes
     refl, scl, truth = semi_synthetic(surfaces, days=list(range(0, 180, 15)), lat=45.86,
-                                      lon=14.55, seed=seed, macro=360.0)
+                                      lon=14.55, seed=seed, macro=360.0, errors=errors)
+    return refl, scl, truth, None
+
+
+def eolearn(seed: int = 5) -> dict:
+    refl, scl, truth, _ = eolearn_season(seed)
     return _scores("eolearn L1C", truth, **_methods(refl, scl))
 
 

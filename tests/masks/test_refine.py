@@ -56,13 +56,19 @@ def test_too_few_clear_observations_and_an_all_cloud_scene():
     scl[3] = 9
     scl[:2, :8] = 9                                  # top half: only 1 clear observation
     refl, codes = _season(values, scl)
-    layers = refine_layers(refl, codes, min_clear=2, fallback="nodata")
+    layers = refine_layers(refl, codes, min_clear=2, fallback="nodata", all_observations=False)
     mask, missing = layers["mask"].values, layers["no_background"].values
     assert (mask[3, 8:] == 1).all()                   # the cloudy date is cloud
     assert missing[:, :8].all() and not missing[:, 8:].any()
     assert (mask[:, :8] == 255).all()                 # no background: no data, as asked
-    kept = refine_masks(refl, codes, min_clear=2, fallback="scl").values
+    kept = refine_masks(refl, codes, min_clear=2, fallback="scl", all_observations=False).values
     np.testing.assert_array_equal(kept[:, :8], scl_to_mask(codes).values[:, :8])
+    # from all observations the top half has a background: its dates 1-2 are not
+    # brighter than it (the SCL's cloud was wrong), date 4 is (real cloud)
+    rescued = refine_layers(refl, codes, min_clear=2, fallback="nodata")
+    assert not rescued["no_background"].values.any()
+    np.testing.assert_array_equal(rescued["mask"].values, np.where(np.arange(4) == 3, 1, 0)
+                                  [:, None, None] * np.ones((1, 16, 16), np.uint8))
 
 
 def test_bad_inputs_have_clear_messages():

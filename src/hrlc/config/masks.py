@@ -41,8 +41,14 @@ class MasksConfig(StageConfig):
         None, gt=0, description="half-width of a moving season window, days; null: the "
         "whole series is one season")
     min_clear: PositiveInt = Field(3, description="fewest clear observations for a background")
+    all_observations: bool = Field(
+        True, description="pixels with fewer than min_clear SCL-clear observations take a "
+        "background from all their observations, then from the dates found clear against it "
+        "(two passes; against Sen2Cor's persistent false clouds on bright surfaces); false: "
+        "they follow fallback")
     fallback: Literal["scl", "nodata"] = Field(
-        "scl", description="mask of pixels without a background: the SCL's, or no data (255)")
+        "scl", description="mask of pixels still without a background: the SCL's, or no data "
+        "(255)")
 
     # --- K-means cloud refinement
     n_clusters: int = Field(8, ge=2, le=64)

@@ -66,6 +66,9 @@ class SimulateConfig(StageConfig):
     missed_shadow: Fraction = 0.7
     bright_as_cloud: Fraction = 0.1
     dark_area: Fraction = 0.3
+    persistent_bright_as_cloud: Fraction = Field(
+        0.0, description="built-up and bare pixels called cloud on most dates (a fixed set, "
+        "each date with probability 0.9)")
 
     # --- training polygons
     polygons_per_class: int = Field(30, ge=1, le=10000)

@@ -1,6 +1,6 @@
 """``refine_masks``: cloud and shadow masks from the SCL, refined with the season.
 
-Per spatial chunk (all dates at once, in bounded memory):
+Per spatial chunk (all dates at once, in bounded memory; :mod:`~hrlc.masks.evidence`):
 
 1. the SCL gives the initial mask (:func:`~hrlc.masks.scl.scl_to_mask`) and so the
    clear observations;
@@ -15,13 +15,13 @@ Then, on the small (time, y, x) masks, with halos: opening/closing/buffer of the
 (:mod:`~hrlc.masks.morphology`), the geometric shadow test (candidates where the
 clouds project away from the sun), and cleaning of the shadows.
 
-Pixels with fewer than ``min_clear`` clear observations have no background: they keep
-the SCL's verdict (``fallback="scl"``) or become no data (``fallback="nodata"``).
+Pixels with fewer than ``min_clear`` SCL-clear observations (bright surfaces Sen2Cor
+calls cloud on most dates) get a background from all their observations in two passes
+(``all_observations``, :mod:`~hrlc.masks.evidence`). Those still without one keep the
+SCL's verdict (``fallback="scl"``) or become no data (``fallback="nodata"``).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import dask
 import dask.array as da
@@ -32,114 +32,18 @@ from hrlc.config._base import validate_config
 from hrlc.config.masks import MasksConfig
 from hrlc.errors import GridMismatchError, InputError, MissingBandError
 from hrlc.features.indices import INDICES
-from hrlc.masks.background import day_numbers, quantile_block
+from hrlc.masks.background import day_numbers
+from hrlc.masks.evidence import (CANDIDATE, NO_BACKGROUND, THICK, THIN, Plan, candidates,
+                                 combine_block, deviations, evidence_block, prepare)
 from hrlc.masks.kmeans import CloudClusters, fit_clusters
 from hrlc.masks.morphology import clean_mask
-from hrlc.masks.scl import CLEAR, NODATA, SHADOW, THICK_CLOUD, THIN_CLOUD, scl_lookup
-from hrlc.masks.shadows import geometric_shadows, shadow_candidates, shadow_offsets
-
-# bits of the per-observation evidence (uint8) handed from the spectral to the spatial steps
-_THICK, _THIN, _CANDIDATE, _NODATA, _NO_BACKGROUND = 1, 2, 4, 8, 16
-_SNOW = 11  # SCL code
-_NDWI = INDICES["NDWI"]
-
-@dataclass(frozen=True)
-class _Plan:
-    """Everything a chunk needs: band positions, thresholds, dates (small, picklable)."""
-
-    bands: tuple[str, ...]
-    days: np.ndarray
-    options: dict
-
-    def index(self, band: str) -> int:
-        return self.bands.index(band)
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        o = self.options
-        return (o["blue"], *[b for b in o["kmeans_bands"] if b != o["blue"]])
+from hrlc.masks.scl import NODATA
+from hrlc.masks.shadows import geometric_shadows, shadow_offsets
 
 
 def _options(options: dict) -> dict:
     """Every option, validated and completed with defaults by :class:`MasksConfig`."""
     return validate_config(options, MasksConfig, source="refine_masks options").model_dump()
-
-
-def _prepare(stack: np.ndarray, scl: np.ndarray, plan: _Plan):
-    """Initial mask, validity, background and its availability of one block."""
-    o = plan.options
-    initial = scl_lookup(dark_area=o["dark_area"], snow=o["snow"])[scl]
-    valid = np.isfinite(stack).all(axis=1) & (initial != NODATA)
-    clear = valid & (initial == CLEAR)
-    nir, swir = stack[:, plan.index(o["nir"])], stack[:, plan.index(o["swir"])]
-    csi = (nir + swir) * np.float32(0.5)
-    season = dict(days=plan.days, window_days=o["window_days"], min_clear=o["min_clear"])
-    # two calls rather than one on stacked values: no copy of the whole block
-    background, count = quantile_block(stack, clear, quantiles=[o["quantile"]] * len(plan.bands),
-                                       **season)
-    csi_background = quantile_block(csi[:, None], clear, quantiles=[o["shadow_quantile"]],
-                                    **season)[0][:, 0]
-    has_background = np.broadcast_to(count >= o["min_clear"], valid.shape)
-    return initial, valid, csi, (background, csi_background), has_background
-
-
-def _candidates(stack, background, plan: _Plan, where: np.ndarray) -> np.ndarray:
-    """Cloud candidates among ``where``: blue brighter than its background by more than
-    ``candidate_delta`` (only they are clustered, so only their features are made)."""
-    blue = plan.index(plan.options["blue"])
-    with np.errstate(invalid="ignore"):
-        return where & (stack[:, blue] - background[:, blue] > plan.options["candidate_delta"])
-
-
-def _deviations(stack, background, plan: _Plan, where: np.ndarray) -> np.ndarray:
-    """(N, features) reflectance minus background of the observations ``where``."""
-    columns = []
-    for band in plan.features:
-        i = plan.index(band)
-        columns.append(stack[:, i][where] - np.broadcast_to(background[:, i], where.shape)[where])
-    return np.stack(columns, axis=1) if columns else np.empty((0, 0), np.float32)
-
-
-def _evidence_block(stack: np.ndarray, scl: np.ndarray, cos_i: np.ndarray | None, *,
-                    plan: _Plan, clusters: CloudClusters) -> np.ndarray:
-    """Per-observation evidence bits of one (time, band, y, x) block."""
-    o = plan.options
-    initial, valid, csi, (background, csi_background), has_background = _prepare(stack, scl, plan)
-    refine = valid & has_background
-    evidence = np.zeros(valid.shape, np.uint8)
-    refinable = refine & (scl != _SNOW) if o["snow"] == "clear" else refine
-    refinable = _candidates(stack, background, plan, refinable)
-    blue = plan.index(o["blue"])
-    cloud = np.zeros(valid.shape, np.uint8)
-    cloud[refinable] = clusters.classify(_deviations(stack, background, plan, refinable))
-    evidence[cloud == THICK_CLOUD] |= _THICK
-    evidence[cloud == THIN_CLOUD] |= _THIN
-
-    bg = {band: background[:, plan.index(band)] for band in (o["blue"], *_NDWI.bands)}
-    water = _NDWI.expression(*[bg[b] for b in _NDWI.bands]) > o["water_ndwi"]
-    candidate = shadow_candidates(
-        csi=csi, csi_background=csi_background, blue=stack[:, blue],
-        blue_background=bg[o["blue"]], csi_ratio=o["csi_ratio"], blue_ratio=o["blue_ratio"],
-        water=water, cos_i=cos_i, terrain_cos_i=o["terrain_cos_i"])
-    evidence[candidate & refine & (cloud == CLEAR)] |= _CANDIDATE
-
-    missing = valid & ~has_background
-    evidence[missing] |= _NO_BACKGROUND
-    if o["fallback"] == "scl":
-        for code, bit in ((THICK_CLOUD, _THICK), (THIN_CLOUD, _THIN), (SHADOW, _CANDIDATE)):
-            evidence[missing & (initial == code)] |= bit
-    evidence[~valid] = _NODATA
-    return evidence
-
-
-def _combine_block(evidence, cloud, shadow, *, fallback: str) -> np.ndarray:
-    out = np.where(cloud, np.where(evidence & _THICK, THICK_CLOUD, THIN_CLOUD),
-                   np.where(shadow, SHADOW, CLEAR)).astype(np.uint8)
-    nodata = (evidence & _NODATA) > 0
-    if fallback == "nodata":
-        nodata |= (evidence & _NO_BACKGROUND) > 0
-    out[nodata] = NODATA
-    return out
 
 
 def _check_inputs(reflectance: xr.DataArray, scl: xr.DataArray, plan_bands: list[str],
@@ -191,11 +95,11 @@ def required_bands(**options) -> list[str]:
     """Bands :func:`refine_masks` reads with these options (blue, K-means, CSI, NDWI)."""
     o = _options(options)
     return list(dict.fromkeys([o["blue"], *o["kmeans_bands"], o["nir"], o["swir"],
-                               *_NDWI.bands]))
+                               *INDICES["NDWI"].bands]))
 
 
-def _plan(reflectance: xr.DataArray, options: dict) -> _Plan:
-    return _Plan(bands=tuple(required_bands(**options)),
+def _plan(reflectance: xr.DataArray, options: dict) -> Plan:
+    return Plan(bands=tuple(required_bands(**options)),
                  days=day_numbers(reflectance["time"].values), options=options)
 
 
@@ -242,10 +146,9 @@ def fit_cloud_clusters(reflectance: xr.DataArray, scl: xr.DataArray, **options) 
     parts = dask.compute(*[(stack.data[:, :, r, c], codes.data[:, r, c]) for r, c in windows])
     samples = []
     for values, classes in parts:
-        _, valid, _, (background, _), has_background = _prepare(
-            np.asarray(values, np.float32), np.asarray(classes, np.uint8), plan)
-        samples.append(_deviations(values, background, plan,
-                                   _candidates(values, background, plan, valid & has_background)))
+        block = prepare(np.asarray(values, np.float32), np.asarray(classes, np.uint8), plan)
+        samples.append(deviations(values, block.background, plan, candidates(
+            values, block.background, plan, block.valid & block.has_background)))
     sample = np.concatenate(samples) if samples else np.empty((0, len(plan.features)))
     sample = sample[np.isfinite(sample).all(axis=1) & (sample[:, 0] > o["candidate_delta"])]
     if len(sample) > o["sample_size"]:
@@ -270,7 +173,8 @@ def refine_layers(reflectance: xr.DataArray, scl: xr.DataArray, *,
     Dataset
         ``mask`` (time, y, x) uint8, CloudSEN12 codes, and ``no_background`` (time, y, x)
         bool: valid observations whose pixel had fewer than ``min_clear`` clear
-        observations (its mask follows ``fallback``).
+        observations (SCL-clear, or with ``all_observations`` also found clear by the
+        first pass) in its season; its mask follows ``fallback``.
     """
     o = _options(options)
     plan = _plan(reflectance, o)
@@ -295,22 +199,22 @@ def refine_layers(reflectance: xr.DataArray, scl: xr.DataArray, *,
         inputs.append(data.rechunk((-1, *chunks[2:])))
 
     def evidence_of(values, classes, *rest):
-        return _evidence_block(values, classes, rest[0] if rest else None, plan=plan,
-                               clusters=clusters)
+        return evidence_block(values, classes, rest[0] if rest else None, plan=plan,
+                              clusters=clusters)
 
     evidence = da.map_blocks(evidence_of, *inputs, dtype=np.uint8, drop_axis=1,
                              chunks=(chunks[0], *chunks[2:]), meta=np.empty((0, 0, 0), np.uint8))
-    cloud = clean_mask((evidence & (_THICK | _THIN)) > 0, opening=o["opening"],
+    cloud = clean_mask((evidence & (THICK | THIN)) > 0, opening=o["opening"],
                        closing=o["closing"], buffer=o["cloud_buffer"])
     # map_overlap may merge a last chunk smaller than its halo: back to the evidence's chunks
     cloud = cloud.rechunk(evidence.chunks)
     offsets = shadow_offsets(reflectance["sun_zenith"].values, reflectance["sun_azimuth"].values,
                              cloud_heights=tuple(o["cloud_heights"]),
                              resolution=_resolution(reflectance))
-    shadow = geometric_shadows((evidence & _CANDIDATE) > 0, cloud, offsets=offsets)
+    shadow = geometric_shadows((evidence & CANDIDATE) > 0, cloud, offsets=offsets)
     shadow = clean_mask(shadow.rechunk(cloud.chunks), opening=o["shadow_opening"],
                         closing=o["shadow_closing"], buffer=o["shadow_buffer"])
-    mask = da.map_blocks(_combine_block, evidence, cloud, shadow.rechunk(cloud.chunks),
+    mask = da.map_blocks(combine_block, evidence, cloud, shadow.rechunk(cloud.chunks),
                          fallback=o["fallback"], dtype=np.uint8)
     coords = {k: c for k, c in reflectance.coords.items()
               if set(c.dims) <= {"time", "y", "x"} and k != "band"}
@@ -321,7 +225,7 @@ def refine_layers(reflectance: xr.DataArray, scl: xr.DataArray, *,
     layers = xr.Dataset(
         {"mask": xr.DataArray(mask, dims=dims, coords=coords, attrs=attrs),
          "no_background": xr.DataArray(
-             (evidence & _NO_BACKGROUND) > 0, dims=dims, coords=coords,
+             (evidence & NO_BACKGROUND) > 0, dims=dims, coords=coords,
              attrs={"long_name": f"no seasonal background (fewer than {o['min_clear']} "
                     "clear observations)"})})
     if reflectance.rio.crs is not None:

@@ -13,6 +13,7 @@ thin cloud, cloud edges   8 (medium probability) or 10 (where cirrus dominates)
 cloud shadow              3
                           missed: 2 (dark area) or surface class, half each   ``missed_shadow``
 clear, built-up or bare   surface class; called cloud (8)                     ``bright_as_cloud``
+                          a fixed set: cloud (8) on most dates                (see below)
 clear, dark surface       surface class; called dark area (2)                 ``dark_area``
 no data                   0
 ========================  ==================================================  ===========
@@ -22,6 +23,14 @@ vegetated. "Dark" means NIR reflectance below 0.12 off water: shaded slopes, den
 needleleaf forest, asphalt. Errors come in patches of about 80 m (Voronoi cells with one
 uniform number each), as Sen2Cor misses whole cloud fringes rather than single pixels;
 each rate is therefore the expected fraction of affected 20 m pixels.
+
+``bright_as_cloud`` draws its patches anew for every date. ``persistent_bright_as_cloud``
+is Sen2Cor's other habit: the same bright surfaces (roofs, sand, surf) called cloud on
+most dates. Its patches are drawn once per seed, from cells and numbers that do not
+depend on the acquisition index, so that fraction of the built-up and bare pixels is a
+fixed set; each date then calls a patch of the set cloud with probability
+``PERSISTENT_DATE_PROBABILITY`` (0.9), drawn per patch and date. With the default rate 0
+no number is drawn and the SCL is unchanged.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ CLOUD_MEDIUM, CLOUD_HIGH, THIN_CIRRUS = 8, 9, 10
 ERROR_PATCH = 4.0  # 20 m pixels between error patch seeds (~80 m)
 DARK_NIR = 0.12
 VEGETATION_NDVI = 0.4
+#: Probability that a patch of the persistent error set is called cloud on a given date.
+PERSISTENT_DATE_PROBABILITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class SclErrors:
     missed_shadow: float
     bright_as_cloud: float
     dark_area: float
+    persistent_bright_as_cloud: float = 0.0
 
 
 def sen2cor_scl(*, truth: np.ndarray, opacity: np.ndarray, cirrus: np.ndarray,
@@ -90,6 +102,9 @@ def sen2cor_scl(*, truth: np.ndarray, opacity: np.ndarray, cirrus: np.ndarray,
     clear = truth == CLEAR
     bright = clear & np.isin(landcover, (lc.BUILT, lc.BARE))
     scl[bright & (draw["bright"] < errors.bright_as_cloud)] = CLOUD_MEDIUM
+    if errors.persistent_bright_as_cloud > 0:
+        scl[bright & persistent_cloud(cell_window, rate=errors.persistent_bright_as_cloud,
+                                      seed=seed, index=index)] = CLOUD_MEDIUM
     dark = clear & ~water & (nir < DARK_NIR) & (scl != CLOUD_MEDIUM)
     scl[dark & (draw["dark"] < errors.dark_area)] = DARK_AREA
 
@@ -105,3 +120,31 @@ def sen2cor_scl(*, truth: np.ndarray, opacity: np.ndarray, cirrus: np.ndarray,
 
     scl[truth == NODATA] = NO_DATA
     return scl
+
+
+def persistent_cloud(cell_window: tuple[int, int, int, int], *, rate: float, seed: int,
+                     index: int) -> np.ndarray:
+    """Pixels of the persistent bright-as-cloud error called cloud on one date.
+
+    Parameters
+    ----------
+    cell_window : (row0, col0, rows, cols)
+        Pixels on the 20 m grid of the tile.
+    rate : float
+        Fraction (0-1) of the pixels in the fixed error set (before the land cover is
+        applied: only its built-up and bare pixels are affected).
+    seed, index : int
+        Simulation seed and acquisition index.
+
+    Returns
+    -------
+    ndarray (rows, cols), bool
+        The fixed set (the same for every ``index``), less the patches spared on this
+        date (each with probability ``1 - PERSISTENT_DATE_PROBABILITY``).
+    """
+    # no index in the seed or the salt: the patches and their membership are fixed
+    ids, _, _, _ = cells(cell_window, spacing=ERROR_PATCH, seed=derive_seed(seed, "scl-fixed"))
+    member = cell_uniform(ids, 1) < rate
+    today = cell_uniform(ids, derive_seed(seed, "scl-fixed-date", index)) < \
+        PERSISTENT_DATE_PROBABILITY
+    return member & today

@@ -142,7 +142,8 @@ def simulate_series(*, size: int, dates: int, seed: int, start: str = "2019-01-0
         thick_cloud_opacity=cfg.thick_cloud_opacity, thin_cloud_opacity=cfg.thin_cloud_opacity,
         shadow_threshold=cfg.shadow_threshold,
         scl_errors=SclErrors(cfg.missed_thin_cloud, cfg.missed_thick_cloud, cfg.missed_shadow,
-                             cfg.bright_as_cloud, cfg.dark_area))
+                             cfg.bright_as_cloud, cfg.dark_area,
+                             cfg.persistent_bright_as_cloud))
     transform = Affine(PIXEL_SIZE, 0, cfg.ulx, 0, -PIXEL_SIZE, cfg.uly)
     layers = _dask_layers(context, cfg.chunks)
     coords = _coords(cfg.size, transform)
