@@ -57,6 +57,9 @@ CATALOGS = {
     "earth-search c1 05.10 (Digital Earth Africa's copy)": (
         "deafrica-c1/S2B_T37MGP_20240710T073012_L2A.json", ES_KEYS, _raw_after_04, "05.10",
         "37MGP", 32737, 90 - 52.9617721681249, 39.9264277845747),
+    "cdse 05.00 (STAC 1.1, reprocessed 2020 scene)": (
+        "cdse/S2B_MSIL2A_20200322T074609_N0500_R135_T36NYH_20230612T214223.json", CDSE_KEYS,
+        _raw_after_04, "05.00", "36NYH", 32636, 90 - 65.9227012039063, 92.8418823238341),
     "cdse 05.11 (STAC 1.1)": (
         "cdse/S2C_MSIL2A_20250330T100051_N0511_R122_T33UWP_20250330T145914_cdse_stac_v110.json",
         CDSE_KEYS, _raw_after_04, "05.11", "33UWP", 32633, 90 - 44.2173193179239,
