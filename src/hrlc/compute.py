@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import dask
 
 from hrlc.config import ComputeConfig
+from hrlc.errors import HrlcError
 
 
 @contextmanager
@@ -39,5 +40,12 @@ def compute_context(config: ComputeConfig | None = None) -> Iterator[object | No
         finally:
             cluster.close()
         return
-    with Client(scheduler, timeout="30s") as client:
+    try:
+        client = Client(scheduler, timeout=f"{config.connect_timeout}s")
+    except (OSError, TimeoutError) as exc:
+        raise HrlcError(
+            f"cannot reach the dask scheduler {scheduler} within {config.connect_timeout:g} s "
+            f"({type(exc).__name__}); start it (dask scheduler), check the address, or raise "
+            "compute.connect_timeout") from None
+    with client:
         yield client

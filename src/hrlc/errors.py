@@ -50,6 +50,19 @@ class OutputExistsError(HrlcError):
     """An output already exists and overwriting was not requested."""
 
 
+class FolderLockedError(HrlcError):
+    """Another hrlc process is writing into the folder (see :mod:`hrlc.io.lock`)."""
+
+
+class FolderOwnershipError(HrlcError):
+    """An output folder holds files that hrlc did not write; it is never overwritten."""
+
+
 class StageInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a stage of ``hrlc run``: the stage printed the one-line message
-    itself, so the CLI exits with code 130 without a second one."""
+    """Ctrl-C (or SIGTERM, SIGHUP) during a stage of ``hrlc run``: the stage printed the
+    one-line message itself, so the CLI exits with code 128 + ``signum`` without a
+    second one."""
+
+    def __init__(self, signum: int = 2):
+        super().__init__(signum)
+        self.signum = int(signum)

@@ -26,12 +26,15 @@ from pathlib import Path
 import yaml
 
 from hrlc.config.run import STAGES, RunConfig
-from hrlc.errors import HrlcError, StageInterrupted
+from hrlc.errors import FolderOwnershipError, HrlcError, InputError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
 from hrlc.io.checksum import content_checksum, fast_hash
+from hrlc.io.lock import folder_lock
+from hrlc.io.manifest import MANIFEST, ManifestError, load_manifest
+from hrlc.io.vectors import sample_paths
 from hrlc.pipeline_child import run_child
+from hrlc.pipeline_manifest import check_adoptable, claim
 
-MANIFEST = "manifest.json"
 _DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
                  "scikit-learn", "scikit-image", "numba", "pydantic", "geopandas")
 
@@ -116,10 +119,11 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
               "lc_maps": [m.model_dump(mode="json") for m in run.lc_maps],
               "output": str(samples), "report": str(out / "dataset" / "report"),
               "dataset": run.dataset.model_dump(mode="json"), "compute": compute},
-             [features] + [Path(p) for p in _label_files(run)], [samples]),
+             [features] + [Path(p) for p in _label_files(run)],
+             [*sample_paths(samples).values(), out / "dataset" / "report"]),
         Step("train", ["train", str(cfg / "train.yaml"), "--overwrite"],
              {"samples": str(samples), "output": str(model), "bundle": str(own_bundle),
-              "train": run.train.model_dump(mode="json")}, [samples], [own_bundle]),
+              "train": run.train.model_dump(mode="json")}, [samples], [own_bundle, model]),
         Step("map", ["map", str(cfg / "map.yaml"), "--overwrite", *common],
              {"bundle": str(bundle), "features": str(features), "output": str(map_dir),
               "chunks": run.chunks, "map": run.map.model_dump(mode="json"), "compute": compute},
@@ -149,15 +153,27 @@ def _fingerprint(step: Step, shared: list[dict]) -> str:
     return _hash_of(data)
 
 
-def read_manifest(out: Path) -> dict:
-    """The run's manifest (empty when the run has not started)."""
+def read_manifest(out: Path, *, strict: bool = False) -> dict:
+    """The run's manifest, checked (empty when the run has not started).
+
+    A damaged manifest (not JSON, truncated, or of the wrong shape) is
+    ``{"damaged": reason}`` (the run recomputes), unless ``strict``.
+
+    Raises
+    ------
+    InputError
+        ``strict`` and the manifest is damaged (for ``hrlc info``).
+    """
     path = Path(out) / MANIFEST
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {}  # a damaged manifest only costs recomputation
+        return load_manifest(path)
+    except ManifestError as exc:
+        if strict:
+            raise InputError(f"{path} is damaged ({exc}); rerun 'hrlc run' with the same "
+                             "config to rebuild it") from None
+        return {"damaged": str(exc)}
 
 
 def _write_manifest(out: Path, manifest: dict) -> None:
@@ -227,17 +243,35 @@ def _failure(step: Step, code: int) -> HrlcError:
         f"the cause and rerun the same command: finished stages are not redone")
 
 
-def _prepare(out: Path) -> None:
-    """Create the run folder and sweep temporary files that an interrupted run left."""
+def _check_outside_sources(out: Path, sources: list[str]) -> None:
+    """Refuse a run folder inside a source folder: its outputs would be read as sources."""
+    inside = Path(out).resolve()
+    for source in map(Path, sources):
+        folder = source.resolve()
+        if source.is_dir() and (inside == folder or folder in inside.parents):
+            raise InputError(
+                f"output {out} is inside the source folder {source}: the run's own outputs "
+                "would be read as sources on the next run; choose an output outside it")
+
+
+def make_run_folder(out: Path, *, force: bool) -> None:
+    """Create the run folder (or check that an existing one is a run folder of hrlc, or
+    ``force`` adopts it) and that it is writable."""
+    check_adoptable(out, MANIFEST, force=force)
     try:
-        (out / "configs").mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HrlcError(f"cannot create the run folder {out / 'configs'}: {exc.strerror}; "
-                        "choose another output or fix its permissions") from None
-    if not os.access(out, os.W_OK) or not os.access(out / "configs", os.W_OK):
+        raise HrlcError(f"cannot create the run folder {out}: {exc.strerror}; choose another "
+                        "output or fix its permissions") from None
+    if not os.access(out, os.W_OK):
         raise HrlcError(f"run folder {out} is not writable; choose another output or fix "
                         "its permissions")
-    remove_leftovers(out)
+
+
+def _paths_of(out: Path, step: Step) -> list[Path]:
+    """Every path ``step`` writes: its outputs and its configuration files."""
+    return [*step.outputs, *(out / "configs" / name for name in
+                             (step.config_file.name, *step.extra))]
 
 
 def _write_configs(out: Path, step: Step) -> None:
@@ -249,7 +283,7 @@ def _write_configs(out: Path, step: Step) -> None:
 
 def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = False,
               from_stage: str | None = None, until_stage: str | None = None,
-              echo: Callable[[str], None] = print) -> dict:
+              force: bool = False, echo: Callable[[str], None] = print) -> dict:
     """Run (or resume) the stages of ``run``; return the manifest.
 
     A stage is skipped when it finished before with the same fingerprint (command line,
@@ -260,10 +294,19 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
     when finished. A run with ``tiles`` runs each tile in ``OUT/<tile>/`` and returns the
     top-level manifest (see :func:`hrlc.pipeline_tiles.run_tiles`).
 
+    The run folder must be new, empty, or a run folder of hrlc (``force`` adopts another
+    one); the run holds its lock (:mod:`hrlc.io.lock`) throughout and never replaces a
+    file it did not write (:mod:`hrlc.pipeline_manifest`).
+
     Raises
     ------
     ConfigError
         ``from_stage`` or ``until_stage`` is not a stage of the run, or they are reversed.
+    FolderOwnershipError
+        The folder is not a run folder (without ``force``), or an output path holds a
+        file the run did not write.
+    FolderLockedError
+        Another run is using the folder.
     InputError
         An output of a stage before ``from_stage`` that a selected stage reads is missing.
     HrlcError
@@ -281,14 +324,15 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
         from hrlc.pipeline_tiles import run_tiles
 
         return run_tiles(run, config_source=config_source, restart=restart,
-                         from_stage=from_stage, until_stage=until_stage, echo=echo)
+                         from_stage=from_stage, until_stage=until_stage, force=force,
+                         echo=echo)
     return run_folder(run, config_source=config_source, restart=restart,
-                      from_stage=from_stage, until_stage=until_stage, echo=echo)
+                      from_stage=from_stage, until_stage=until_stage, force=force, echo=echo)
 
 
 def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool = False,
                from_stage: str | None = None, until_stage: str | None = None,
-               bundle: Path | None = None, extra: dict | None = None,
+               bundle: Path | None = None, extra: dict | None = None, force: bool = False,
                echo: Callable[[str], None] = print) -> dict:
     """:func:`run_chain` of one folder (a run, or a tile); ``bundle``: a shared model for
     the map step (see :func:`plan`); ``extra``: more manifest keys."""
@@ -298,9 +342,28 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
     steps = plan(run, out, bundle=bundle)
     chosen = selected(steps, from_stage, until_stage)
     check_upstream(steps, chosen)
-    _prepare(out)
+    _check_outside_sources(out, run.sources)
+    make_run_folder(out, force=force)
+    with folder_lock(out, command="hrlc run", on_stale=lambda text: echo(f"[run] {text}")):
+        remove_leftovers(out)  # only under the lock: no other run is writing here
+        return _run_steps(run, out, steps, chosen, config_source=config_source,
+                          restart=restart, extra=extra, echo=echo)
+
+
+def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step], *,
+               config_source: str, restart: bool, extra: dict | None,
+               echo: Callable[[str], None]) -> dict:
+    """The body of :func:`run_folder`, under the folder's lock."""
     resolved = run.model_dump(mode="json")
     manifest = read_manifest(out)
+    if "damaged" in manifest:
+        echo(f"[run] {out / MANIFEST} is damaged ({manifest['damaged']}); recomputing")
+    if manifest and "owned" not in manifest:
+        # the run's own manifest, damaged or written before ownership was recorded: the
+        # paths of its plan are the run's
+        manifest = {"stages": manifest.get("stages", {}), "owned": sorted(
+            [str(out / "report.html")] + [str(p) for step in steps
+                                          for p in _paths_of(out, step)])}
     if restart and len(chosen) == len(steps):
         manifest = {}
     elif restart:  # redo only the chosen stages: the others keep their records
@@ -315,7 +378,10 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
         **(extra or {}),
     })
     stages = manifest.setdefault("stages", {})
+    claim(manifest, [out / "report.html"])
     for step in chosen:
+        claim(manifest, _paths_of(out, step))
+        _write_manifest(out, manifest)
         _write_configs(out, step)
         shared = [content_checksum(p) if p.exists() else {"path": str(p), "missing": True}
                   for p in step.shared]
@@ -331,13 +397,13 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
         started = time.perf_counter()
         try:
             code, seconds, peak = run_child(step.argv)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             stages[step.name] = {"status": "interrupted",
                                  "seconds": round(time.perf_counter() - started, 2)}
             _write_manifest(out, manifest)
             echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
                  "command to resume")
-            raise StageInterrupted from None
+            raise StageInterrupted(getattr(exc, "signum", signal.SIGINT)) from None
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
             _write_manifest(out, manifest)

@@ -23,6 +23,17 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to send the stage SIGTERM when the run that started it dies (even by
+    SIGKILL), so that nothing writes into the folder after its run is gone; the stage
+    handles SIGTERM like Ctrl-C and removes its temporary outputs."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def run_child(argv: list[str]) -> tuple[int, float, float]:
     """Run ``hrlc ARGV`` in a child process: (exit code, seconds, peak RSS MiB).
 
@@ -31,7 +42,8 @@ def run_child(argv: list[str]) -> tuple[int, float, float]:
     clean-up short).
     """
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv], process_group=0)
+    process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv], process_group=0,
+                               preexec_fn=_die_with_parent)
     try:
         _, status, usage = os.wait4(process.pid, 0)
     except BaseException:

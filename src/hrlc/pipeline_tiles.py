@@ -19,7 +19,9 @@ from pathlib import Path
 
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
-from hrlc.pipeline import _hash_of, _write_manifest, plan, read_manifest, run_folder
+from hrlc.io.lock import folder_lock
+from hrlc.pipeline import (_hash_of, _write_manifest, make_run_folder, plan, read_manifest,
+                           run_folder)
 from hrlc.pipeline_select import check_upstream, selected
 
 #: ``format`` of the top-level manifest of a run with tiles.
@@ -41,7 +43,7 @@ def _bundle(run: RunConfig, tiles: dict[str, RunConfig], name: str) -> Path | No
 
 def run_tiles(run: RunConfig, *, config_source: str = "config", restart: bool = False,
               from_stage: str | None = None, until_stage: str | None = None,
-              echo: Callable[[str], None] = print) -> dict:
+              force: bool = False, echo: Callable[[str], None] = print) -> dict:
     """Run (or resume) every tile of ``run``, each in ``OUT/<tile>/``; return the top-level
     manifest. Arguments as :func:`hrlc.pipeline.run_chain`; lines are prefixed with the
     tile's name.
@@ -59,13 +61,21 @@ def run_tiles(run: RunConfig, *, config_source: str = "config", restart: bool = 
         steps = plan(tile, Path(tile.output), bundle=_bundle(run, tiles, name))
         check_upstream(steps, selected(steps, from_stage, until_stage))
     out = Path(run.output)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HrlcError(f"cannot create the run folder {out}: {exc.strerror}; choose another "
-                        "output or fix its permissions") from None
+    make_run_folder(out, force=force)
+    with folder_lock(out, command="hrlc run", on_stale=lambda text: echo(f"[run] {text}")):
+        return _run_tiles(run, tiles, out, config_source=config_source, restart=restart,
+                          from_stage=from_stage, until_stage=until_stage, force=force,
+                          echo=echo)
+
+
+def _run_tiles(run: RunConfig, tiles: dict[str, RunConfig], out: Path, *, config_source: str,
+               restart: bool, from_stage: str | None, until_stage: str | None, force: bool,
+               echo: Callable[[str], None]) -> dict:
+    """The body of :func:`run_tiles`, under the lock of the top folder."""
     resolved = run.model_dump(mode="json")
     before = read_manifest(out).get("tiles", {})
+    if "damaged" in read_manifest(out):
+        echo(f"[run] {out / 'manifest.json'} is damaged; rebuilding it")
     manifest = {"format": TILES_FORMAT, "version": 1, "config_source": config_source,
                 "config": resolved, "config_hash": _hash_of(resolved),
                 "model_from": run.model_from,
@@ -85,7 +95,7 @@ def run_tiles(run: RunConfig, *, config_source: str = "config", restart: bool = 
         try:
             done = run_folder(tile, config_source=config_source, restart=restart,
                               from_stage=from_stage, until_stage=until_stage, bundle=bundle,
-                              extra={"tile": name, "model_from": run.model_from},
+                              extra={"tile": name, "model_from": run.model_from}, force=force,
                               echo=lambda text, name=name: echo(f"{name} {text}"))
         except (HrlcError, StageInterrupted) as exc:
             entry["status"] = "interrupted" if isinstance(exc, StageInterrupted) else "failed"

@@ -74,10 +74,11 @@ def test_cli_refuses_what_is_not_a_run_folder_in_one_line(tmp_path, capsys):
     assert code == 2 and "missing: no such folder" in err
     (tmp_path / "manifest.json").write_text('{"stages": ')
     code, _, err = run_cli(capsys, "report", str(tmp_path))
-    assert code == 2 and "manifest.json is not valid JSON" in err and "Traceback" not in err
-    (tmp_path / "manifest.json").write_text('{"something": "else"}')
-    code, _, err = run_cli(capsys, "report", str(tmp_path))
-    assert code == 2 and "is not a run folder" in err
+    assert code == 2 and "manifest.json is damaged (" in err and "Traceback" not in err
+    for shape in ('{"something": "else"}', '{"format": "hrlc-run", "stages": {"masks": 5}}'):
+        (tmp_path / "manifest.json").write_text(shape)
+        code, _, err = run_cli(capsys, "report", str(tmp_path))
+        assert code == 2 and "manifest.json is damaged (" in err and err.count("\n") == 1
     assert not (tmp_path / "report.html").exists()
 
 

@@ -69,12 +69,56 @@ def _register() -> None:
             importlib.import_module(f"hrlc.cli.{module.name}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled like Ctrl-C (temporary outputs removed) but exiting with
+    128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, _frame) -> None:
+    raise Terminated(signum)
+
+
+def _handle_signals() -> None:
+    """SIGTERM and SIGHUP interrupt like Ctrl-C (main thread only: signal handlers can
+    only be set there; in-process calls from other threads keep the defaults)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _terminate)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an OSError: the path, the errno's meaning and what to do."""
+    import errno
+
+    fixes = {errno.ENOSPC: "free disk space or choose another output",
+             errno.EFBIG: "the file is larger than this system or quota allows; free space, "
+                          "raise the limit (ulimit -f) or choose another output",
+             errno.EDQUOT: "the disk quota is exhausted; free space or choose another output",
+             errno.EACCES: "fix the permissions or choose another output",
+             errno.EPERM: "fix the permissions or choose another output",
+             errno.EROFS: "the file system is read-only; choose another output",
+             errno.EBUSY: "the path is in use by another process; wait or choose another path"}
+    name = errno.errorcode.get(exc.errno or 0, "")
+    where = f"{exc.filename}: " if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    return (f"{where}{reason}" + (f" ({name})" if name else "")
+            + f"; {fixes.get(exc.errno, 'check the path and the disk')}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point (``hrlc``)."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
     _register()
+    _handle_signals()
     try:
         code = app(args=args, prog_name="hrlc", standalone_mode=False)
         # typer's bundled click turns Ctrl-C into Exit(130) and, outside standalone
@@ -88,6 +132,11 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.stderr.write(f"hrlc: error: {' '.join(str(exc).split())}\n")
         sys.exit(2)
+    except OSError as exc:  # a full disk, a permission, a busy path: not a bug of hrlc
+        if debug:
+            raise
+        sys.stderr.write(f"hrlc: error: {' '.join(_os_error(exc).split())}\n")
+        sys.exit(2)
     except _EXIT as exc:
         sys.exit(exc.exit_code)
     except _ABORT:
@@ -96,6 +145,12 @@ def main(argv: list[str] | None = None) -> None:
     except _USAGE as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("hrlc: interrupted; outputs written so far are complete, rerun to resume\n")
-        sys.exit(_INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        import signal
+
+        signum = getattr(exc, "signum", signal.SIGINT)
+        what = ("interrupted" if signum == signal.SIGINT
+                else f"stopped by {signal.Signals(signum).name}")
+        sys.stderr.write(f"hrlc: {what}; outputs written so far are complete, rerun to "
+                         "resume\n")
+        sys.exit(128 + signum)

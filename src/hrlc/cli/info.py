@@ -30,7 +30,7 @@ def print_manifest(manifest: dict, console) -> None:
 
         for name, entry in manifest["tiles"].items():
             console.print(f"[bold]tile {name}[/]: {entry['status']}, {entry['output']}")
-            print_manifest(read_manifest(Path(entry["output"])), console)
+            print_manifest(read_manifest(Path(entry["output"]), strict=True), console)
         return
 
     stages = Table(title=f"run {manifest.get('config_source', '')} "
@@ -97,7 +97,7 @@ def info(
     from hrlc.pipeline import MANIFEST, read_manifest
 
     if (path / MANIFEST).is_file():
-        manifest = read_manifest(path)
+        manifest = read_manifest(path, strict=True)
         if as_json:
             typer.echo(json.dumps(manifest, indent=2, default=str))
         else:

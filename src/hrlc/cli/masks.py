@@ -185,6 +185,13 @@ def masks(
         main = cfg.source if cfg.source != "refined" else "mask"
         layers = layers.assign(mask=layers[main]) if main != "mask" else layers
         rows = _summary_rows(layers)
+        if rows and all(row["no data %"] >= 1.0 for row in rows):
+            from hrlc.errors import InputError
+
+            raise InputError(
+                f"every pixel of all {len(rows)} scene(s) is no data (DN 0 or the nodata "
+                "value, or SCL 0): the products are empty over the area read; check the "
+                "sources and the area of interest with hrlc info")
         folders = {"mask": ("", "_mask")}
         folders.update({name: (f"{name}/", f"_{name}_mask") for name in ("scl", *peers)
                         if name in layers and (name != "scl" or cfg.scl_masks)})

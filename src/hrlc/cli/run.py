@@ -22,6 +22,9 @@ def run(
     until_stage: str | None = typer.Option(
         None, "--until", metavar="STAGE", help="Stop after this stage."),
     aoi: str | None = AreaOfInterest,
+    force: bool = typer.Option(
+        False, "--force", help="Adopt an output folder that is not a run folder of hrlc; "
+        "files hrlc did not write are never replaced."),
 ) -> None:
     """Run the chain: masks, composite, restore, features, dataset, train, map.
 
@@ -36,7 +39,12 @@ def run(
     With [bold]tiles:[/] in the config, each tile (or year) runs in OUT/<tile>/ with its
     own outputs, configs, manifest and report, one tile after another; OUT/manifest.json
     lists the tiles. [bold]model_from: <tile>[/] trains once, on that tile (run first),
-    and maps every tile with its model. Exit code 2 on an error, 130 on Ctrl-C.
+    and maps every tile with its model. Exit code 2 on an error, 130 on Ctrl-C, 143 on
+    SIGTERM, 129 on SIGHUP.
+
+    The output folder must be new, empty, or a run folder of hrlc ([bold]--force[/] adopts
+    another one); a file the run did not write is never replaced, and one run at a time
+    uses a folder (a lock file names the run holding it).
 
     [bold]--aoi[/] (or [bold]read: aoi:[/] in the config) runs every stage on the area of
     interest only; it is part of each stage's configuration, so changing it reruns them.
@@ -58,9 +66,10 @@ def run(
 
     try:
         manifest = run_chain(cfg, config_source=str(config), restart=restart,
-                             from_stage=from_stage, until_stage=until_stage, echo=echo)
-    except StageInterrupted:
-        raise SystemExit(130) from None  # the stage printed the one-line message itself
+                             from_stage=from_stage, until_stage=until_stage, force=force,
+                             echo=echo)
+    except StageInterrupted as exc:  # the run printed the one-line message itself
+        raise SystemExit(128 + exc.signum) from None
     from hrlc.cli.info import print_manifest
 
     print_manifest(manifest, console)

@@ -18,13 +18,15 @@ class ComputeConfig(StageConfig):
     ``scheduler``: ``threads`` (default), ``processes``, ``synchronous`` (debugging),
     ``local`` (a dask.distributed LocalCluster of ``n_workers`` with ``memory_limit``
     each) or the ``tcp://host:port`` address of a running scheduler (dask-jobqueue,
-    dask-gateway, ``dask scheduler``).
+    dask-gateway, ``dask scheduler``); ``connect_timeout`` (seconds) bounds the wait for
+    that scheduler.
     """
 
     scheduler: str = "threads"
     n_workers: PositiveInt | None = None
     threads_per_worker: PositiveInt = 1
     memory_limit: str = "4GB"
+    connect_timeout: float = Field(10.0, gt=0)
 
     @field_validator("scheduler")
     @classmethod

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hrlc.errors import HrlcError, OutputExistsError
+from hrlc.io.lock import folder_lock
 
 
 def _remove(path: Path) -> None:
@@ -58,6 +59,7 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
         The output folder cannot be created or written.
     """
     final = Path(final)
+    _check_replaceable(final)
     if final.exists() and not overwrite:
         raise OutputExistsError(
             f"{final} already exists; pass --overwrite (overwrite=True) to replace it, or "
@@ -72,18 +74,35 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
             f"output folder {final.parent} is not writable; choose another output path or "
             "fix its permissions"
         )
-    for stale in _leftovers(final):
-        _remove(stale)
-    tmp = final.with_name(f".{final.name}.partial-{uuid.uuid4().hex[:8]}")
-    try:
-        yield tmp
-    except BaseException:
-        _remove(tmp)
-        raise
-    if tmp.is_dir() and final.exists():
-        trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(final, trash)
-        os.replace(tmp, final)
-        _remove(trash)
-    else:
-        os.replace(tmp, final)
+    with folder_lock(final.parent, command=_command()):
+        for stale in _leftovers(final):
+            _remove(stale)
+        tmp = final.with_name(f".{final.name}.partial-{uuid.uuid4().hex[:8]}")
+        try:
+            yield tmp
+        except BaseException:
+            _remove(tmp)
+            raise
+        if tmp.is_dir() and final.exists():
+            trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+            os.replace(final, trash)
+            os.replace(tmp, final)
+            _remove(trash)
+        else:
+            os.replace(tmp, final)
+
+
+def _command() -> str:
+    import sys
+
+    return " ".join(["hrlc", *sys.argv[1:3]]) if sys.argv else "hrlc"
+
+
+def _check_replaceable(final: Path) -> None:
+    """Refuse outputs that are the current folder or one of its parents, or the root:
+    replacing them would pull the folder from under the run."""
+    resolved, cwd = final.resolve(), Path.cwd().resolve()
+    if final.name in ("", ".", "..") or resolved == cwd or resolved in cwd.parents:
+        raise HrlcError(
+            f"output {final} is the current folder or one of its parents ({resolved}); "
+            "give a new sub-folder as output, e.g. ./run-output")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hrlc.errors import CorruptFileError, InputError
 from hrlc.io.atomic import atomic_output
+from hrlc.io.manifest import ManifestError, load_manifest
 from hrlc.report import RunProducts, build_report_html
 
 #: Name of the report in the run folder.
@@ -86,23 +87,27 @@ def read_manifest_of(folder: str | os.PathLike) -> dict:
     ------
     InputError
         ``folder`` does not exist or holds no ``manifest.json`` of ``hrlc run``.
-    CorruptFileError
-        ``manifest.json`` is not valid JSON.
+        ``manifest.json`` is damaged (not JSON, or of the wrong shape).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such folder; give the output folder of hrlc run "
                          "(the one that holds manifest.json)")
-    manifest = _json(folder / RUN_FILES["manifest"])
-    if isinstance(manifest, dict) and "tiles" in manifest:
+    path = folder / RUN_FILES["manifest"]
+    if not path.is_file():
+        raise InputError(f"{folder} is not a run folder of hrlc run: it holds no manifest.json "
+                         "written by hrlc run; give the folder named by 'output:' in the run "
+                         "configuration")
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as exc:
+        raise InputError(f"{path} is damaged ({exc}); rerun 'hrlc run' with the same config "
+                         "to rebuild it") from None
+    if "tiles" in manifest:
         reports = ", ".join(str(Path(t["output"]) / "report.html")
                             for t in manifest["tiles"].values())
         raise InputError(f"{folder} is a run with tiles: each tile has its own run folder and "
                          f"report ({reports}); give a tile's folder")
-    if manifest is None or not isinstance(manifest, dict) or manifest.get("format") != "hrlc-run":
-        raise InputError(f"{folder} is not a run folder of hrlc run: it holds no manifest.json "
-                         "written by hrlc run; give the folder named by 'output:' in the run "
-                         "configuration")
     return manifest
 
 

@@ -6,9 +6,11 @@ write under a temporary name that is renamed only when the output is complete.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import dask.array as da
@@ -80,6 +82,54 @@ class _WindowWriter:
             dst.write(block, indexes=list(range(bands.start + 1, bands.stop + 1)), window=window)
 
 
+class _GdalWriteErrors(logging.Handler):
+    """Collects the errors GDAL signalled without failing the call (rasterio logs them):
+    a tile that libtiff could not write on a full disk is only logged, and the file would
+    otherwise be complete in name only."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "signalled an error" in message:
+            self.messages.append(message)
+
+
+@contextmanager
+def _failing_on_gdal_errors(path: Path) -> Iterator[None]:
+    """Raise :class:`OSError` after the block if GDAL signalled an error in it."""
+    # rasterio logs them from rasterio._err or rasterio._env: listen to their parent
+    handler, logger = _GdalWriteErrors(), logging.getLogger("rasterio")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level or logging.INFO, logging.INFO))
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    if handler.messages:
+        code = _write_errno(path.parent)  # GDAL's message names libtiff's call, not why
+        raise OSError(code, os.strerror(code), str(path))
+
+
+def _write_errno(folder: Path) -> int:
+    """The likely cause of a write GDAL could not complete: a file-size limit, a full
+    disk, or an input/output error."""
+    import errno
+    import resource
+    import shutil
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY:
+        return errno.EFBIG
+    if shutil.disk_usage(folder).free < 64 * 1024 * 1024:
+        return errno.ENOSPC
+    return errno.EIO
+
+
 def _georef(data: xr.DataArray):
     crs, transform = data.rio.crs, data.rio.transform(recalc=True)
     if crs is None:
@@ -145,7 +195,8 @@ def write_cog(
     profile = dict(driver="GTiff", height=array.shape[-2], width=array.shape[-1], count=count,
                    dtype=dtype.name, crs=crs, transform=transform, nodata=nodata, tiled=True,
                    blockxsize=blocksize, blockysize=blocksize, BIGTIFF="IF_SAFER")
-    with atomic_output(path, overwrite=overwrite) as tmp_cog:
+    with atomic_output(path, overwrite=overwrite) as tmp_cog, \
+            _failing_on_gdal_errors(Path(path)):
         staging = str(tmp_cog) + ".stage.tif"
         try:
             with rasterio.open(staging, "w", **profile) as dst:
