@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from hrlc.bench_suite import FULL_TILE, Options, default_benchmarks, plan
+from hrlc.bench_suite import (
+    FULL_TILE,
+    STAGES,
+    Options,
+    default_benchmarks,
+    markdown,
+    plan,
+    previous_rows,
+)
 from hrlc.bench_suite.results import target_text
 from hrlc.cli import main
 
@@ -89,11 +97,20 @@ def test_bench_runs_stages_and_keeps_the_latest_row_of_the_others(tree, tmp_path
     if full["shape"][-1] == 10980:
         met = masks["full_seconds"] <= 600 and masks["full_peak_rss_gb"] <= 4
         verdict = " (met)" if met else " (not met)"
-    assert cells[5:7] == ["906 s / 21 GB", "≤ 600 s / ≤ 4 GB" + verdict]
+    assert cells[5:8] == ["≤ 600 s / ≤ 4 GB" + verdict, "1,187 s / 15.8 GB (T18NWL)",
+                          "906 s / 21 GB"]
     assert rows["masks"]["read_s"] == masks["read_decode_seconds"]
     cells = _line(markdown, "map")
-    assert cells[1:7] == ["2744 px", "215.2", "3.16", "167.6", "6,038 s / 19.3 GB",
-                          "≤ 1,200 s / ≤ 4 GB"]
+    assert cells[1:8] == ["2744 px", "215.2", "3.16", "167.6", "≤ 1,200 s / ≤ 4 GB",
+                          "12,510 s / 12.6 GB (21KUQ)", "6,038 s / 19.3 GB"]
+    assert _line(markdown, "stage")[5:8] == [
+        "target", "reference chain: existing pipeline", "reference chain: xarray re-implementation"]
+    assert _line(markdown, "glcm")[5:8] == ["—", "—", "—"]
+    reference = json.loads((tree / "results" / "bench_all.json").read_text())["reference_chain"]
+    assert reference["existing pipeline"]["map"] == {"wall_s": 12510.0, "peak_rss_gb": 12.6,
+                                                     "tile": "21KUQ"}
+    assert reference["xarray re-implementation"]["masks"]["wall_s"] == 906.0
+    assert "issue 17" in reference["source"] and "issue 17" in markdown
     assert _line(markdown, "glcm")[1:3] == ["10980 px, 1 band", "86.1"]
     assert _line(markdown, "train")[1] == "20,000 samples x 150 features"
     assert "Not measured yet: predict." in markdown
@@ -128,7 +145,7 @@ def test_from_results_takes_a_newer_hand_run_and_keeps_older_rows(tree, capsys):
     assert rows["glcm"] == first["glcm"]
     cells = _line((tree / "RESULTS.md").read_text(), "masks")
     assert cells[1:4] == [f"{FULL_TILE} px, 8 dates", "512.3", "3.91"]
-    assert cells[6] == "≤ 600 s / ≤ 4 GB (met)"
+    assert cells[5] == "≤ 600 s / ≤ 4 GB (met)"
 
 
 def test_target_is_judged_on_a_full_tile_only():
@@ -188,3 +205,12 @@ def test_errors_are_one_line(tmp_path, capsys, args, message):
 def test_a_benchmarks_folder_without_the_script(tree, capsys):
     code, _, err = run(capsys, "--stages", "map", "--benchmarks", tree)
     assert code == 2 and "has no bench_map.py" in err
+
+
+def test_the_committed_table_is_generated_from_the_committed_rows():
+    rows = previous_rows(REPO_BENCHMARKS / "results" / "bench_all.json")
+    assert list(rows) == list(STAGES)  # every stage has a row, in suite order
+    text = markdown(list(rows.values()), command="hrlc bench --from-results")
+    assert (REPO_BENCHMARKS / "RESULTS.md").read_text() == text
+    assert _line(text, "masks")[6:8] == ["1,187 s / 15.8 GB (T18NWL)", "906 s / 21 GB"]
+    assert _line(text, "map")[6:8] == ["12,510 s / 12.6 GB (21KUQ)", "6,038 s / 19.3 GB"]

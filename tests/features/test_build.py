@@ -122,7 +122,7 @@ def test_config_rejects_bad_values():
 
 @pytest.mark.parametrize("months", [1, 2, 3, 4, 5, 12])
 def test_nan_median_equals_numpy_bit_for_bit(months):
-    from hrlc.features.build import nan_median
+    from hrlc.features.temporal import nan_median
 
     rng = np.random.default_rng(months)
     values = rng.normal(size=(5, 40, months)).astype(np.float32)

@@ -3,7 +3,8 @@
 ``hrlc bench`` runs the scripts of ``benchmarks/`` (they ship with the source tree) as
 child processes, reads the JSON each writes, and keeps a table of the latest result of
 every stage (``benchmarks/results/bench_all.json`` and ``benchmarks/RESULTS.md``) next
-to the reference chain's figures and hrlc's targets.
+to hrlc's targets and the reference chain's figures (its existing pipeline's and the
+reference deck's xarray re-implementation's, :data:`REFERENCE`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,24 @@ from hrlc.bench_suite.run import (
     run_job,
     select,
 )
-from hrlc.bench_suite.stages import FULL_TILE, REFERENCE, STAGES, TARGET, Options, Stage
+from hrlc.bench_suite.stages import (
+    FULL_TILE,
+    REFERENCE,
+    REFERENCE_SOURCE,
+    STAGES,
+    TARGET,
+    Figures,
+    Options,
+    Stage,
+)
 
 __all__ = [
     "FULL_TILE",
     "REFERENCE",
+    "REFERENCE_SOURCE",
     "STAGES",
     "TARGET",
+    "Figures",
     "Job",
     "Options",
     "Stage",

@@ -15,7 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hrlc.bench_suite.stages import FULL_TILE, REFERENCE, STAGES, TARGET, Stage
+from hrlc.bench_suite.stages import (
+    FULL_TILE,
+    REFERENCE,
+    REFERENCE_SOURCE,
+    STAGES,
+    TARGET,
+    Stage,
+)
 
 #: Sub-folder of the results folder holding the suite's own per-stage outputs.
 SUITE = "suite"
@@ -120,6 +127,14 @@ def _pair(figures: tuple[float, float] | None, prefix: str = "") -> str:
     return f"{prefix}{figures[0]:,.0f} s / {prefix}{figures[1]:g} GB"
 
 
+def reference_text(implementation: str, stage: str) -> str:
+    """``1,187 s / 15.8 GB (T18NWL)``: one reference implementation's figures for a stage."""
+    figures = REFERENCE[implementation].get(stage)
+    if figures is None or figures.tile is None:
+        return _pair(figures)
+    return f"{_pair(figures)} ({figures.tile})"
+
+
 def target_text(row: dict) -> str:
     """The stage's target, and on a full tile whether this row meets it."""
     target = TARGET.get(row["stage"])
@@ -144,14 +159,17 @@ def machine_text(row: dict) -> str:
     return ", ".join(parts) or "—"
 
 
-COLUMNS = ("stage", "size", "wall s", "peak RSS GiB", "CPU s", "reference chain",
-           "target", "measured", "machine", "notes", "result")
+#: One column per reference implementation (:data:`~hrlc.bench_suite.stages.REFERENCE`).
+REFERENCE_COLUMNS = tuple(f"reference chain: {name}" for name in REFERENCE)
+COLUMNS = ("stage", "size", "wall s", "peak RSS GiB", "CPU s", "target", *REFERENCE_COLUMNS,
+           "measured", "machine", "notes", "result")
 
 
 def table_cells(row: dict) -> list[str]:
     """The Markdown cells of one row, in :data:`COLUMNS` order."""
     return [row["stage"], row["size_text"], _num(row["wall_s"], 1), _num(row["peak_rss_gb"], 2),
-            _num(row.get("cpu_s"), 1), _pair(REFERENCE.get(row["stage"])), target_text(row),
+            _num(row.get("cpu_s"), 1), target_text(row),
+            *(reference_text(name, row["stage"]) for name in REFERENCE),
             row["measured"].replace("T", " ")[:16], machine_text(row), row.get("note", ""),
             f"`{row['source']}`"]
 
@@ -165,9 +183,10 @@ def markdown(rows: list[dict], *, command: str) -> str:
         "a benchmark script by hand, `hrlc bench --from-results` brings its result in. Each row "
         f"states the size it was measured at: a full tile is {FULL_TILE} x {FULL_TILE} px. "
         "Wall time and peak resident memory (RSS) are the benchmark's own figures; CPU s "
-        "is user + system time, the steadier figure on a shared machine. The reference "
-        "chain's figures and hrlc's targets are for a full tile; \"measured\" is the time "
-        "the result file was written.",
+        "is user + system time, the steadier figure on a shared machine. hrlc's targets "
+        "and the reference chain's figures are for a full tile: those of its "
+        + " and of its ".join(REFERENCE) + f" (source: {REFERENCE_SOURCE}). \"measured\" "
+        "is the time the result file was written.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join("---:" if c in ("wall s", "peak RSS GiB", "CPU s") else "---"
@@ -186,7 +205,8 @@ def payload(rows: list[dict], *, command: str) -> dict[str, Any]:
     """``bench_all.json``: the rows with the reference figures and targets."""
     return {"generated": datetime.now().isoformat(timespec="seconds"), "command": command,
             "full_tile": FULL_TILE, "cpus": os.cpu_count(),
-            "reference_chain": {k: {"wall_s": v[0], "peak_rss_gb": v[1]}
-                                for k, v in REFERENCE.items()},
+            "reference_chain": {"source": REFERENCE_SOURCE, **{
+                name: {stage: f._asdict() for stage, f in figures.items()}
+                for name, figures in REFERENCE.items()}},
             "targets": {k: {"wall_s": v[0], "peak_rss_gb": v[1]} for k, v in TARGET.items()},
             "rows": rows}

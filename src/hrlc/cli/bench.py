@@ -28,7 +28,8 @@ def _save(rows: list[dict], *, results: Path, markdown_path: Path, command: str,
     _write(results / "bench_all.json", json.dumps(payload(rows, command=command), indent=2) + "\n")
     _write(markdown_path, markdown(rows, command=command))
     table = Table(title="latest result per stage")
-    shown = COLUMNS[:7]  # when, where, notes and the result file are in the Markdown
+    # when, where, notes and the result file are in the Markdown
+    shown = COLUMNS[:COLUMNS.index("measured")]
     for column in shown:
         table.add_column(column, justify="right" if column.endswith(("s", "GB")) else "left")
     for row in rows:

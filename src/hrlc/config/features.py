@@ -8,16 +8,20 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from hrlc.config._base import StageConfig
 from hrlc.config.io import ComputeConfig, SourceOptions
-from hrlc.features.build import STATISTICS
 from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES
+from hrlc.features.temporal import STATISTICS
 
 
 class FeaturesConfig(StageConfig):
     """Options of :func:`hrlc.features.build_features`, field for field.
 
-    ``bands``: spectral bands per month (default all, ``[]`` none); ``months``: months
-    1-12 to use (default all); ``indices``: index names (default the 14 built-in plus
-    ``custom_indices``, ``[]`` none); ``custom_indices``: name -> band-math expression;
+    ``preset``: ``extended`` (the options choose the features) or ``reference`` (exactly
+    the reference chain's 167 features; ``bands``, ``months``, ``indices``,
+    ``custom_indices``, ``index_months``, ``index_statistics`` and ``glcm_textures`` must
+    then be left unset; see :mod:`hrlc.features.presets`); ``bands``: spectral bands per
+    month (default all, ``[]`` none); ``months``: months 1-12 to use (default all);
+    ``indices``: index names (default the 14 built-in plus ``custom_indices``, ``[]``
+    none); ``custom_indices``: name -> band-math expression;
     ``index_months``: months for which each index is a feature (default all, ``[]``
     none); ``index_statistics``: median/mean/min/max/std
     of each index over the months; ``sobel_band``; ``glcm_*``: texture band, composite
@@ -26,6 +30,7 @@ class FeaturesConfig(StageConfig):
     ``dem_resampling``: how the DEM is put on the grid.
     """
 
+    preset: Literal["reference", "extended"] = "extended"
     bands: list[str] | None = None
     months: list[int] | None = None
     indices: list[str] | None = None
@@ -109,11 +114,13 @@ class FeaturesConfig(StageConfig):
     def _consistent(self) -> FeaturesConfig:
         from hrlc.errors import ConfigError
         from hrlc.features.indices import INDEX_NAMES, resolve_indices
+        from hrlc.features.presets import CHOOSING, check_options
 
         custom = self.custom_indices or {}
         names = list(INDEX_NAMES) + list(custom) if self.indices is None else self.indices
         try:
             resolve_indices(names, custom)
+            check_options(self.preset, {k: getattr(self, k) for k in CHOOSING})
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         if any(d >= self.glcm_window for d in self.glcm_distances):

@@ -10,9 +10,13 @@ Feature names
 - spectral: ``<band>_<month>``, e.g. ``B04_m06``;
 - indices per month: ``<index>_<month>``, e.g. ``NDVI_m06``, ``SOBEL_m06``;
 - index statistics over the months: ``<index>_<statistic>``, e.g. ``NDVI_median``;
+- indices of the annual composite (reference preset): ``<index>``, e.g. ``NDVI``;
 - textures: ``glcm_<texture>_<band>``, e.g. ``glcm_contrast_B08``;
-- terrain: ``elevation``, ``slope``, ``northness``, ``eastness`` (aspect as its cosine
-  and sine weighted by sin(slope): continuous, 0 on flat ground).
+- terrain: ``elevation``, ``slope``, and ``northness``, ``eastness`` (extended preset:
+  aspect as its cosine and sine weighted by sin(slope), continuous, 0 on flat ground) or
+  ``aspect`` (reference preset: degrees, -1 on flat ground).
+
+The ``preset`` chooses the feature list: see :mod:`hrlc.features.presets`.
 
 ``<month>`` is ``mMM`` (``m06`` for June) when every month of the stack appears once,
 else ``mYYYYMM`` (``m202106``) so that names stay unique over longer stacks.
@@ -20,8 +24,8 @@ else ``mYYYYMM`` (``m202106``) so that names stay unique over longer stacks.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,68 +38,24 @@ from hrlc.features.indices import (
     INDEX_NAMES,
     SOBEL,
     SOBEL_REFERENCE,
+    SpectralIndex,
     compute_index,
     resolve_indices,
 )
-from hrlc.features.terrain import TERRAIN_CUBE_FEATURES, terrain_features
-
-#: Statistics over months that can be taken of each index.
-STATISTICS: dict[str, str] = {
-    "median": "median", "mean": "mean", "min": "minimum", "max": "maximum",
-    "std": "standard deviation",
-}
-
-
-def nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``np.nanmedian(values, axis=-1)``, bit for bit, by one sort along the last axis
-    (``axis`` must be -1; it is there to match the other reducers' signature).
-
-    NaN sorts last, so the valid values of a pixel are the first ``count`` of its sorted
-    row: the median is the middle one (odd count) or the mean of the two middle ones,
-    computed in the input's precision as numpy does. All-NaN rows give NaN. numpy's own
-    ``nanmedian`` goes through masked arrays for short axes (a few months), which is 3-6x
-    slower on feature chunks.
-    """
-    if axis not in (-1, np.ndim(values) - 1):
-        raise ValueError("nan_median reduces the last axis only")
-    values = np.asarray(values)
-    if values.shape[-1] > _NETWORK_MAX:
-        ordered = np.sort(values, axis=-1)
-        count = np.count_nonzero(~np.isnan(ordered), axis=-1)
-    else:
-        ordered, count = _network_sort(values)
-    lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[..., None], -1)
-    upper = np.take_along_axis(ordered, np.minimum(count // 2, ordered.shape[-1] - 1)[..., None],
-                               -1)
-    half = np.asarray(2, dtype=ordered.dtype)
-    return np.where(count % 2 == 1, lower[..., 0], (lower[..., 0] + upper[..., 0]) / half)
-
-
-#: Longest axis sorted by a compare-exchange network instead of ``np.sort``.
-_NETWORK_MAX = 4
-
-
-def _network_sort(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The last axis (a few months) sorted by compare-exchanges over whole arrays, with NaN
-    last, and the count of non-NaN values. ``np.sort`` pays a call per pixel on rows this
-    short. NaN becomes +inf for the sort, which puts it last without changing the order of
-    the valid values (a valid +inf sorts with them, and equal values are interchangeable);
-    positions past ``count`` are never read as values."""
-    missing = np.isnan(values)
-    count = values.shape[-1] - np.count_nonzero(missing, axis=-1)
-    rows = [np.where(missing[..., k], np.inf, values[..., k]).astype(values.dtype, copy=False)
-            for k in range(values.shape[-1])]
-    for last in range(len(rows) - 1, 0, -1):  # bubble network: the largest sinks each pass
-        for k in range(last):
-            rows[k], rows[k + 1] = np.minimum(rows[k], rows[k + 1]), np.maximum(rows[k],
-                                                                               rows[k + 1])
-    ordered = np.stack(rows, axis=-1)
-    ordered[count == 0] = np.nan  # no valid value: the median is NaN
-    return ordered, count
-
-
-_REDUCERS = {"median": nan_median, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax,
-             "std": np.nanstd}
+from hrlc.features.presets import (
+    ANNUAL_COMPOSITE,
+    REFERENCE_BANDS,
+    check_options,
+    reference_stack,
+)
+from hrlc.features.temporal import STATISTICS, reduce_time
+from hrlc.features.terrain import (
+    FLAT_ASPECT,
+    REFERENCE_TERRAIN_FEATURES,
+    TERRAIN_CUBE_FEATURES,
+    terrain,
+    terrain_features,
+)
 
 
 def month_labels(time: xr.DataArray) -> list[str]:
@@ -110,21 +70,6 @@ def month_labels(time: xr.DataArray) -> list[str]:
 def _month_text(label: str) -> str:
     digits = label[1:]
     return f"month {digits}" if len(digits) == 2 else f"{digits[:4]}-{digits[4:]}"
-
-
-def _nan_reduce(values: np.ndarray, *, statistic: str) -> np.ndarray:
-    # All-NaN pixels (no clear observation in any month) give NaN without a warning.
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return _REDUCERS[statistic](values, axis=-1).astype(np.float32)
-
-
-def reduce_time(stack: xr.DataArray, statistic: str) -> xr.DataArray:
-    """NaN-aware statistic over ``time`` of a (time, ..., y, x) array, lazily, float32."""
-    stack = stack.chunk({"time": -1}) if stack.chunks else stack
-    return xr.apply_ufunc(_nan_reduce, stack, input_core_dims=[["time"]],
-                          kwargs={"statistic": statistic}, dask="parallelized",
-                          output_dtypes=[np.float32], keep_attrs=True)
 
 
 def _select_months(composites: xr.DataArray, months: Sequence[int] | None) -> xr.DataArray:
@@ -179,6 +124,12 @@ def _spectral_layers(stack: xr.DataArray, bands: list[str],
             for band in bands for t, label in enumerate(labels)]
 
 
+def _index_text(entry: SpectralIndex | None, sobel_band: str) -> str:
+    if entry is None:
+        return f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
+    return f"{entry.long_name} = {entry.formula} ({entry.reference})"
+
+
 def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
                   index_times: list[int], statistics: Sequence[str],
                   sobel_band: str) -> list[xr.DataArray]:
@@ -186,8 +137,7 @@ def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
     for name, entry in chosen.items():
         series = compute_index(stack, entry if entry is not None else SOBEL,
                                sobel_band=sobel_band)
-        what = (f"Sobel gradient magnitude of {sobel_band} ({SOBEL_REFERENCE})"
-                if entry is None else f"{entry.long_name} = {entry.formula} ({entry.reference})")
+        what = _index_text(entry, sobel_band)
         layers += [_layer(series.isel(time=t, drop=True), f"{name}_{labels[t]}",
                           f"{what}, composite of {_month_text(labels[t])}")
                    for t in index_times]
@@ -196,10 +146,35 @@ def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
     return layers
 
 
+def _annual_index_layers(stack: xr.DataArray, chosen: Mapping,
+                         sobel_band: str) -> list[xr.DataArray]:
+    """Each index once, of the annual composite: the per-pixel statistic
+    :data:`~hrlc.features.presets.ANNUAL_COMPOSITE` of each band over the months."""
+    annual = reduce_time(stack, ANNUAL_COMPOSITE)
+    source = (f"of the annual composite ({STATISTICS[ANNUAL_COMPOSITE]} of each band over "
+              "the months)")
+    return [_layer(compute_index(annual, entry if entry is not None else SOBEL,
+                                 sobel_band=sobel_band), name,
+                   f"{_index_text(entry, sobel_band)}, {source}")
+            for name, entry in chosen.items()]
+
+
+def _terrain_layers(dem: xr.DataArray, like: xr.DataArray, resampling: str,
+                    preset: str) -> list[xr.DataArray]:
+    on_grid = _dem_on_grid(dem, like, resampling)
+    if preset == "reference":
+        relief, names = terrain(on_grid, flat_aspect=FLAT_ASPECT), REFERENCE_TERRAIN_FEATURES
+    else:
+        relief, names = terrain_features(on_grid), TERRAIN_CUBE_FEATURES
+    return [_layer(relief.sel(feature=name, drop=True), name, text)
+            for name, text in names.items()]
+
+
 def build_features(
     composites: xr.DataArray,
     *,
     dem: xr.DataArray | None = None,
+    preset: Literal["reference", "extended"] = "extended",
     bands: Sequence[str] | None = None,
     months: Sequence[int] | None = None,
     indices: Sequence[str] | None = None,
@@ -227,7 +202,15 @@ def build_features(
         any monthly stack of that shape (one month is fine).
     dem : DataArray (y, x), optional
         Elevation (m), any CRS and grid: reprojected to the composites' grid with
-        ``dem_resampling``. Adds ``elevation``, ``slope``, ``northness`` and ``eastness``.
+        ``dem_resampling``. Adds ``elevation``, ``slope``, ``northness`` and ``eastness``
+        (extended), or ``elevation``, ``slope`` and ``aspect`` (reference).
+    preset : {"extended", "reference"}
+        ``extended``: the options below choose the features. ``reference``: exactly the
+        reference chain's 167 features (12 bands x 12 months, the 14 indices of the
+        annual median composite, 6 textures, elevation, slope, aspect in degrees); the
+        options that choose features must then be left unset, and the composites must
+        hold B01-B12 (no B10) for each calendar month, with a DEM. See
+        :mod:`hrlc.features.presets`.
     bands : list of str, optional
         Bands taken as spectral features per month; default all, ``[]`` for none.
     months : list of int, optional
@@ -267,9 +250,11 @@ def build_features(
     Raises
     ------
     MissingBandError
-        A band needed by a requested feature is missing.
+        A band needed by a requested feature (or by the reference preset) is missing.
     ConfigError
-        Unknown index, statistic or texture, or months not in the stack.
+        Unknown preset, index, statistic or texture, months not in the stack; with the
+        reference preset, an option that chooses features, a missing or repeated
+        month, or no DEM.
     """
     if tuple(composites.dims[-3:]) != ("band", "y", "x") or "time" not in composites.dims:
         raise GridMismatchError(f"composites must be (time, band, y, x); got {composites.dims}")
@@ -279,6 +264,13 @@ def build_features(
     if isinstance(glcm_composite, str) and glcm_composite not in STATISTICS:
         raise ConfigError(f"glcm_composite must be a month (1-12) or one of "
                           f"{', '.join(STATISTICS)}; got {glcm_composite!r}")
+    check_options(preset, {
+        "bands": bands, "months": months, "indices": indices, "custom_indices": custom_indices,
+        "index_months": index_months, "index_statistics": index_statistics,
+        "glcm_textures": glcm_textures})
+    if preset == "reference":
+        composites = reference_stack(composites, dem)
+        bands = list(REFERENCE_BANDS)
     custom_indices = dict(custom_indices or {})
     names = list(INDEX_NAMES) + list(custom_indices) if indices is None else list(indices)
     chosen = resolve_indices(names, custom_indices)
@@ -297,7 +289,11 @@ def build_features(
         months_of = pd.DatetimeIndex(np.asarray(stack.time.values)).month
         index_times = [t for t, m in enumerate(months_of) if m in set(index_months)]
     layers = _spectral_layers(stack, bands, labels)
-    layers += _index_layers(stack, chosen, labels, index_times, index_statistics, sobel_band)
+    if preset == "reference":
+        layers += _annual_index_layers(stack, chosen, sobel_band)
+    else:
+        layers += _index_layers(stack, chosen, labels, index_times, index_statistics,
+                                sobel_band)
     if glcm_textures:
         band, source = _glcm_source(stack, glcm_band, glcm_composite)
         textures = _glcm.glcm_textures(
@@ -310,10 +306,8 @@ def build_features(
                           f"GLCM {t} = {TEXTURES[t]} of {glcm_band} ({source}), {settings}")
                    for t in glcm_textures]
     if dem is not None:
-        relief = terrain_features(_dem_on_grid(dem, stack.isel(time=0, band=0, drop=True),
-                                               dem_resampling))
-        layers += [_layer(relief.sel(feature=name, drop=True), name, text)
-                   for name, text in TERRAIN_CUBE_FEATURES.items()]
+        layers += _terrain_layers(dem, stack.isel(time=0, band=0, drop=True), dem_resampling,
+                                  preset)
     if not layers:
         raise ConfigError("no features requested: bands, indices, glcm_textures are all "
                           "empty and no DEM was given")

@@ -12,8 +12,10 @@ also used by GDAL ``gdaldem``), with pixel sizes in metres:
 Slope is in degrees (0 = flat, 90 = vertical). Aspect is the direction the slope
 faces (downhill), in degrees clockwise from grid north (0 = north, 90 = east,
 180 = south, 270 = west); it is **NaN where the surface is flat** (zero gradient),
-because a flat pixel faces no direction. Missing DEM values (NaN) give NaN; next to
-them, and at the DEM edge, the gradient is extrapolated (see :mod:`hrlc.features.sobel`).
+because a flat pixel faces no direction, unless ``flat_aspect`` says otherwise (the
+reference feature preset writes :data:`FLAT_ASPECT`, -1). Missing DEM values (NaN) give
+NaN; next to them, and at the DEM edge, the gradient is extrapolated (see
+:mod:`hrlc.features.sobel`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,20 @@ TERRAIN_FEATURES: dict[str, str] = {
     "aspect": "aspect (degrees clockwise from north, downhill; NaN where flat)",
 }
 
-#: Terrain features of the feature cube: aspect enters as northness and eastness, which
-#: are continuous across north (0/360 degrees) and 0 on flat ground instead of NaN, so
-#: that flat pixels (plains, water) keep a full feature vector and stay classifiable.
+#: Aspect of flat ground in the reference feature preset (degrees): outside 0-360, as
+#: ArcGIS and RichDEM write it, so that flat pixels keep a finite feature vector.
+FLAT_ASPECT = -1.0
+
+#: Terrain features of the reference preset's cube: aspect in degrees, -1 where flat.
+REFERENCE_TERRAIN_FEATURES: dict[str, str] = {
+    **TERRAIN_FEATURES,
+    "aspect": f"aspect (degrees clockwise from north, downhill; {FLAT_ASPECT:g} where flat)",
+}
+
+#: Terrain features of the extended preset's cube: aspect enters as northness and
+#: eastness, which are continuous across north (0/360 degrees) and 0 on flat ground
+#: instead of NaN, so that flat pixels (plains, water) keep a full feature vector and
+#: stay classifiable.
 TERRAIN_CUBE_FEATURES: dict[str, str] = {
     "elevation": TERRAIN_FEATURES["elevation"],
     "slope": TERRAIN_FEATURES["slope"],
@@ -86,7 +99,7 @@ def metres_per_pixel(dem: xr.DataArray) -> tuple[xr.DataArray | float, xr.DataAr
             np.radians(dy) * meridional)
 
 
-def terrain(dem: xr.DataArray) -> xr.DataArray:
+def terrain(dem: xr.DataArray, *, flat_aspect: float = np.nan) -> xr.DataArray:
     """Elevation, slope and aspect of a DEM on its own grid, lazily.
 
     Parameters
@@ -95,11 +108,14 @@ def terrain(dem: xr.DataArray) -> xr.DataArray:
         Elevation in metres, NaN (or float nodata already masked) where missing; any
         CRS (see the module notes). Reproject it to the feature grid first with
         :func:`hrlc.geo.reproject_match`.
+    flat_aspect : float
+        Aspect (degrees) where the surface is flat; NaN by default. Where the DEM is
+        missing the aspect is NaN whatever this value.
 
     Returns
     -------
     DataArray (feature, y, x) float32 with ``feature = elevation, slope, aspect``:
-    metres, degrees, degrees from north (NaN where flat); coords of ``dem``.
+    metres, degrees, degrees from north (``flat_aspect`` where flat); coords of ``dem``.
     """
     z = dem.astype(np.float64)
     grad = pixel_gradients(z.data)
@@ -111,7 +127,7 @@ def terrain(dem: xr.DataArray) -> xr.DataArray:
     steepness = np.hypot(dz_east, dz_north)
     slope = np.degrees(np.arctan(steepness))
     aspect = (np.degrees(np.arctan2(-dz_east, -dz_north)) + 360.0) % 360.0
-    aspect = aspect.where(steepness > 0)
+    aspect = aspect.where(steepness > 0, flat_aspect).where(steepness.notnull())
     out = xr.concat([z, slope, aspect], dim="feature", coords="minimal",
                     compat="override", join="override").astype(np.float32)
     out = out.assign_coords(feature=list(TERRAIN_FEATURES))
