@@ -105,6 +105,13 @@ def test_damaged_outputs_are_found_by_checksum_and_recomputed(clean_run):
     assert lines[2].startswith("[dataset] hrlc dataset ")
     assert_same_outputs(outputs_of(out), expected)
 
+    sidecar = out / "dataset" / "samples.json"  # a sidecar is an output like the table
+    sidecar.unlink()
+    lines = _rerun(data)
+    assert lines[1] == f"[dataset] output {sidecar} is missing; recomputing"
+    assert lines[2].startswith("[dataset] hrlc dataset ") and sidecar.exists()
+    assert lines[3:] == ["[train] up to date, skipped", "[map] up to date, skipped"]
+
     (out / "map" / "classes.tif").unlink()
     assert _rerun(data)[3] == f"[map] output {out / 'map'} changed since it was written " \
                               "(checksum); recomputing"

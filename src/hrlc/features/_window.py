@@ -77,6 +77,14 @@ def map_window(
     if data.ndim != 2:
         raise ValueError(f"map_window needs a (y, x) array, got {data.ndim} dimensions")
     depth = int(depth)
+    rows, cols = data.shape
+    if depth and (rows < depth or cols < depth):
+        # an image narrower than the halo (one row, one column): grow it with the
+        # boundary value, which is what lies beyond the image anyway, then cut it back
+        grown = da.pad(data, ((0, max(0, depth - rows)), (0, max(0, depth - cols))),
+                       constant_values=boundary)
+        return map_window(block_func, grown, *args, depth=depth, boundary=boundary,
+                          n_out=n_out, dtype=dtype)[:, :rows, :cols]
     if depth == 0:
         grown = data
     else:
