@@ -30,8 +30,9 @@ B = [[1, 2, 2, 2],
 
 def test_agreement_crosstab_and_areas():
     result = compare_maps(_map(A), _map(B), class_table=TABLE)
-    # 10 pixels mapped in both; 8 agree
+    # 10 pixels mapped in both; 8 agree; A maps 11
     assert result.overall_agreement == pytest.approx(8 / 10)
+    assert result.overlap == pytest.approx(10 / 11) and result.summary()["overlap"] == 10 / 11
     assert result.nodata_pixels == 2 and not result.aligned
     expected = np.array([[3, 1, 0], [0, 4, 0], [1, 0, 1]])
     np.testing.assert_array_equal(result.crosstab.to_numpy(), expected)
@@ -86,6 +87,7 @@ def test_files_and_cli(tmp_path, capsys):
           str(tmp_path / "cmp")])
     out = capsys.readouterr().out
     assert "agreement 80.00 %" in out and "forest" in out
+    assert "overlap 90.91 % of map A (10 of its 11 mapped pixels are mapped in B)" in out
     summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
     assert summary["overall_agreement"] == pytest.approx(0.8)
     assert (tmp_path / "cmp" / "crosstab_ha.csv").read_text().startswith("A,1,2,3")
@@ -98,3 +100,54 @@ def test_files_and_cli(tmp_path, capsys):
     written = write_comparison(compare_maps(_map(A), _map(B)), tmp_path / "cmp",
                                overwrite=True)
     assert written["per_class"].exists()
+
+
+def _sliver():
+    """A 27 x 27 map and one that overlaps it by a single column: 27 / 729 = 3.7 %."""
+    a = np.ones((27, 27), np.uint8)
+    b = np.full((27, 27), 2, np.uint8)
+    b[:, 0] = 1
+    return _map(a), _map(b, x0=500_000.0 + 26 * 10.0)
+
+
+def test_small_overlap_is_refused_with_the_overlap_stated():
+    from hrlc.errors import ConfigError, InputError
+
+    a, b = _sliver()
+    with pytest.raises(InputError) as info:
+        compare_maps(a, b)
+    assert str(info.value) == (
+        "map B covers only 3.70 % of the pixels mapped in map A (27 of 729), less than the "
+        "minimum overlap of 50.00 % (--min-overlap 0.5): an agreement over that sliver says "
+        "nothing about the maps; check that both cover the same area, or lower --min-overlap "
+        "to compare the overlap alone")
+    result = compare_maps(a, b, min_overlap=0.03)
+    assert result.overlap == pytest.approx(27 / 729) and result.overall_agreement == 1.0
+    with pytest.raises(InputError, match="no pixel is mapped in both maps"):
+        compare_maps(a, _map(np.ones((27, 27), np.uint8), x0=600_000.0), min_overlap=0)
+    with pytest.raises(ConfigError, match=r"min_overlap \(--min-overlap\) must be a fraction "
+                                          r"from 0 to 1, got 1.5"):
+        compare_maps(a, b, min_overlap=1.5)
+
+
+def test_cli_small_overlap_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from hrlc.io import write_cog
+    from hrlc.io.checksum import content_checksum
+    from tests.conftest import cli_error
+
+    for name, layer in zip(("a.tif", "b.tif"), _sliver()):
+        write_cog(layer, tmp_path / name, nodata=0)
+    before = content_checksum(tmp_path)
+    argv = ["compare-maps", tmp_path / "a.tif", tmp_path / "b.tif", "--out", tmp_path / "cmp"]
+    line = cli_error(argv, capsys)
+    assert "map B covers only 3.70 % of the pixels mapped in map A (27 of 729)" in line
+    assert "(--min-overlap 0.5)" in line
+    assert content_checksum(tmp_path) == before and not (tmp_path / "cmp").exists()
+    line = cli_error([*argv, "--min-overlap", "2"], capsys)
+    assert "(--min-overlap) must be a fraction from 0 to 1, got 2.0" in line
+    from hrlc.cli import main
+
+    main([str(a) for a in argv] + ["--min-overlap", "0.02"])
+    out = capsys.readouterr().out
+    assert "overlap 3.70 % of map A (27 of its 729 mapped pixels are mapped in B)" in out
+    assert "agreement 100.00 %" in out

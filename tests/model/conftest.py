@@ -51,3 +51,26 @@ def trained(samples):
     from hrlc.model import train_model
 
     return train_model(samples, compare=["random_forest"], rf_trees=30, seed=0, **SMALL_GRID)
+
+
+def rewrite_bundle(source, target, change, *, reseal: bool = False):
+    """Rewrite a bundle file with numpy, as a user editing it would: ``change(meta, arrays)``
+    edits the metadata dict and the arrays in place.
+
+    ``reseal``: recompute the checksum record afterwards (a bundle consistent with its
+    content, as ``ModelBundle.save`` would have written it). Returns ``target``.
+    """
+    import json
+
+    with np.load(source, allow_pickle=False) as archive:
+        arrays = {k: np.array(archive[k]) for k in archive.files}
+    meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+    change(meta, arrays)
+    if reseal:
+        from hrlc.model import _integrity
+
+        meta = _integrity.seal(meta, arrays)
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(target, "wb") as handle:
+        np.savez(handle, **arrays)
+    return target

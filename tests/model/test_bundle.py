@@ -10,7 +10,7 @@ import pytest
 
 from hrlc.errors import CorruptFileError, OutputExistsError
 from hrlc.model import FeatureMismatchError, load_bundle, train_model
-from tests.model.conftest import SMALL_GRID
+from tests.model.conftest import SMALL_GRID, rewrite_bundle
 
 CONFIGS = {
     "multiclass-isotonic-standard": dict(classifier="multiclass", calibration="isotonic"),
@@ -133,16 +133,6 @@ def test_feature_check_lists_missing_and_extra(saved):
         loaded.check_cube(cube.isel(feature=slice(0, 2)))
 
 
-def _rewrite(path, target, edit):
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    meta = json.loads(bytes(arrays["__meta__"]).decode())
-    edit(meta, arrays)
-    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    np.savez(target, **arrays)
-    return target
-
-
 def test_untrusted_tampered_or_foreign_files_are_refused(saved, tmp_path):
     _, path, _ = saved
 
@@ -155,14 +145,54 @@ def test_untrusted_tampered_or_foreign_files_are_refused(saved, tmp_path):
     def newer(meta, arrays):
         meta["version"] = 99
 
-    for edit, message in ((untrusted, "not one of the trusted types"),
-                          (tampered, "does not reproduce the decision values"),
-                          (newer, "newer than this hrlc reads")):
+    # resealed: a file consistent with its checksum (the checksum is no signature)
+    for edit, reseal, message in (
+            (untrusted, True, "not one of the trusted types"),
+            (untrusted, False, r"modified since it was written \(metadata entry classifier "
+                               r"changed\)"),
+            (tampered, False, "modified since it was written .*array probe/scores"),
+            (tampered, True, "does not reproduce the decision values recorded at training "
+                             "with the same scikit-learn"),
+            (newer, False, "newer than this hrlc reads")):
+        target = tmp_path / f"{edit.__name__}_{reseal}.npz"
         with pytest.raises(CorruptFileError, match=message):
-            load_bundle(_rewrite(path, tmp_path / f"{edit.__name__}.npz", edit))
+            load_bundle(rewrite_bundle(path, target, edit, reseal=reseal))
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(CorruptFileError, match="not an hrlc model bundle"):
         load_bundle(tmp_path / "junk.npz")
+
+
+def test_checksum_covers_every_array_and_the_metadata(saved, tmp_path):
+    _, path, _ = saved
+    with np.load(path, allow_pickle=False) as archive:
+        names = set(archive.files) - {"__meta__"}
+        meta = json.loads(bytes(archive["__meta__"]).decode())
+    record = meta["integrity"]
+    assert record["algorithm"] == "sha256" and set(record["arrays"]) == names
+    assert set(record["metadata"]) == set(meta) - {"integrity"}
+    assert {len(d) for d in [*record["metadata"].values(), *record["arrays"].values()]} == {64}
+    assert load_bundle(path).metadata["integrity"] == "verified"
+
+    def added(meta, arrays):
+        arrays["svm/0/extra"] = np.zeros(3)
+
+    def removed(meta, arrays):
+        del arrays["probe/X"]
+
+    def retyped(meta, arrays):  # same values, another dtype
+        arrays["fitted/classes_"] = arrays["fitted/classes_"].astype(np.int32)
+
+    def noted(meta, arrays):
+        meta["note"] = "edited by hand"
+        meta["created"] = "2020-01-01"
+
+    for edit, message in ((added, "array svm/0/extra was added"),
+                          (removed, "array probe/X was removed"),
+                          (retyped, "array fitted/classes_ changed"),
+                          (noted, r"\(metadata entry created changed, metadata entry note was "
+                                  r"added\)")):
+        with pytest.raises(CorruptFileError, match=message):
+            load_bundle(rewrite_bundle(path, tmp_path / f"{edit.__name__}.npz", edit))
 
 
 def test_save_refuses_to_overwrite(saved):

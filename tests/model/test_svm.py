@@ -173,7 +173,8 @@ def test_class_confined_to_one_block_is_named(samples):
     X, y, groups = _xy(samples)
     y = y.copy()
     y[groups == groups[0]] = 7
-    with pytest.raises(TrainingDataError, match="class 7 is missing from the training part"):
+    with pytest.raises(TrainingDataError, match=r"class 7 lies in 1 group of spatial blocks .*"
+                                                r"too few for the 3 cross-validation folds"):
         OneVsAllSVM(**SMALL_GRID).fit(X, y, groups)
 
 

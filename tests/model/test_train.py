@@ -121,3 +121,45 @@ def test_class_only_in_the_test_split_is_a_clear_error():
     with pytest.raises(TrainingDataError, match=r"class 3 .*40 test rows.*no training rows"):
         train_model(table, features=["f0", "f1"], selection="none", C=[1.0],
                     gamma_factors=[1.0], compare=[], cv_folds=2)
+
+
+def _one_place_class(samples, *, polygons: int):
+    """Class 3's samples moved into one training block, in ``polygons`` polygon(s)."""
+    table = samples.copy()
+    rows = table["class"] == 3
+    block = int(table.loc[table["split"] == "train", "block"].iloc[0])
+    table.loc[rows, "block"] = block
+    table.loc[rows, "polygon_id"] = 10_000 + np.arange(rows.sum()) % polygons
+    return table
+
+
+def test_class_in_too_few_groups_names_the_grouping_and_the_fix(samples):
+    options = dict(compare=[], selection="none", cv_folds=3, **SMALL_GRID)
+    with pytest.raises(TrainingDataError) as info:
+        train_model(_one_place_class(samples, polygons=1), cv_groups="polygon", **options)
+    message = str(info.value)
+    assert message.startswith("class 3 (urban) lies in 1 polygon, too few for the 3 "
+                              "cross-validation folds grouped by polygon (cv_groups: polygon)")
+    assert "add polygons of that class" in message and "blocks" not in message
+
+    two = _one_place_class(samples, polygons=2)
+    with pytest.raises(TrainingDataError) as info:
+        train_model(two, cv_groups="block", **options)
+    message = str(info.value)
+    assert message.startswith("class 3 (urban) lies in 1 group of spatial blocks")
+    assert "use smaller spatial blocks" in message and "cv_groups: polygon" in message
+    # the advice holds: grouped by polygon, its two polygons train in every fold
+    assert train_model(two, cv_groups="polygon", **options).bundle.classes.tolist() == [1, 2, 3]
+
+
+def test_class_held_out_whole_names_the_split_rule():
+    from hrlc.model.train import _check_held_out_classes
+
+    held = {"test": pd.DataFrame({"class": [3, 3]})}
+    table = {3: {"name": "urban"}}
+    for split, fix in (("polygon", "add polygons of it"),
+                       ("block", "use smaller spatial blocks")):
+        with pytest.raises(TrainingDataError, match=rf"3 \(urban: 2 test rows\).*split: "
+                                                    rf"{split}.*{fix}") as info:
+            _check_held_out_classes(held, np.array([1, 2]), table, split=split)
+        assert split == "block" or "blocks" not in str(info.value)

@@ -13,6 +13,14 @@ from hrlc.config.run import RunConfig
 from hrlc.io import read_zarr
 from hrlc.pipeline import run_chain
 from hrlc.testing import bundled, bundled_aber
+from tests.mapping.conftest import (  # noqa: F401  (fixtures of both modules: a bundle, its cube)
+    bundle,
+    bundle_file,
+    bundles,
+    cube,
+    feature_names,
+    table,
+)
 
 
 def aber_run(out, *, stages=("features", "dataset", "train", "map")) -> dict:

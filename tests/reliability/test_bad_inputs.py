@@ -24,14 +24,6 @@ from hrlc.io.safe_writer import write_series
 from hrlc.simulate import simulate_series
 from hrlc.testing import bundled, bundled_aber
 from tests.conftest import cli_error
-from tests.mapping.conftest import (  # noqa: F401  (fixtures: a small bundle and its cube)
-    bundle,
-    bundle_file,
-    bundles,
-    cube,
-    feature_names,
-    table,
-)
 
 AREA = 64  # px: a corner of the Aberystwyth scene
 LAYERS = {f"cls_{name}_smpls": name for name in ("forest", "grass", "urban", "water")}
@@ -174,7 +166,7 @@ def test_dataset_bad_input(area, tmp_path, capsys, case, polygons, cube, expecte
     intact()
 
 
-def test_truncated_sample_table(tmp_path, capsys, table):  # noqa: F811
+def test_truncated_sample_table(tmp_path, capsys, table):
     from hrlc.io.vectors import write_samples
 
     stem = tmp_path / "samples"
@@ -193,7 +185,7 @@ def test_truncated_sample_table(tmp_path, capsys, table):  # noqa: F811
 
 
 @pytest.mark.parametrize("case", ["truncated bundle", "corrupt cube chunk"])
-def test_map_bad_input(tmp_path, capsys, cube, bundle_file, case):  # noqa: F811
+def test_map_bad_input(tmp_path, capsys, cube, bundle_file, case):
     from hrlc.io import write_zarr
 
     features = write_zarr(cube.chunk({"y": 16, "x": 16}), tmp_path / "cube.zarr")
@@ -215,7 +207,7 @@ def test_map_bad_input(tmp_path, capsys, cube, bundle_file, case):  # noqa: F811
     intact()
 
 
-def test_nodata_areas_stay_nodata_not_a_class(area, tmp_path, cube, bundle_file):  # noqa: F811
+def test_nodata_areas_stay_nodata_not_a_class(area, tmp_path, cube, bundle_file):
     holes = _crop(bundled_aber(), tmp_path / "s2_20210527_holes.tif", nodata_corner=True)
     main(["features", str(_yaml(tmp_path / "f.yaml", {
         "composites": [str(holes)], "output": str(tmp_path / "f.zarr"),

@@ -170,13 +170,19 @@ def compare_maps_(
                                  help="Class map B (GeoTIFF); put on A's grid (nearest) when "
                                       "the grids differ."),
     out: Path = typer.Option(..., "--out", help="Folder of the comparison files."),
+    min_overlap: float = typer.Option(
+        0.5, "--min-overlap",
+        help="Least share (0-1) of map A's mapped pixels that map B must map too; under it "
+             "the comparison is refused."),
     overwrite: bool = Overwrite,
 ) -> None:
     """Compare two land-cover maps: overall and per-class agreement, cross-tabulation (pixels
     and ha), class distributions side by side, a PNG of where they disagree.
 
     Class names and colours come from the maps (the class table tag that `hrlc map`
-    writes, or the colour table).
+    writes, or the colour table). The agreement is computed where both maps have data;
+    the share of map A that covers is printed with it, and under --min-overlap nothing
+    is compared.
 
     Example: [bold]hrlc compare-maps new/classes.tif old/classes.tif --out compare[/]
     """
@@ -192,9 +198,13 @@ def compare_maps_(
         open_header(str(path))
         layers.append(rioxarray.open_rasterio(path, chunks={"x": 1024, "y": 1024}))
     class_table = {**read_class_table(map_b), **read_class_table(map_a)}
-    result = compare_maps(*layers, class_table=class_table)
+    result = compare_maps(*layers, class_table=class_table, min_overlap=min_overlap)
     paths = write_comparison(result, out, labels=(str(map_a), str(map_b)), overwrite=overwrite)
     console = Console()
+    compared = int(result.crosstab.to_numpy().sum())
+    console.print(f"overlap {100 * result.overlap:.2f} % of map A ({compared} of its "
+                  f"{result.mapped_a} mapped pixels are mapped in B): the agreement is "
+                  "computed there", soft_wrap=True)
     view = Table(title=f"agreement {100 * result.overall_agreement:.2f} %"
                  + (" (B reprojected onto A's grid)" if result.aligned else ""))
     for column in ("code", "class", "A ha", "B ha", "agree ha", "agree % of A"):

@@ -88,9 +88,16 @@ class MasksConfig(StageConfig):
     @field_validator("kmeans_bands")
     @classmethod
     def _bands(cls, value: list[str]) -> list[str]:
-        from hrlc.io.bands import canonical_band
+        from hrlc.io.bands import L2A_BANDS, canonical_band
 
-        return [canonical_band(b) for b in value]
+        bands = [canonical_band(b) for b in value]
+        # B10 (cirrus) and SCL are band ids but not L2A reflectance: caught here, the
+        # reader would blame its own 'bands' option
+        other = [b for b in bands if b not in L2A_BANDS]
+        if other:
+            raise ValueError(f"{', '.join(other)} is not a surface-reflectance band of L2A "
+                             f"products; choose the K-means bands among {', '.join(L2A_BANDS)}")
+        return bands
 
     @model_validator(mode="after")
     def _consistent(self) -> MasksConfig:

@@ -2,7 +2,10 @@
 
 Map B is put on map A's grid (nearest neighbour, :func:`hrlc.geo.reproject_match`) when
 the grids differ. Pixels that are nodata (0) in either map are left out of every
-figure but counted (``nodata_pixels``). Everything is computed chunk by chunk.
+figure but counted (``nodata_pixels``). The overlap, the share of A's mapped pixels that
+B maps too, is always stated; under ``min_overlap`` the comparison is refused (an
+agreement over a sliver of A reads like one over the whole map). Everything is computed
+chunk by chunk.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ class MapComparison:
     ----------
     overall_agreement : float
         Share (0-1) of the pixels mapped in both that carry the same code.
+    overlap : float
+        Share (0-1) of the pixels mapped in A that are mapped in B too (the pixels the
+        agreement is computed over).
+    mapped_a : int
+        Pixels mapped (not nodata) in A.
     per_class : DataFrame
         Per code: ``pixels_a``, ``pixels_b``, ``area_a_ha``, ``area_b_ha``, ``agree_ha``,
         ``agreement_a`` (share of A's class also that class in B), ``agreement_b`` (the
@@ -53,6 +61,8 @@ class MapComparison:
     """
 
     overall_agreement: float
+    overlap: float
+    mapped_a: int
     per_class: pd.DataFrame
     crosstab: pd.DataFrame
     pixel_area_ha: float
@@ -69,7 +79,8 @@ class MapComparison:
 
     def summary(self) -> dict:
         """JSON-ready overview."""
-        return {"overall_agreement": self.overall_agreement,
+        return {"overall_agreement": self.overall_agreement, "overlap": self.overlap,
+                "mapped_a_pixels": self.mapped_a,
                 "compared_pixels": int(self.crosstab.to_numpy().sum()),
                 "compared_ha": float(self.crosstab.to_numpy().sum() * self.pixel_area_ha),
                 "nodata_pixels": self.nodata_pixels, "pixel_area_ha": self.pixel_area_ha,
@@ -102,8 +113,25 @@ def _align(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, bool]:
     return reproject_match(b, a, resampling="nearest"), True
 
 
-def compare_maps(a: xr.DataArray, b: xr.DataArray, *,
-                 class_table: Mapping | None = None) -> MapComparison:
+def _check_overlap(compared: int, mapped_a: int, min_overlap: float) -> float:
+    from hrlc.errors import InputError
+
+    if compared == 0:
+        raise InputError(f"no pixel is mapped in both maps (map A maps {mapped_a} pixels, none "
+                         "of them mapped in map B); check that both cover the same area")
+    overlap = compared / mapped_a
+    if overlap < min_overlap:
+        raise InputError(
+            f"map B covers only {100 * overlap:.2f} % of the pixels mapped in map A ({compared} "
+            f"of {mapped_a}), less than the minimum overlap of {100 * min_overlap:.2f} % "
+            f"(--min-overlap {min_overlap:g}): an agreement over that sliver says nothing about "
+            "the maps; check that both cover the same area, or lower --min-overlap to compare "
+            "the overlap alone")
+    return overlap
+
+
+def compare_maps(a: xr.DataArray, b: xr.DataArray, *, class_table: Mapping | None = None,
+                 min_overlap: float = 0.5) -> MapComparison:
     """Agreement, cross-tabulation and class distributions of two class maps.
 
     Parameters
@@ -113,6 +141,8 @@ def compare_maps(a: xr.DataArray, b: xr.DataArray, *,
         put on ``a``'s grid with nearest-neighbour resampling when the grids differ.
     class_table : mapping code -> {"name", "colour"}, optional
         Names and colours of the codes (figures and tables).
+    min_overlap : float, 0-1
+        Least share of A's mapped pixels that B must map too (see ``overlap``).
 
     Returns
     -------
@@ -120,19 +150,30 @@ def compare_maps(a: xr.DataArray, b: xr.DataArray, *,
 
     Raises
     ------
+    InputError
+        B maps less than ``min_overlap`` of A's mapped pixels, or none of them.
+    ConfigError
+        ``min_overlap`` is not a fraction from 0 to 1.
     GridMismatchError
         A map has no CRS, or A's CRS is not projected (areas in ha need metres).
     InputError
         A map is not a single uint8 layer.
     """
+    from hrlc.errors import ConfigError
+
+    if not 0 <= min_overlap <= 1:
+        raise ConfigError(f"min_overlap (--min-overlap) must be a fraction from 0 to 1, got "
+                          f"{min_overlap!r}; e.g. 0.5: B maps at least half of A's pixels")
     a, b = _as_classes(a, "A"), _as_classes(b, "B")
     b, aligned = _align(a, b)
     area = pixel_area_ha(a)
     pair = a.data.astype(np.uint16) * 256 + b.data.astype(np.uint16)
     counts = code_counts(pair, minlength=256 * 256).reshape(256, 256)
     nodata = int(counts[0, :].sum() + counts[:, 0].sum() - counts[0, 0])
+    mapped_a = int(counts[1:, :].sum())
     counts[0, :] = 0
     counts[:, 0] = 0
+    overlap = _check_overlap(int(counts.sum()), mapped_a, min_overlap)
     codes = sorted(set(np.flatnonzero(counts.sum(1)).tolist())
                    | set(np.flatnonzero(counts.sum(0)).tolist())
                    | {int(c) for c in (class_table or {})})
@@ -157,7 +198,8 @@ def compare_maps(a: xr.DataArray, b: xr.DataArray, *,
         full = np.zeros(256, np.int64)
         full[codes] = totals
         distributions[label] = class_distribution(a, class_table=class_table, counts=full)
-    return MapComparison(overall_agreement=float(diag.sum() / total), per_class=per_class,
+    return MapComparison(overall_agreement=float(diag.sum() / total), overlap=overlap,
+                         mapped_a=mapped_a, per_class=per_class,
                          crosstab=crosstab, pixel_area_ha=area, nodata_pixels=nodata,
                          aligned=aligned, agreement_map=agreement_map,
                          distributions=distributions,

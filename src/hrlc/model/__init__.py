@@ -5,7 +5,8 @@ map needs (:class:`ModelBundle`, saved without pickle, read back by :func:`load_
 """
 
 from hrlc.model._checks import FeatureMismatchError, TrainingDataError, check_feature_names
-from hrlc.model.bundle import ModelBundle, SvmArrays, file_checksum, load_bundle
+from hrlc.model._integrity import file_checksum
+from hrlc.model.bundle import ModelBundle, SvmArrays, load_bundle
 from hrlc.model.calibration import (Calibrator, expected_calibration_error,
                                     normalise_probabilities, reliability_curves)
 from hrlc.model.evaluation import classification_metrics

@@ -57,27 +57,61 @@ def check_classes(y: np.ndarray, *, n_folds: int, class_names: Mapping | None = 
     return classes
 
 
+def _fold_message(label: str, k: int, n_folds: int, n_groups: int | None,
+                  groups_by: str) -> str:
+    if n_groups is None:
+        return (f"class {label} is missing from the training part of cross-validation fold "
+                f"{k + 1}; add samples of that class or lower cv_folds")
+    them = "it" if n_groups == 1 else "all of them"
+    if groups_by == "polygon":
+        fix = ("add polygons of that class (at least 2, and {n} to test it in every fold) or "
+               "drop it from the class table; cv_folds and cv_groups: block cannot help, a "
+               "polygon is never split between folds" if n_groups == 1 else
+               "add polygons of that class or lower cv_folds").format(n=n_folds)
+        return (f"class {label} lies in {n_groups} polygon{'s' * (n_groups > 1)}, too few for "
+                f"the {n_folds} cross-validation folds grouped by polygon (cv_groups: polygon): "
+                f"fold {k + 1} tests {them} and has none of the class left to train on; {fix}")
+    return (f"class {label} lies in {n_groups} group{'s' * (n_groups > 1)} of spatial blocks "
+            f"(blocks joined by the polygons that span them), too few for the {n_folds} "
+            f"cross-validation folds (cv_groups: block): fold {k + 1} tests {them} and has none "
+            "of the class left to train on; use smaller spatial blocks, set cv_groups: polygon "
+            "(when the class has several polygons), lower cv_folds, or add polygons of that "
+            "class elsewhere")
+
+
 def check_fold_classes(y: np.ndarray, splits: Sequence[tuple[np.ndarray, np.ndarray]], *,
-                       class_names: Mapping | None = None) -> None:
+                       class_names: Mapping | None = None, groups: np.ndarray | None = None,
+                       groups_by: str = "block") -> None:
     """Check that every training fold holds every class.
 
-    A class confined to one spatial block disappears from the training part of the fold
-    that tests that block; the SVM of that fold could then never predict it.
+    A class confined to few groups (spatial blocks, or polygons) disappears from the
+    training part of the fold that tests them; the SVM of that fold could then never
+    predict it.
+
+    Parameters
+    ----------
+    y : ndarray (n_samples,)
+    splits : sequence of (train, test) index arrays
+    class_names : mapping, optional
+        Code -> name, used in the messages.
+    groups : ndarray (n_samples,), optional
+        The groups the folds were made of; the message counts those of the class.
+    groups_by : {"block", "polygon"}
+        What the groups are (the ``cv_groups`` option), for the message and its fix.
 
     Raises
     ------
     TrainingDataError
-        Naming the class and the fold.
+        Naming the class, how many groups it lies in, the fold and the fix.
     """
     classes = np.unique(y)
     for k, (train, _) in enumerate(splits):
         missing = np.setdiff1d(classes, np.unique(y[train]))
         if missing.size:
-            names = ", ".join(_label(c, class_names) for c in missing)
-            raise TrainingDataError(
-                f"class {names} is missing from the training part of cross-validation fold "
-                f"{k + 1}: all its samples lie in the spatial blocks of that fold's test part; "
-                "use smaller spatial blocks, fewer cv_folds, or more polygons of that class")
+            first = missing[0]
+            n_groups = None if groups is None else int(np.unique(groups[y == first]).size)
+            raise TrainingDataError(_fold_message(_label(first, class_names), k, len(splits),
+                                                  n_groups, groups_by))
 
 
 def nonfinite_counts(X: np.ndarray, feature_names: Sequence[str]) -> dict[str, tuple[int, int]]:

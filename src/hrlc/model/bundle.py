@@ -19,12 +19,16 @@ every fitted object; all other entries are the arrays those descriptions point t
 - ``probe/X``, ``probe/scores``: a few training rows and their decision scores,
   recomputed on loading to prove that this installation predicts what the trainer did.
 
-Only the scikit-learn classes listed in :data:`hrlc.model._state.TRUSTED` are rebuilt.
+The metadata's ``integrity`` record holds a SHA-256 checksum of the metadata and of every
+array, written at saving and checked at loading (:mod:`hrlc.model._integrity`): an
+edited bundle is refused as "modified since it was written"; NaN or inf anywhere in the
+model is refused at saving and at loading. Bundles written before the record load with a
+warning. Only the scikit-learn classes listed in :data:`hrlc.model._state.TRUSTED` are
+rebuilt.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -35,14 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hrlc.model import _state
+from hrlc.model import _integrity, _state
 from hrlc.model._checks import check_feature_names
+from hrlc.model._layout import (FORMAT, VERSION, code, describe, rebuild_classifier,
+                                rebuild_pca, versions)
 from hrlc.model.calibration import Calibrator
-from hrlc.model.pca import ScreePCA
-from hrlc.model.svm import MulticlassSVM, OneVsAllSVM
-
-FORMAT = "hrlc-model"
-VERSION = 1
+from hrlc.model.svm import OneVsAllSVM
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class ModelBundle:
         self.pca = pca
         self.impute_values = None if impute_values is None else np.asarray(impute_values,
                                                                             np.float64)
-        self.class_table = {_code(k): dict(v) for k, v in (class_table or {}).items()}
+        self.class_table = {code(k): dict(v) for k, v in (class_table or {}).items()}
         self.training = dict(training or {})
         self.probe_X: np.ndarray | None = None
         self.probe_scores: np.ndarray | None = None
@@ -136,7 +138,7 @@ class ModelBundle:
 
     @property
     def class_names(self) -> dict:
-        return {c: str(self.class_table.get(_code(c), {}).get("name", c)) for c in
+        return {c: str(self.class_table.get(code(c), {}).get("name", c)) for c in
                 self.classes.tolist()}
 
     @property
@@ -236,109 +238,37 @@ class ModelBundle:
         return self.classifier.predict(self.transform(X))
 
     # ---- files -------------------------------------------------------------------------
+    def _contents(self, target) -> tuple[dict, dict[str, np.ndarray]]:
+        arrays: dict[str, np.ndarray] = {}
+        meta = describe(self, arrays)
+        _integrity.check_finite(meta, arrays, path=target, saving=True)
+        return meta, arrays
+
+    def check_finite(self) -> None:
+        """Raise what :meth:`save` would: a TrainingDataError naming each NaN or inf of
+        the model (arrays, calibrator parameters), before anything is written."""
+        self._contents("the trained model")
+
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write the bundle (atomically) to ``path`` (``.npz``); returns the path."""
+        """Write the bundle (atomically) to ``path`` (``.npz``) with its checksum record;
+        returns the path.
+
+        Raises
+        ------
+        TrainingDataError
+            The model holds NaN or inf (named); nothing is written.
+        OutputExistsError
+            ``path`` exists and ``overwrite`` is false.
+        """
         from hrlc.io.atomic import atomic_output
 
-        arrays: dict[str, np.ndarray] = {}
-        meta = _describe(self, arrays)
-        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = Path(path)
+        meta, arrays = self._contents(path)
+        meta = _integrity.seal(meta, arrays)
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
         return path
-
-
-def _code(value):
-    """Class codes as Python ints where they are integral (JSON keys are strings)."""
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return value.item() if hasattr(value, "item") else value
-
-
-def _versions() -> dict:
-    import sklearn
-
-    from hrlc import __version__
-
-    return {"hrlc": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
-
-
-def _describe(bundle: ModelBundle, arrays: dict) -> dict:
-    c = bundle.classifier
-    svcs = c.svcs_ if bundle.kind == "ova" else [c.svc_]
-    calibrators = None
-    if c.calibrators_ is not None:
-        calibrators = []
-        for i, cal in enumerate(c.calibrators_):
-            calibrators.append({"method": cal.method, "a": cal.a, "b": cal.b,
-                                "x": _state.encode(cal.x, f"calibration/{i}/x", arrays),
-                                "y": _state.encode(cal.y, f"calibration/{i}/y", arrays)})
-    fitted = {k: getattr(c, k) for k in ("classes_", "n_features_in_", "best_params_",
-                                         "cv_results_", "gamma_scale_", "n_support_vectors_",
-                                         "n_unique_support_vectors_") if hasattr(c, k)}
-    pca = None
-    if bundle.pca is not None:
-        p = bundle.pca
-        pca = {"params": p.get_params(), "n_features_in_": p.n_features_in_,
-               "n_components_": p.n_components_, "n_variance_": p.n_variance_,
-               "n_elbow_": p.n_elbow_,
-               "mean_": _state.encode(p.mean_, "pca/mean", arrays),
-               "components_": _state.encode(p.components_, "pca/components", arrays),
-               "explained_variance_ratio_": _state.encode(p.explained_variance_ratio_,
-                                                          "pca/ratios", arrays)}
-    probe = None
-    if bundle.probe_X is not None:
-        probe = {"X": _state.encode(bundle.probe_X, "probe/X", arrays),
-                 "scores": _state.encode(bundle.probe_scores, "probe/scores", arrays)}
-    from datetime import UTC, datetime
-
-    return {
-        "format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(),
-        "software": _versions(), "input_features": bundle.input_features,
-        "class_table": [[_state.encode(_code(k), "ct", arrays), v]
-                        for k, v in bundle.class_table.items()],
-        "training": bundle.training,
-        "impute": (None if bundle.impute_values is None else
-                   _state.encode(bundle.impute_values, "impute/values", arrays)),
-        "scaler": (None if bundle.scaler is None else
-                   _state.dump_object(bundle.scaler, "scaler/", arrays)),
-        "pca": pca,
-        "classifier": {
-            "kind": bundle.kind,
-            "params": {k: _state.encode(v, f"params/{k}", arrays)
-                       for k, v in c.get_params().items()},
-            "fitted": {k: _state.encode(v, f"fitted/{k}", arrays) for k, v in fitted.items()},
-            "svms": [_state.dump_object(s, f"svm/{i}/", arrays) for i, s in enumerate(svcs)],
-            "calibrators": calibrators,
-        },
-        "probe": probe,
-    }
-
-
-def _rebuild_classifier(spec: dict, arrays):
-    cls = OneVsAllSVM if spec["kind"] == "ova" else MulticlassSVM
-    clf = cls(**{k: _state.decode(v, arrays) for k, v in spec["params"].items()})
-    for k, v in spec["fitted"].items():
-        setattr(clf, k, _state.decode(v, arrays))
-    svcs = [_state.load_object(s, arrays) for s in spec["svms"]]
-    if spec["kind"] == "ova":
-        clf.svcs_ = svcs
-    else:
-        clf.svc_ = svcs[0]
-    clf.calibrators_ = None if spec["calibrators"] is None else [
-        Calibrator(c["method"], x=_state.decode(c["x"], arrays), y=_state.decode(c["y"], arrays),
-                   a=c["a"], b=c["b"]) for c in spec["calibrators"]]
-    return clf
-
-
-def _rebuild_pca(spec: dict, arrays) -> ScreePCA:
-    pca = ScreePCA(**spec["params"])
-    for key in ("n_features_in_", "n_components_", "n_variance_", "n_elbow_"):
-        setattr(pca, key, spec[key])
-    for key in ("mean_", "components_", "explained_variance_ratio_"):
-        setattr(pca, key, _state.decode(spec[key], arrays))
-    return pca
 
 
 def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
@@ -349,13 +279,20 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
     path : path
     verify : bool
         Recompute the stored probe predictions and fail if they changed (e.g. under
-        another scikit-learn version).
+        another scikit-learn version). The checksum is always checked.
 
     Raises
     ------
     CorruptFileError
-        Not a bundle, an unknown format version, untrusted content, or predictions that
-        differ from those recorded at training time.
+        Not a bundle, an unknown format version, modified since it was written (checksum),
+        NaN or inf in the model, untrusted content, or predictions that differ from those
+        recorded at training time.
+
+    Warns
+    -----
+    UserWarning
+        Saved with another scikit-learn version, or written before bundles carried a
+        checksum (accepted: edits cannot be detected).
     """
     from hrlc.errors import CorruptFileError, InputError
 
@@ -372,41 +309,42 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
         raise CorruptFileError(f"{path}: not an hrlc model bundle ({exc}); if it is one, it "
                                "is corrupt or truncated: train it again with `hrlc train`"
                                ) from None
-    if meta.get("format") != FORMAT:
-        raise CorruptFileError(f"{path}: not an hrlc model bundle (format {meta.get('format')!r})")
+    found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+    if found != FORMAT:
+        raise CorruptFileError(f"{path}: not an hrlc model bundle (format {found!r}); give "
+                               "the model.npz written by `hrlc train`")
     if meta.get("version", 0) > VERSION:
         raise CorruptFileError(f"{path}: bundle format version {meta['version']} is newer than "
                                f"this hrlc reads ({VERSION}); upgrade hrlc")
-    saved, current = meta["software"], _versions()
+    sealed = _integrity.verify(meta, arrays, path=path)
+    _integrity.check_finite(meta, arrays, path=path)
+    if not sealed:
+        warnings.warn(f"{path} was written before model bundles carried a checksum; it is "
+                      "accepted, but an edit since it was written cannot be detected: save it "
+                      "again (load_bundle(path).save(new_path)) or train it again to add one",
+                      UserWarning, stacklevel=2)
+    saved, current = meta["software"], versions()
     if saved.get("scikit-learn") != current["scikit-learn"]:
         warnings.warn(f"{path} was saved with scikit-learn {saved.get('scikit-learn')}, this is "
                       f"{current['scikit-learn']}; predictions are checked on the stored probe",
                       UserWarning, stacklevel=2)
     bundle = ModelBundle(
         input_features=meta["input_features"],
-        classifier=_rebuild_classifier(meta["classifier"], arrays),
+        classifier=rebuild_classifier(meta["classifier"], arrays),
         scaler=None if meta["scaler"] is None else _state.load_object(meta["scaler"], arrays),
-        pca=None if meta["pca"] is None else _rebuild_pca(meta["pca"], arrays),
+        pca=None if meta["pca"] is None else rebuild_pca(meta["pca"], arrays),
         impute_values=None if meta["impute"] is None else _state.decode(meta["impute"], arrays),
         class_table={_state.decode(k, arrays): v for k, v in meta["class_table"]},
         training=meta["training"])
     bundle.metadata = {k: meta[k] for k in ("format", "version", "created", "software")}
+    bundle.metadata["integrity"] = "verified" if sealed else "absent (written before checksums)"
     if meta["probe"] is not None:
         bundle.probe_X = _state.decode(meta["probe"]["X"], arrays)
         bundle.probe_scores = _state.decode(meta["probe"]["scores"], arrays)
         if verify and not np.allclose(bundle.decision_scores(bundle.probe_X),
                                       bundle.probe_scores, rtol=0, atol=1e-9):
-            raise CorruptFileError(
-                f"{path}: this installation (scikit-learn {current['scikit-learn']}) does not "
-                f"reproduce the decision values recorded at training (scikit-learn "
-                f"{saved.get('scikit-learn')}); install that version or retrain the model")
+            raise CorruptFileError(_integrity.probe_message(
+                path, saved=saved.get("scikit-learn"), current=current["scikit-learn"],
+                sealed=sealed))
     return bundle
 
-
-def file_checksum(path: str | os.PathLike) -> str:
-    """SHA-256 of a file (hex), read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -12,6 +12,7 @@ gamma is searched as multiples (``gamma_factors``) of scikit-learn's ``"scale"``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -29,13 +30,17 @@ LABEL_RULES: tuple[str, ...] = ("decision", "probability")
 
 
 def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, n_folds: int,
-              random_state: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+              random_state: int = 0, groups_by: str = "block",
+              class_names: Mapping | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cross-validation splits: stratified and grouped by spatial block when ``groups``.
+
+    ``groups_by`` (``"block"`` or ``"polygon"``, the ``cv_groups`` option) and
+    ``class_names`` (code -> name) only word the messages.
 
     Raises
     ------
     TrainingDataError
-        Fewer blocks than folds, or a class missing from a training fold.
+        Fewer groups than folds, or a class missing from a training fold.
     """
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -48,11 +53,14 @@ def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, n_folds: int,
         n_groups = np.unique(groups).size
         if n_groups < n_folds:
             raise TrainingDataError(
+                f"the samples lie in {n_groups} polygon(s), fewer than the {n_folds} "
+                "cross-validation folds grouped by polygon (cv_groups: polygon); add polygons "
+                "or lower cv_folds" if groups_by == "polygon" else
                 f"the samples lie in {n_groups} spatial block(s), fewer than the {n_folds} "
                 "cross-validation folds; use smaller blocks or lower cv_folds")
         splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=random_state)
         splits = list(splitter.split(np.zeros(len(y)), y, groups))
-    check_fold_classes(y, splits)
+    check_fold_classes(y, splits, class_names=class_names, groups=groups, groups_by=groups_by)
     return splits
 
 

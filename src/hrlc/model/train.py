@@ -110,18 +110,20 @@ def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> d
     return out
 
 
-def _check_held_out_classes(held: dict, y_train: np.ndarray, table: dict) -> None:
+def _check_held_out_classes(held: dict, y_train: np.ndarray, table: dict, *,
+                            split: str) -> None:
     """A class in a held-out set but not in the training rows cannot be predicted."""
     known = set(np.unique(y_train).tolist())
-    for split, rows in held.items():
+    for part, rows in held.items():
         unknown = sorted(set(rows["class"].unique().tolist()) - known)
         if unknown:
             names = ", ".join(f"{c} ({table.get(c, {}).get('name', c)}: "
-                              f"{int((rows['class'] == c).sum())} {split} rows)" for c in unknown)
+                              f"{int((rows['class'] == c).sum())} {part} rows)" for c in unknown)
+            fix = ("add polygons of it, or drop it" if split == "polygon" else
+                   "add polygons of it elsewhere, use smaller spatial blocks, or drop it")
             raise TrainingDataError(
-                f"class {names} has no training rows: all its samples are in the {split} "
-                "set; add polygons of it elsewhere, use smaller spatial blocks, or drop it "
-                "(dataset: drop_small_classes)")
+                f"class {names} has no training rows: all its samples are in the {part} "
+                f"set (split: {split}); {fix} (dataset: drop_small_classes)")
 
 
 def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
@@ -179,8 +181,9 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     y = train["class"].to_numpy()
     groups = sample_groups(train, by=cv_groups)
     held = {s: clean.loc[m] for s, m in masks.items() if s != "train"}
-    _check_held_out_classes(held, y, table)
-    splits = cv_splits(y, groups, n_folds=cv_folds, random_state=seed)
+    _check_held_out_classes(held, y, table, split=split)
+    splits = cv_splits(y, groups, n_folds=cv_folds, random_state=seed, groups_by=cv_groups,
+                       class_names={c: v.get("name", c) for c, v in table.items()})
     impute = np.nanmedian(X, axis=0) if nan_policy == "impute" else None
     if impute is not None:
         X = np.where(np.isnan(X), impute, X)
@@ -226,6 +229,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                   "n_train": int(len(y)), "features_offered": names})
     bundle.probe_X = X[:_PROBE_ROWS, sel]
     bundle.probe_scores = bundle.decision_scores(bundle.probe_X)
+    bundle.check_finite()  # before the report and the bundle are written, not at saving
 
     step("evaluating")
     classes = bundle.classes
