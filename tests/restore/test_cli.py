@@ -64,7 +64,25 @@ def test_restore_with_a_dem_corrects_and_flags_terrain(composites, tmp_path):
     assert "reflectance_2023-04.tif" in names and "terrain_shadow_2023-02.tif" in names
     assert "gap_flag_2023-04.tif" in names
     rows = json.loads((tmp_path / "restored_summary.json").read_text())
-    assert set(rows[0]) >= {"terrain shadow %", "mean c"}
+    assert set(rows[0]) >= {"terrain shadow %", "cast shadow %", "mean c"}
+    with rasterio.open(out / "terrain_shadow_2023-02.tif") as src:
+        codes = src.read(1)
+    # February's sun (zenith 60, azimuth 165) is steeper than the 16.7-degree slopes:
+    # nothing is self-shadowed, and slopes this gentle cast no shadow
+    assert set(np.unique(codes)) <= {0, 1, 2} and rows[0]["cast shadow %"] == 0.0
+
+
+def test_restore_order_and_shadow_correction_from_the_config(composites, tmp_path):
+    dem = write_dem(tmp_path / "dem.tif", x0=464_900.0, y0=5_080_100.0, n=40)
+    config = tmp_path / "restore.yaml"
+    config.write_text("order: fill_then_correct\nshadow_correction: none\n")
+    out = tmp_path / "restored.zarr"
+    main(["restore", str(composites), "--dem", str(dem), "--config", str(config), "--out",
+          str(out)])
+    ds = xr.open_zarr(out, decode_coords="all")
+    assert ds.reflectance.attrs["restore_order"] == "fill_then_correct"
+    assert ds.reflectance.attrs["terrain_shadow_correction"] == "none"
+    assert {"terrain_shadow", "c_factor", "gap_flag"} <= set(ds.data_vars)
 
 
 def test_a_dem_not_covering_the_tile_is_a_one_line_error(composites, tmp_path, capsys):

@@ -10,7 +10,8 @@ from hrlc.errors import ConfigError
 from hrlc.io.bands import L2A_BANDS, NATIVE_RESOLUTION
 from hrlc.simulate import simulate_series
 
-FIELDS = ("reflectance", "clear_reflectance", "scl", "cloud_mask", "landcover", "dem")
+FIELDS = ("reflectance", "clear_reflectance", "flat_reflectance", "scl", "cloud_mask",
+          "landcover", "dem")
 SMALL = dict(size=114, dates=3, seed=4, clear_date_probability=0.0, cirrus_probability=1.0,
              swath_edge_probability=1.0, cloud_height=300.0)
 

@@ -59,6 +59,9 @@ class SimulateConfig(StageConfig):
         0.1, description="probability that a date covers only part of the tile")
     noise_std: float = Field(0.003, ge=0, le=0.1,
                              description="sensor noise at 10 m, reflectance units")
+    cast_shadows: bool = Field(
+        False, description="terrain casts shadows (no direct light behind ridges), "
+        "ray-marched over the DEM for each date's sun")
 
     # --- Sen2Cor-like SCL errors (fractions of 20 m pixels of the given truth)
     missed_thin_cloud: Fraction = 0.4

@@ -45,25 +45,28 @@ def shadow_block(slope: np.ndarray, aspect: np.ndarray, *, rules: Rules) -> np.n
         return on_slope & (_cos_i(slope, aspect, rules) <= rules.shadow_cos_i)
 
 
-def _usable(block: np.ndarray, slope: np.ndarray, cos_i: np.ndarray,
-            rules: Rules) -> np.ndarray:
-    """(time, y, x) bool: sloped, lit, not water, with a finite cos i."""
+def _usable(block: np.ndarray, slope: np.ndarray, cos_i: np.ndarray, rules: Rules,
+            shadow: np.ndarray | None = None) -> np.ndarray:
+    """(time, y, x) bool: sloped, lit (and not in ``shadow`` if given), not water."""
     with np.errstate(invalid="ignore", divide="ignore"):
         usable = (slope >= rules.min_slope) & (cos_i > rules.shadow_cos_i)
+        if shadow is not None:
+            usable &= shadow == 0
         if rules.water_ndwi is not None:
             g, n = block[:, rules.green], block[:, rules.nir]
             usable &= ~((g - n) / (g + n) > rules.water_ndwi)
     return usable
 
 
-def sums_block(block: np.ndarray, slope: np.ndarray, aspect: np.ndarray, *,
-               rules: Rules) -> np.ndarray:
+def sums_block(block: np.ndarray, slope: np.ndarray, aspect: np.ndarray,
+               shadow: np.ndarray | None = None, *, rules: Rules) -> np.ndarray:
     """(time, band, 5, 1, 1) float64 sums n, sum x, sum y, sum x^2, sum x y of the fit.
 
-    ``x`` is cos i and ``y`` the reflectance, over the usable pixels with a value.
+    ``x`` is cos i and ``y`` the reflectance, over the usable pixels with a value;
+    ``shadow`` (time, y, x) codes, when given, leave out every pixel not 0 (lit).
     """
     cos_i = _cos_i(slope, aspect, rules)
-    usable = _usable(block, slope, cos_i, rules)
+    usable = _usable(block, slope, cos_i, rules, shadow)
     x = cos_i.astype(np.float64)
     out = np.zeros(block.shape[:2] + (5, 1, 1), np.float64)
     for band in range(block.shape[1]):
@@ -76,13 +79,14 @@ def sums_block(block: np.ndarray, slope: np.ndarray, aspect: np.ndarray, *,
 
 
 def correct_block(block: np.ndarray, slope: np.ndarray, aspect: np.ndarray, c: np.ndarray,
-                  *, rules: Rules) -> np.ndarray:
+                  shadow: np.ndarray | None = None, *, rules: Rules) -> np.ndarray:
     """(time, band, y, x) float32: ``rho (cos z + c) / (cos i + c)`` where usable, else rho.
 
-    ``c`` is (time, band), NaN where a band is left alone.
+    ``c`` is (time, band), NaN where a band is left alone; ``shadow`` as in
+    :func:`sums_block`.
     """
     cos_i = _cos_i(slope, aspect, rules)
-    usable = _usable(block, slope, cos_i, rules)
+    usable = _usable(block, slope, cos_i, rules, shadow)
     cos_z = np.cos(np.deg2rad(rules.zenith)).astype(np.float32)
     out = np.array(block, dtype=np.float32, copy=True)
     for t in range(block.shape[0]):

@@ -20,8 +20,10 @@ over-brightens weakly lit slopes. Safeguards:
 
 - flat pixels (slope ``< min_slope``) and water (NDWI ``(green - nir) / (green + nir) >
   water_ndwi``) are never changed: the factor is exactly 1 there;
-- terrain in shadow (``cos i <= shadow_cos_i`` on a slope) is flagged and left
-  unchanged, since it receives diffuse light only and the linear model does not hold;
+- terrain in shadow (``cos i <= shadow_cos_i`` on a slope, or any pixel not lit in a
+  given terrain-shadow layer with cast shadows, :func:`hrlc.restore.terrain_shadow`) is
+  flagged and left unchanged, since it receives diffuse light only and the linear model
+  does not hold (:func:`hrlc.restore.correct_terrain_shadow` corrects it);
 - ``c < 0`` (a negative intercept) is raised to 0; a band whose fit has ``m <= 0`` or
   fewer than ``min_pixels`` usable pixels is left uncorrected.
 """
@@ -116,6 +118,22 @@ def _prepare(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArra
     return data, terrain, rules
 
 
+def _shadow_blocks(shadow: xr.DataArray | None, reflectance: xr.DataArray, data: da.Array
+                   ) -> list:
+    """[] or [dask array (time, y, x) uint8 on the composites' blocks, "tyx"]."""
+    if shadow is None:
+        return []
+    require_dims(shadow, ("time", "y", "x"), what="terrain shadow")
+    check_same_grid(shadow, reflectance, what="the terrain-shadow layer",
+                    reference_name="the composites")
+    if shadow.sizes["time"] != reflectance.sizes["time"]:
+        raise InputError(
+            f"the terrain-shadow layer has {shadow.sizes['time']} months, the composites "
+            f"{reflectance.sizes['time']}; compute it with the composites' sun angles")
+    blocks = da.asarray(shadow.transpose("time", "y", "x").data).astype(np.uint8)
+    return [blocks.rechunk((-1, *data.chunks[2:])), "tyx"]
+
+
 def _check_factors(c: xr.DataArray, reflectance: xr.DataArray) -> None:
     for dim in ("time", "band"):
         if dim not in c.dims or not np.array_equal(c[dim].values, reflectance[dim].values):
@@ -125,8 +143,9 @@ def _check_factors(c: xr.DataArray, reflectance: xr.DataArray) -> None:
             )
 
 
-def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray, *,
-                  min_slope: float = 2.0, shadow_cos_i: float = 0.1,
+def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
+                  shadow: xr.DataArray | None = None, *, min_slope: float = 2.0,
+                  shadow_cos_i: float = 0.1,
                   water_ndwi: float | None = 0.0, green: str = "B03", nir: str = "B08",
                   min_pixels: int = 100) -> xr.DataArray:
     """Fit the C-correction's ``c = b / m`` per month and band on the scene itself.
@@ -141,6 +160,8 @@ def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.Dat
         (degrees).
     slope, aspect : DataArray (y, x), degrees
         Terrain on the composites' grid (aspect clockwise from north).
+    shadow : DataArray (time, y, x), uint8, optional
+        As in :func:`correct_topography`.
     min_slope, shadow_cos_i, water_ndwi, green, nir, min_pixels
         As in :func:`correct_topography`.
 
@@ -157,7 +178,8 @@ def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.Dat
                                    shadow_cos_i=shadow_cos_i, water_ndwi=water_ndwi,
                                    green=green, nir=nir)
     sums = da.blockwise(partial(_kernels.sums_block, rules=rules), "tbkyx", data, "tbyx",
-                        s, "yx", a, "yx", new_axes={"k": 5}, adjust_chunks={"y": 1, "x": 1},
+                        s, "yx", a, "yx", *_shadow_blocks(shadow, reflectance, data),
+                        new_axes={"k": 5}, adjust_chunks={"y": 1, "x": 1},
                         dtype=np.float64, meta=np.empty((0,) * 5, np.float64))
     n, sx, sy, sxx, sxy = (sums[:, :, k].sum(axis=(-2, -1)) for k in range(5))
     spread = n * sxx - sx * sx
@@ -173,7 +195,8 @@ def fit_c_factors(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.Dat
 
 
 def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
-                       aspect: xr.DataArray, c: xr.DataArray | None = None, *,
+                       aspect: xr.DataArray, c: xr.DataArray | None = None,
+                       shadow: xr.DataArray | None = None, *,
                        min_slope: float = 2.0, shadow_cos_i: float = 0.1,
                        water_ndwi: float | None = 0.0, green: str = "B03",
                        nir: str = "B08", min_pixels: int = 100) -> xr.Dataset:
@@ -196,6 +219,11 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
         same graph) when omitted, which is fine for small arrays. For a full tile
         compute them first, otherwise the whole scene stays in memory until the fit is
         done.
+    shadow : DataArray (time, y, x), uint8, optional
+        Terrain-shadow codes from :func:`hrlc.restore.terrain_shadow` (0 lit, 1 self,
+        2 cast shadow): every pixel not 0 is left unchanged and out of the fit, and the
+        layer is returned as ``terrain_shadow``. Without it only self-shadow is found
+        (``shadow_cos_i``).
     min_slope : float, degrees
         Slopes below this are flat and never changed.
     shadow_cos_i : float
@@ -213,7 +241,8 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
     -------
     Dataset
         ``reflectance`` (time, band, y, x) float32, corrected; ``terrain_shadow``
-        (time, y, x) uint8, 1 where the terrain is in shadow; ``cos_i`` (time, y, x)
+        (time, y, x) uint8, 1 where the terrain is in (self-)shadow, or ``shadow``
+        when given; ``cos_i`` (time, y, x)
         float32. Coords and attrs carried over; lazy, one task per spatial block with
         time and band in one chunk.
     """
@@ -221,22 +250,27 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
                    green=green, nir=nir)
     data, (s, a), rules = _prepare(reflectance, slope, aspect, **options)
     if c is None:
-        c = fit_c_factors(reflectance, slope, aspect, min_pixels=min_pixels, **options)
+        c = fit_c_factors(reflectance, slope, aspect, shadow, min_pixels=min_pixels, **options)
     _check_factors(c, reflectance)
     factors = da.asarray(c.transpose("time", "band").data).rechunk(-1)
+    given = _shadow_blocks(shadow, reflectance, data)
     corrected = da.blockwise(
         partial(_kernels.correct_block, rules=rules), "tbyx", data, "tbyx", s, "yx", a, "yx",
-        factors, "tb", dtype=np.float32, meta=np.empty((0,) * 4, np.float32))
-    shadow = da.blockwise(partial(_kernels.shadow_block, rules=rules), "tyx", s, "yx", a, "yx",
-                          new_axes={"t": len(rules.zenith)}, dtype=bool,
-                          meta=np.empty((0,) * 3, bool)).astype(np.uint8)
+        factors, "tb", *given, dtype=np.float32, meta=np.empty((0,) * 4, np.float32))
     out = reflectance.copy(data=corrected).rename("reflectance")
     out.attrs = {**reflectance.attrs, "topographic_correction": "C-correction"}
     flag_coords = {k: v for k, v in reflectance.coords.items() if "band" not in v.dims}
-    flag = xr.DataArray(shadow, dims=("time", "y", "x"), coords=flag_coords,
-                        name="terrain_shadow", attrs={
-                            "long_name": f"terrain in shadow (cos i <= {shadow_cos_i:g} on a "
-                                         "slope)", "flag_values": [0, 1]})
+    if shadow is None:
+        own = da.blockwise(partial(_kernels.shadow_block, rules=rules), "tyx", s, "yx", a, "yx",
+                           new_axes={"t": len(rules.zenith)}, dtype=bool,
+                           meta=np.empty((0,) * 3, bool)).astype(np.uint8)
+        flag = xr.DataArray(own, dims=("time", "y", "x"), coords=flag_coords,
+                            name="terrain_shadow", attrs={
+                                "long_name": f"terrain in shadow (cos i <= {shadow_cos_i:g} "
+                                             "on a slope)", "flag_values": [0, 1]})
+    else:
+        flag = xr.DataArray(given[0], dims=("time", "y", "x"), coords=flag_coords,
+                            name="terrain_shadow", attrs=dict(shadow.attrs))
     zenith, azimuth = _sun_angles(reflectance)
     cos_i = illumination(slope.assign_coords(y=reflectance.y, x=reflectance.x),
                          aspect.assign_coords(y=reflectance.y, x=reflectance.x),

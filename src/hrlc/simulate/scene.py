@@ -7,7 +7,10 @@ averaged over their native pixels whatever the chunking) and by one pixel of DEM
 1. terrain, land cover and the cloud-free surface reflectance of the day;
 2. illumination: ``E = d + (1 - d) * max(cos i, 0) / cos(sun_zenith) * (1 - shadow)``
    per band, with ``d`` the diffuse fraction (:data:`~hrlc.simulate.spectra.DIFFUSE_FRACTION`);
-   clear-sky reflectance is ``rho * E`` without cloud shadow;
+   with ``cast_shadows`` the direct term is 0 where terrain hides the sun (ray-marched
+   over the DEM by :func:`hrlc.restore.shadow.cast_shadow_array`, on a window widened by
+   the longest shadow, so chunks agree); clear-sky reflectance is ``rho * E`` without
+   cloud shadow, and the flat-illumination truth ``rho`` itself (``E = 1``);
 3. clouds over it: ``(1 - a) * rho E + a * cloud``, then cirrus likewise;
 4. each band averaged over its native pixel (10, 20 or 60 m), sensor noise added per
    native pixel, quantised to DN like Sen2Cor (``round(rho * 10000) - BOA_ADD_OFFSET``,
@@ -29,7 +32,8 @@ from hrlc.simulate.acquisitions import Acquisition
 from hrlc.simulate.landcover import Surface, classify
 from hrlc.simulate.noise import derive_seed, fbm, hash_gaussian
 from hrlc.simulate.sen2cor import SclErrors, sen2cor_scl
-from hrlc.simulate.terrain import Landscape, Terrain, cos_incidence, surface_normal, terrain
+from hrlc.simulate.terrain import (PIXEL_SIZE, Landscape, Terrain, cos_incidence,
+                                   surface_normal, terrain)
 
 #: Top-of-cloud reflectance of an opaque low cloud, per band (ice and water absorb in SWIR).
 CLOUD_SPECTRUM = np.array(
@@ -58,6 +62,8 @@ class SceneContext:
     thin_cloud_opacity: float
     shadow_threshold: float
     scl_errors: SclErrors
+    cast_shadows: bool = False
+    shadow_reach: float = 0.0  # metres: the longest terrain shadow (cast_shadows only)
 
     @property
     def size(self) -> int:
@@ -87,6 +93,9 @@ class Ground:
     normal : (east, north, up) float32 arrays, unit surface normal
     surface : Surface, land cover
     texture, vigour : float32 (rows, cols), fine-scale brightness and canopy noise (-1 to 1)
+    horizon : float64 (rows + 2 h, cols + 2 h) or None
+        With cast shadows: the DEM on the window widened by ``h`` pixels on every side,
+        ``h`` the longest shadow (:attr:`horizon_halo`).
     """
 
     window: tuple[int, int, int, int]
@@ -95,6 +104,12 @@ class Ground:
     surface: Surface
     texture: np.ndarray
     vigour: np.ndarray
+    horizon: np.ndarray | None = None
+
+    @property
+    def horizon_halo(self) -> int:
+        """Pixels of the ``horizon`` DEM beyond the window on each side (0 without)."""
+        return 0 if self.horizon is None else (self.horizon.shape[0] - self.window[2]) // 2
 
     def crop(self, array: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
         """The part of a (..., rows, cols) array of this ground that covers ``window``."""
@@ -106,7 +121,13 @@ def ground(ctx: SceneContext, window: tuple[int, int, int, int]) -> Ground:
     """Terrain, land cover and texture of the 60 m-aligned window around ``window``."""
     ext = _aligned(window, ctx.size)
     row0, col0, nrows, ncols = ext
-    halo = terrain(ctx.landscape, (row0 - 1, col0 - 1, nrows + 2, ncols + 2))
+    h = int(np.ceil(ctx.shadow_reach / PIXEL_SIZE)) + 1 if ctx.cast_shadows else 1
+    wide = terrain(ctx.landscape, (row0 - h, col0 - h, nrows + 2 * h, ncols + 2 * h))
+    cut = h - 1  # the one-pixel slope halo within the widened window
+    halo = wide if cut == 0 else Terrain(**{
+        name: getattr(wide, name)[cut:-cut, cut:-cut]
+        if isinstance(getattr(wide, name), np.ndarray) else getattr(wide, name)
+        for name in Terrain.__dataclass_fields__})
     inner = Terrain(**{
         name: getattr(halo, name)[1:-1, 1:-1] if isinstance(getattr(halo, name), np.ndarray)
         else getattr(halo, name) for name in Terrain.__dataclass_fields__})
@@ -119,7 +140,7 @@ def ground(ctx: SceneContext, window: tuple[int, int, int, int]) -> Ground:
         normal=tuple(n.astype(np.float32) for n in normal),
         surface=classify(ctx.landscape, ext, inner, slope),
         texture=fbm(ext, wavelength=3.0, seed=derive_seed(seed, "texture"), octaves=2),
-        vigour=np.clip(vigour, -1, 1))
+        vigour=np.clip(vigour, -1, 1), horizon=wide.dem if ctx.cast_shadows else None)
 
 
 def static_layers(land: Ground, window: tuple[int, int, int, int]) -> dict[str, np.ndarray]:
@@ -141,8 +162,8 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
     Returns
     -------
     dict of ndarray
-        ``reflectance`` and ``clear_reflectance`` (1, 12, rows, cols) float32,
-        ``scl`` and ``cloud_mask`` (1, rows, cols) uint8.
+        ``reflectance``, ``clear_reflectance`` and ``flat_reflectance`` (1, 12, rows,
+        cols) float32, ``scl`` and ``cloud_mask`` (1, rows, cols) uint8.
     """
     acq, sky, seed = ctx.acquisitions[index], ctx.skies[index], ctx.seed
     land = land if land is not None else ground(ctx, window)
@@ -152,6 +173,8 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
 
     cos_i = cos_incidence(land.normal, sun_zenith=acq.sun_zenith, sun_azimuth=acq.sun_azimuth)
     direct = (np.maximum(cos_i, 0.0) / np.cos(np.radians(acq.sun_zenith))).astype(np.float32)
+    if land.horizon is not None:
+        direct[_terrain_cast_shadow(ctx, acq, land)] = 0.0
     macro = ctx.landscape.macro
     cloud = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro)
     shadow = atmosphere.cloud_opacity(sky, ext, seed=seed, index=index, macro=macro,
@@ -163,13 +186,13 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
                                    octaves=3)
     clear, observed = _compose(rho, direct, shadow, cloud, cirrus, cloud_texture,
                                spectra.DIFFUSE_FRACTION, CLOUD_SPECTRUM, CIRRUS_SPECTRUM)
-    del rho
+    flat = rho  # the flat-illumination truth: E = 1
     low = 1.0 if acq.boa_add_offset == 0 else 1.0 + acq.boa_add_offset
     noise_seed = derive_seed(seed, "sensor", index)
     for factor, bands in _BANDS_BY_FACTOR.items():
         noise = np.stack([_native_noise(ext, factor, ctx.noise_std * NOISE_FACTOR[factor * 10],
                                         derive_seed(noise_seed, b)) for b in bands])
-        for layer in (clear, observed):
+        for layer in (clear, observed, flat):
             layer[bands] = _quantise(_native_mean(layer[bands], factor) + noise, low)
 
     nodata = atmosphere.swath_nodata(sky, ext)
@@ -192,9 +215,21 @@ def render(ctx: SceneContext, index: int, window: tuple[int, int, int, int],
     return {
         "reflectance": land.crop(observed, window)[None],
         "clear_reflectance": land.crop(clear, window)[None],
+        "flat_reflectance": land.crop(flat, window)[None],
         "scl": land.crop(scl, window)[None],
         "cloud_mask": land.crop(truth, window)[None],
     }
+
+
+def _terrain_cast_shadow(ctx: SceneContext, acq: Acquisition, land: Ground) -> np.ndarray:
+    """(rows, cols) bool of the ground's window: terrain hides the sun of ``acq``."""
+    from hrlc.restore.shadow import cast_shadow_array
+
+    h = land.horizon_halo
+    cast = cast_shadow_array(land.horizon, east_step=PIXEL_SIZE, north_step=-PIXEL_SIZE,
+                             sun_zenith=acq.sun_zenith, sun_azimuth=acq.sun_azimuth,
+                             max_distance=ctx.shadow_reach)
+    return cast[h:-h, h:-h]
 
 
 def _native_mean(values: np.ndarray, factor: int) -> np.ndarray:

@@ -23,7 +23,12 @@ from hrlc.simulate.atmosphere import Sky, plan_skies
 from hrlc.simulate.landcover import ClassTable
 from hrlc.simulate.scene import Ground, SceneContext, ground, render, static_layers
 from hrlc.simulate.sen2cor import SclErrors
-from hrlc.simulate.terrain import PIXEL_SIZE, Landscape
+from hrlc.simulate.terrain import MOUNTAIN_RELIEF, PIXEL_SIZE, Landscape
+
+#: Bound on the relief of a landscape (metres at full-tile scale): 1.1 x the mountain
+#: range's relief was the largest seen over seeds; rays longer than it could give find
+#: no higher terrain.
+SHADOW_RELIEF = 1.25 * MOUNTAIN_RELIEF
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class SimulatedSeries:
         ``cloud_cover`` (drawn) and ``cloud_height`` (metres) per time.
     clear_reflectance : DataArray (time, band, y, x), float32
         The same without clouds and cloud shadows (same noise), and without gaps.
+        Terrain illumination (and terrain cast shadows, with ``cast_shadows``) is kept.
     scl : DataArray (time, y, x), uint8
         Sen2Cor-like scene classification with Sen2Cor-like errors (20 m pixels).
     cloud_mask : DataArray (time, y, x), uint8
@@ -59,6 +65,9 @@ class SimulatedSeries:
     context : SceneContext
         What renders any window (``hrlc.simulate.scene.render(context, t, window)``),
         e.g. to generate a small window of a full tile without the dask graph.
+    flat_reflectance : DataArray (time, band, y, x), float32
+        The clear-sky reflectance under flat illumination (no terrain effect, no terrain
+        shadow: what a perfect topographic correction gives), same noise and DN steps.
     """
 
     reflectance: xr.DataArray
@@ -72,6 +81,7 @@ class SimulatedSeries:
     acquisitions: tuple[Acquisition, ...]
     skies: tuple[Sky, ...]
     context: SceneContext
+    flat_reflectance: xr.DataArray | None = None
 
     def training_polygons(self):
         """Training polygons (GeoDataFrame); see :func:`hrlc.simulate.polygons.training_polygons`.
@@ -143,7 +153,9 @@ def simulate_series(*, size: int, dates: int, seed: int, start: str = "2019-01-0
         shadow_threshold=cfg.shadow_threshold,
         scl_errors=SclErrors(cfg.missed_thin_cloud, cfg.missed_thick_cloud, cfg.missed_shadow,
                              cfg.bright_as_cloud, cfg.dark_area,
-                             cfg.persistent_bright_as_cloud))
+                             cfg.persistent_bright_as_cloud),
+        cast_shadows=cfg.cast_shadows,
+        shadow_reach=_shadow_reach(landscape, acquisitions) if cfg.cast_shadows else 0.0)
     transform = Affine(PIXEL_SIZE, 0, cfg.ulx, 0, -PIXEL_SIZE, cfg.uly)
     layers = _dask_layers(context, cfg.chunks)
     coords = _coords(cfg.size, transform)
@@ -173,7 +185,18 @@ def simulate_series(*, size: int, dates: int, seed: int, start: str = "2019-01-0
         dem=wrap("dem", ("y", "x"), {}, {"long_name": "elevation", "units": "m"}),
         class_table=ClassTable.load(), config=cfg, acquisitions=acquisitions, skies=skies,
         context=context,
+        flat_reflectance=wrap("flat_reflectance", ("time", "band", "y", "x"), {**time, **band},
+                              {**reflectance_attrs, "long_name": "clear-sky surface reflectance "
+                               "under flat illumination"}),
     )
+
+
+def _shadow_reach(landscape: Landscape, acquisitions) -> float:
+    """Longest terrain shadow of the series, metres (a bound on the landscape's relief)."""
+    from hrlc.restore.shadow import shadow_reach
+
+    relief = SHADOW_RELIEF * landscape.relief_scale
+    return shadow_reach(relief, [a.sun_zenith for a in acquisitions])
 
 
 def _coords(size: int, transform: Affine) -> dict[str, np.ndarray]:
@@ -200,6 +223,7 @@ def _time_coords(acquisitions, skies) -> dict[str, object]:
 _SCENE_FIELDS = {  # name -> (dtype, leading dims of a block besides (rows, cols))
     "reflectance": (np.float32, (1, len(L2A_BANDS))),
     "clear_reflectance": (np.float32, (1, len(L2A_BANDS))),
+    "flat_reflectance": (np.float32, (1, len(L2A_BANDS))),
     "scl": (np.uint8, (1,)),
     "cloud_mask": (np.uint8, (1,)),
 }
