@@ -36,9 +36,13 @@ def _config(season, out, **extra):
 def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
     out = tmp_path / "run"
     lines = []
-    manifest = run_chain(_config(season, out), echo=lines.append)
+    compute = {"scheduler": "threads", "memory_limit": "3GB", "threads_per_worker": 2}
+    manifest = run_chain(_config(season, out, compute=compute), echo=lines.append)
     assert [line.split("]")[0][1:] for line in lines] == ["masks", "composite", "restore",
                                                           "features", "report"]
+    for name in ("masks", "composite", "restore", "features"):  # every stage, from its config
+        assert {k: manifest["stages"][name]["compute"][k] for k in compute} == compute
+        assert "--scheduler" not in " ".join(lines)
     assert lines[-1] == f"[report] {out / 'report.html'}"
     page = (out / "report.html").read_text()
     assert "manifest" in page.lower() and f"{manifest['config_hash']}" in page
@@ -56,12 +60,13 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
     assert on_disk["stages"]["features"]["outputs"][0] == content_checksum(out / "features.zarr")
 
     lines.clear()
-    run_chain(_config(season, out), echo=lines.append)
+    run_chain(_config(season, out, compute=compute), echo=lines.append)
     assert lines[:-1] == [f"[{s}] up to date, skipped" for s in
                           ("masks", "composite", "restore", "features")]
 
     lines.clear()
-    changed = _config(season, out, composite={"method": "quantile", "quantile": 0.4})
+    changed = _config(season, out, composite={"method": "quantile", "quantile": 0.4},
+                      compute=compute)
     run_chain(changed, echo=lines.append)
     assert lines[0] == "[masks] up to date, skipped"
     assert [line.split("]")[0][1:] for line in lines[1:]] == ["composite", "restore", "features",
@@ -118,3 +123,19 @@ def test_unknown_key_in_a_stage_section_is_refused(tmp_path):
     path.write_text("sources: [x]\nmasks:\n  quantil: 0.2\n")
     with pytest.raises(ConfigError, match="unknown key 'masks.quantil'.*quantile"):
         load_config(path, RunConfig)
+
+
+def test_features_read_what_the_configuration_says_not_a_stale_store(season, tmp_path):
+    """Dropping restore from the stages with an old restored.zarr on disk: features read
+    the composites, as configured, not the stale store."""
+    from hrlc.pipeline import plan
+
+    out = tmp_path / "run"
+    (out / "restored.zarr").mkdir(parents=True)
+    steps = {s.name: s for s in plan(_config(season, out, stages=[
+        "masks", "composite", "features"]), out)}
+    assert steps["features"].config["composites"] == [str(out / "composites.zarr")]
+    assert out / "restored.zarr" not in steps["features"].inputs
+    steps = {s.name: s for s in plan(_config(season, out, stages=["features"]), out)}
+    assert steps["features"].config["composites"] == [str(season)]
+

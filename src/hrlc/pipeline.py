@@ -79,14 +79,16 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
     own_bundle, map_dir = model / "model.npz", out / "map"
     shared = [Path(bundle)] if bundle is not None else []
     bundle = Path(bundle) if bundle is not None else own_bundle
-    common = ["--scheduler", run.compute.scheduler] + (
-        ["--workers", str(run.compute.n_workers)] if run.compute.n_workers else [])
+    # every stage runs with the run's compute block, from its config (never rebuilt from
+    # command-line flags, which would drop memory_limit and threads_per_worker)
+    common = ["--compute", str(cfg / "compute.yaml")]
     dem = [Path(run.dem)] if run.dem else []
     # Features come from the restored composites, else the composites, else the sources
-    # themselves (composites made elsewhere, or a single scene as a one-month stack).
-    if "restore" in run.stages or restored.exists():
+    # themselves (composites made elsewhere, or a single scene as a one-month stack): as
+    # the configuration says, never as files left on disk by another run say.
+    if "restore" in run.stages:
         monthly = [restored]
-    elif "composite" in run.stages or composites.exists():
+    elif "composite" in run.stages:
         monthly = [composites]
     else:
         monthly = [Path(s) for s in sources]
@@ -103,17 +105,18 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
              + (["--bands", ",".join(run.bands)] if run.bands else [])
              + (["--mapping", str(cfg / "read.yaml")] if read else []),
              run.composite.model_dump(mode="json"), [masks_dir], [composites],
-             extra={"read.yaml": read}),
+             extra={"read.yaml": read, "compute.yaml": compute}),
         Step("restore", ["restore", str(composites), "--out", str(restored), "--config",
                          str(cfg / "restore.yaml"), "--chunks", str(min(run.chunks, 1024)),
                          "--overwrite", *common] + (["--dem", run.dem] if run.dem else []),
-             run.restore.model_dump(mode="json"), [composites] + dem, [restored]),
-        Step("features", ["features", str(cfg / "features.yaml"), "--overwrite", *common],
+             run.restore.model_dump(mode="json"), [composites] + dem, [restored],
+             extra={"compute.yaml": compute}),
+        Step("features", ["features", str(cfg / "features.yaml"), "--overwrite"],
              {"composites": [str(p) for p in monthly], "dem": run.dem, "output": str(features),
               "chunks": run.chunks, "read": read,
               "features": run.features.model_dump(mode="json"), "compute": compute},
              monthly + dem, [features]),
-        Step("dataset", ["dataset", str(cfg / "dataset.yaml"), "--overwrite", *common],
+        Step("dataset", ["dataset", str(cfg / "dataset.yaml"), "--overwrite"],
              {"features": {"zarr": str(features), "chunks": run.chunks}, "classes": run.classes,
               "polygons": run.polygons.model_dump(mode="json") if run.polygons else None,
               "lc_maps": [m.model_dump(mode="json") for m in run.lc_maps],
@@ -124,7 +127,7 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
         Step("train", ["train", str(cfg / "train.yaml"), "--overwrite"],
              {"samples": str(samples), "output": str(model), "bundle": str(own_bundle),
               "train": run.train.model_dump(mode="json")}, [samples], [own_bundle, model]),
-        Step("map", ["map", str(cfg / "map.yaml"), "--overwrite", *common],
+        Step("map", ["map", str(cfg / "map.yaml"), "--overwrite"],
              {"bundle": str(bundle), "features": str(features), "output": str(map_dir),
               "chunks": run.chunks, "map": run.map.model_dump(mode="json"), "compute": compute},
              [bundle, features], [map_dir], shared=shared),
@@ -266,6 +269,11 @@ def make_run_folder(out: Path, *, force: bool) -> None:
     if not os.access(out, os.W_OK):
         raise HrlcError(f"run folder {out} is not writable; choose another output or fix "
                         "its permissions")
+
+
+def _compute_of(step: Step) -> dict | None:
+    """The compute settings ``step`` runs with (from its config files; None: no dask)."""
+    return step.extra.get("compute.yaml") or (step.config or {}).get("compute")
 
 
 def _paths_of(out: Path, step: Step) -> list[Path]:
@@ -412,6 +420,8 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
         stages[step.name] = {
             "status": "done", "fingerprint": fingerprint, "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "config_file": str(step.config_file),
+            "inputs": [str(p) for p in step.inputs],
+            **({"compute": _compute_of(step)} if _compute_of(step) else {}),
             "outputs": [content_checksum(p) for p in step.outputs],
             **({"shared_inputs": shared} if shared else {}),
         }

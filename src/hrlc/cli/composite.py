@@ -12,8 +12,8 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.options import (AreaOfInterest, FilenamePattern, Mapping, Overwrite, Scheduler,
-                              Workers, compute_config, read_options, source_options)
+from hrlc.cli.options import (AreaOfInterest, ComputeFile, FilenamePattern, Mapping, Overwrite,
+                              Scheduler, Workers, compute_from, read_options, source_options)
 from hrlc.io.cubes import open_raster
 from hrlc.io.cubes import open_zarr_store as open_zarr
 
@@ -144,8 +144,9 @@ def composite(
     filename_pattern: str | None = FilenamePattern,
     aoi: str | None = AreaOfInterest,
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
+    compute: Path | None = ComputeFile,
 ) -> None:
     """Monthly composites (median by default) with a per-pixel clear-observation count.
 
@@ -180,7 +181,7 @@ def composite(
                                               options=options), monthly=False)
         mask = _masks(masks, sources, scenes, chunks=chunks, options=options)
         ds = monthly_composite(scenes, mask, **cfg.model_dump())
-    with compute_context(compute_config(scheduler, workers)):
+    with compute_context(compute_from(compute, scheduler, workers)):
         write_monthly(ds, out, fmt=fmt, overwrite=overwrite)
         rows = _composite_rows(out, fmt=fmt, chunks=chunks)
     show_summary(rows, title=f"monthly composites: {out}", path=summary_path(out),

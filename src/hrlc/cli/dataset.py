@@ -115,7 +115,7 @@ def dataset(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/dataset.yaml)."),
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
 ) -> None:
     """Build the training sample table from polygons and/or land-cover maps.

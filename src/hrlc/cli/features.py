@@ -27,7 +27,7 @@ def features(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/features.yaml)."),
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
 ) -> None:
     """Build the feature cube (spectral, indices, GLCM textures, terrain) and write it.

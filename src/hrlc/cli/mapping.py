@@ -79,7 +79,7 @@ def map_(
     restart: bool = typer.Option(False, "--restart",
                                  help="Discard the blocks of an interrupted run instead of "
                                       "resuming from them."),
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
 ) -> None:
     """Map land cover with a trained model: class, probability and confidence COGs, a

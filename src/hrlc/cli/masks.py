@@ -125,7 +125,7 @@ def masks(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/masks.yaml)."),
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
     aoi: str | None = AreaOfInterest,
 ) -> None:

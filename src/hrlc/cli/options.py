@@ -8,10 +8,17 @@ import typer
 
 Overwrite = typer.Option(False, "--overwrite", help="Replace outputs that already exist.")
 Scheduler = typer.Option(
-    "threads", "--scheduler",
-    help="dask scheduler: threads, processes, synchronous, local (LocalCluster) or tcp://host:port.",
+    None, "--scheduler",
+    help="dask scheduler: threads, processes, synchronous, local (LocalCluster) or "
+    "tcp://host:port (default: the config's compute.scheduler, else threads).",
 )
-Workers = typer.Option(None, "--workers", min=1, help="Number of dask workers (default: all cores).")
+Workers = typer.Option(None, "--workers", min=1,
+                       help="Number of dask workers (default: the config's, else all cores).")
+ComputeFile = typer.Option(
+    None, "--compute", exists=True, dir_okay=False,
+    help="YAML of compute settings (scheduler, n_workers, threads_per_worker, "
+    "memory_limit, connect_timeout), as the compute: block of the stage configs.",
+)
 Mapping = typer.Option(
     None, "--mapping", exists=True, dir_okay=False,
     help="YAML with band_names, quantification, boa_add_offset, datetime, sun angles for "
@@ -53,17 +60,21 @@ def source_options(mapping: Path | None):
     return load_config(mapping, SourceOptions)
 
 
-def compute_config(scheduler: str, workers: int | None):
-    """Validated compute settings from CLI options."""
+def chosen_compute(configured=None, scheduler: str | None = None, workers: int | None = None):
+    """The compute settings a stage runs with: the config's ``compute:`` block (or the
+    defaults) with what ``--scheduler``/``--workers`` give put in; the other settings
+    (``threads_per_worker``, ``memory_limit``...) are kept."""
     from hrlc.config import ComputeConfig, validate_config
 
-    return validate_config({"scheduler": scheduler, "n_workers": workers}, ComputeConfig,
-                           source="command line")
+    base = configured if configured is not None else ComputeConfig()
+    given = {k: v for k, v in (("scheduler", scheduler), ("n_workers", workers)) if v is not None}
+    if not given:
+        return base
+    return validate_config({**base.model_dump(), **given}, ComputeConfig, source="command line")
 
 
-def chosen_compute(configured, scheduler: str, workers: int | None):
-    """The config's ``compute:`` block unless ``--scheduler``/``--workers`` were given
-    (the defaults, threads and no worker count, leave the config's choice)."""
-    if scheduler == "threads" and workers is None:
-        return configured
-    return compute_config(scheduler, workers)
+def compute_from(path: Path | None, scheduler: str | None = None, workers: int | None = None):
+    """:func:`chosen_compute` of a ``--compute`` YAML (None: the defaults)."""
+    from hrlc.config import ComputeConfig, load_config
+
+    return chosen_compute(load_config(path, ComputeConfig) if path else None, scheduler, workers)

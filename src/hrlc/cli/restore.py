@@ -1,4 +1,4 @@
-"""``hrlc restore``: topographic correction (with a DEM) and temporal gap filling."""
+"""``hrlc restore``: temporal gap filling, and with a DEM topographic and shadow correction."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import typer
 
 from hrlc.cli import app
 from hrlc.cli.composite import Format
-from hrlc.cli.options import Overwrite, Scheduler, Workers, compute_config
+from hrlc.cli.options import ComputeFile, Overwrite, Scheduler, Workers, compute_from
 
 
 def _open_composites(path: Path, *, chunks: int):
@@ -33,7 +33,8 @@ def _open_composites(path: Path, *, chunks: int):
 
 
 def _terrain(dem_path: Path, like, *, chunks: int):
-    """Slope and aspect (degrees) of the DEM, reprojected (bilinear) to the tile grid."""
+    """Slope, aspect (degrees) and elevation (m) of the DEM, reprojected (bilinear) to the
+    tile grid."""
     from hrlc.io.cubes import open_dem
     from hrlc.features.terrain import terrain
     from hrlc.geo import reproject_match
@@ -43,7 +44,8 @@ def _terrain(dem_path: Path, like, *, chunks: int):
     check_coverage(dem, like, name=str(dem_path))
     grid = like.isel(time=0, band=0, drop=True)
     features = terrain(reproject_match(dem, grid, resampling="bilinear"))
-    return features.sel(feature="slope", drop=True), features.sel(feature="aspect", drop=True)
+    return (features.sel(feature="slope", drop=True), features.sel(feature="aspect", drop=True),
+            features.sel(feature="elevation", drop=True))
 
 
 def _rows(fractions, shadow, c) -> list[dict]:
@@ -58,7 +60,8 @@ def _rows(fractions, shadow, c) -> list[dict]:
                "both sides %": float(f.sel(state="both_sides")),
                "gap after %": float(f.sel(state="missing"))}
         if shadow is not None:
-            row["terrain shadow %"] = float(shadow.values[i])
+            row["terrain shadow %"] = float(shadow.values[i, 0])
+            row["cast shadow %"] = float(shadow.values[i, 1])
             row["mean c"] = float(c.isel(time=i).mean())
         rows.append(row)
     return rows
@@ -78,15 +81,20 @@ def restore(
     chunks: int = typer.Option(512, "--chunks", min=64, help="Spatial chunk size in pixels "
                                "(memory per task ~ 3 x months x bands x chunks^2 x 4 bytes)."),
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
+    compute: Path | None = ComputeFile,
 ) -> None:
     """Fill cloud gaps of monthly composites from adjacent months; correct terrain illumination.
 
-    With --dem the composites are first corrected for illumination (C-correction fitted
-    per month and band), so that gaps are filled from illumination-free neighbours. The
-    output holds the restored reflectance, the gap flag (0 observed, 1 filled from one
-    side, 2 from both, 3 missing), the terrain-shadow flag and the clear count.
+    With --dem, terrain shadow is found per month (self-shadow from the slope, cast
+    shadow by ray-marching towards the sun), lit slopes are corrected for illumination
+    (C-correction fitted per month and band) and shadowed pixels get the statistics of
+    lit pixels of the same surface type (shadow_correction). By default (order:
+    correct_then_fill) the terrain is corrected first, so that gaps are filled from
+    illumination-free neighbours. The output holds the restored reflectance, the gap flag
+    (0 observed, 1 filled from one side, 2 from both, 3 missing), the terrain-shadow codes
+    (0 lit, 1 self, 2 cast shadow), the C factors and the clear count.
 
     Example: [bold]hrlc restore composites.zarr --dem dem.tif --config configs/restore.yaml
     --out restored.zarr[/]
@@ -97,29 +105,28 @@ def restore(
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.restore import RestoreConfig
-    from hrlc.restore import correct_topography, fill_gaps, fit_c_factors, gap_fractions
+    from hrlc.restore import fit_restoration, gap_fractions, restore_composites
 
     cfg = load_config(config, RestoreConfig) if config else RestoreConfig()
+    options = cfg.model_dump()
     ds = _open_composites(composites, chunks=chunks)
-    refl, layers, c = ds["reflectance"], {}, None
-    with compute_context(compute_config(scheduler, workers)):
+    refl, c = ds["reflectance"], None
+    with compute_context(compute_from(compute, scheduler, workers)):
+        terrain, fitted = (), None
         if dem is not None:
-            slope, aspect = _terrain(dem, refl, chunks=chunks)
-            options = cfg.topographic.model_dump()
-            # fitted first (a small reduction), so the tile is not held between passes
-            c = fit_c_factors(refl, slope, aspect, **options).compute()
-            topo = correct_topography(refl, slope, aspect, c, **options)
-            refl, layers["terrain_shadow"] = topo["reflectance"], topo["terrain_shadow"]
-            layers["c_factor"] = c.astype("float32")
-        filled = fill_gaps(refl, **cfg.interpolate.model_dump())
-        result = xr.Dataset({"reflectance": filled["reflectance"],
-                             "gap_flag": filled["gap_flag"], **layers})
+            terrain = _terrain(dem, refl, chunks=chunks)
+            # fitted first (small reductions), so the tile is not held between passes
+            fitted = fit_restoration(refl, *terrain, **options)
+            c = fitted.c
+        result = restore_composites(refl, *terrain, fitted=fitted, **options)
         if "clear_count" in ds:
             result["clear_count"] = ds["clear_count"]
         write_monthly(result, out, fmt=fmt, overwrite=overwrite)
         fractions = gap_fractions(open_monthly(out, "gap_flag", fmt=fmt, chunks=chunks))
-        shadow = (open_monthly(out, "terrain_shadow", fmt=fmt, chunks=chunks).mean(("y", "x"))
-                  if dem is not None else None)
+        codes = (open_monthly(out, "terrain_shadow", fmt=fmt, chunks=chunks)
+                 if dem is not None else None)
+        shadow = None if codes is None else xr.concat(
+            [(codes > 0).mean(("y", "x")), (codes == 2).mean(("y", "x"))], dim="kind").T
         fractions, shadow = fractions.compute(), None if shadow is None else shadow.compute()
     show_summary(_rows(fractions, shadow, c), title=f"gaps before and after restoration: {out}",
                  path=summary_path(out), overwrite=overwrite)

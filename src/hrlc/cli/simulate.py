@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli import app
-from hrlc.cli.options import Overwrite, Scheduler, Workers, compute_config
+from hrlc.cli.options import Overwrite, Scheduler, Workers, chosen_compute
 
 
 @app.command()
@@ -30,7 +30,7 @@ def simulate(
                                     help="Write clear-sky truth for this many (cloudiest) dates."),
     stac: bool = typer.Option(False, "--stac", help="Also write a STAC ItemCollection."),
     overwrite: bool = Overwrite,
-    scheduler: str = Scheduler,
+    scheduler: str | None = Scheduler,
     workers: int | None = Workers,
 ) -> None:
     """Simulate Sentinel-2 L2A products of one tile with known truth.
@@ -60,7 +60,7 @@ def simulate(
     series = simulate_series(**cfg.model_dump())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with compute_context(compute_config(scheduler, workers)), \
+    with compute_context(chosen_compute(None, scheduler, workers)), \
             Progress(*columns, console=console, transient=True,
                      disable=not console.is_terminal) as bar:
         task = bar.add_task("simulating", total=None)
