@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hrlc.errors import GridMismatchError, HrlcError
+from hrlc.errors import ConfigError, GridMismatchError, HrlcError
 from hrlc.mapping import BundlePredictor, predict_map
 from hrlc.model import FeatureMismatchError
 from tests.mapping.conftest import CHUNK
@@ -225,7 +225,7 @@ def test_bad_inputs(bundle, cube):
         predict_map(cube, bundle, mask=shifted)
     with pytest.raises(HrlcError, match="impute"):
         predict_map(cube, bundle, missing="impute")
-    with pytest.raises(ValueError, match="probabilities"):
+    with pytest.raises(ConfigError, match="probabilities"):
         predict_map(cube, bundle, probabilities="uint16")
 
 

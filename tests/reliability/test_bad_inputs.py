@@ -314,3 +314,18 @@ def test_read_only_output_folder(area, tmp_path, stage):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"hrlc: error: {expected}"
     intact()
+
+
+def test_dataset_from_composites_checks_the_dem_coverage_like_the_map(area, tmp_path, capsys):
+    """Training rows would be NaN where mapping stops: the dataset command refuses the DEM
+    that does not cover the composites, with the map's message."""
+    data = {"features": {"composites": [str(area["scene"])],
+                         "dem": str(_dem_elsewhere(area, tmp_path / "dem_far.tif")),
+                         "options": {"glcm_textures": [], "index_months": []}},
+            "classes": str(bundled("aber", "classes.yaml")),
+            "polygons": {"path": str(bundled("aber", "training_polygons_aber.gpkg")),
+                         "layers": LAYERS},
+            "output": str(tmp_path / "out" / "samples"), "dataset": {"strategy": "standard"}}
+    line = cli_error(["dataset", _yaml(tmp_path / "d.yaml", data)], capsys)
+    assert "dem_far.tif does not cover the tile" in line
+    assert not (tmp_path / "out").exists()

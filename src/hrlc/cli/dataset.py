@@ -11,28 +11,13 @@ from hrlc.cli.options import Overwrite, Scheduler, Workers
 
 
 def _open_features(source):
-    """The (feature, y, x) cube: a Zarr store, or built lazily from composites."""
-    from hrlc.errors import InputError
+    """The (feature, y, x) cube: a Zarr store, or built lazily from composites (the DEM's
+    coverage checked, as the map stage does)."""
+    from hrlc.cli._cubes import open_feature_cube
 
-    if source.zarr is not None:
-        from hrlc.io import read_zarr
-
-        if not Path(source.zarr).exists() and "://" not in source.zarr:
-            raise InputError(f"feature cube {source.zarr} not found; run hrlc features first "
-                             "or give 'composites'")
-        cube = read_zarr(source.zarr)
-        if not hasattr(cube, "dims") or "feature" not in cube.dims:
-            raise InputError(f"{source.zarr}: not a feature cube (feature, y, x); write it "
-                             "with hrlc features")
-        return cube
-    from hrlc.features import build_features
-    from hrlc.io.cubes import open_composites, open_dem
-
-    dem = (open_dem(source.dem, chunks=source.chunks, use_nodata=source.dem_use_nodata)
-           if source.dem else None)
-    options = source.read.to_defaults() if source.read else None
-    composites = open_composites(source.composites, chunks=source.chunks, options=options)
-    return build_features(composites, dem=dem, **source.options.model_dump())
+    return open_feature_cube(zarr=source.zarr, composites=source.composites, dem=source.dem,
+                             dem_use_nodata=source.dem_use_nodata, chunks=source.chunks,
+                             read=source.read, options=source.options)
 
 
 def _labels(run, crs):

@@ -45,10 +45,8 @@ def features(
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.features import FeaturesRunConfig
-    from hrlc.features import build_features
+    from hrlc.cli._cubes import open_feature_cube
     from hrlc.io import write_zarr
-    from hrlc.io.cubes import open_composites, open_dem
-    from hrlc.restore import check_coverage
 
     run = load_config(config, FeaturesRunConfig)
     compute = chosen_compute(run.compute, scheduler, workers)
@@ -58,13 +56,9 @@ def features(
         from hrlc.errors import OutputExistsError
 
         raise OutputExistsError(f"{output} already exists; pass --overwrite to replace it")
-    options = run.read.to_defaults() if run.read else None
-    composites = open_composites(run.composites, chunks=run.chunks, options=options)
-    dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
-           if run.dem else None)
-    if dem is not None:  # else terrain features would be NaN where it falls short
-        check_coverage(dem, composites, name=str(run.dem))
-    cube = build_features(composites, dem=dem, **run.features.model_dump())
+    cube = open_feature_cube(composites=run.composites, dem=run.dem,
+                             dem_use_nodata=run.dem_use_nodata, chunks=run.chunks,
+                             read=run.read, options=run.features)
     console.print(f"{cube.sizes['feature']} features, {cube.sizes['y']} x {cube.sizes['x']} "
                   f"px -> {output}")
     start = time.perf_counter()

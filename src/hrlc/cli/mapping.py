@@ -13,28 +13,11 @@ from hrlc.cli.options import Overwrite, Scheduler, Workers
 
 def _cube(run):
     """The feature cube: a Zarr cube, or built lazily from the composites (never stored)."""
-    from hrlc.errors import InputError
+    from hrlc.cli._cubes import open_feature_cube
 
-    if run.features is not None:
-        from hrlc.io.cubes import open_zarr_store
-
-        store = open_zarr_store(run.features)
-        if len(store.data_vars) != 1:
-            raise InputError(f"{run.features}: holds {', '.join(store.data_vars)}; give the "
-                             "feature cube written by `hrlc features`")
-        return next(iter(store.data_vars.values()))
-    from hrlc.features import build_features
-    from hrlc.io.cubes import open_composites, open_dem
-
-    options = run.read.to_defaults() if run.read else None
-    composites = open_composites(run.composites, chunks=run.chunks, options=options)
-    dem = (open_dem(run.dem, chunks=run.chunks, use_nodata=run.dem_use_nodata)
-           if run.dem else None)
-    if dem is not None:
-        from hrlc.restore import check_coverage
-
-        check_coverage(dem, composites, name=str(run.dem))
-    return build_features(composites, dem=dem, **run.feature_options.model_dump())
+    return open_feature_cube(zarr=run.features, composites=run.composites, dem=run.dem,
+                             dem_use_nodata=run.dem_use_nodata, chunks=run.chunks,
+                             read=run.read, options=run.feature_options)
 
 
 def _mask(run):

@@ -15,7 +15,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from hrlc.errors import GridMismatchError, HrlcError, InputError
+from hrlc.errors import ConfigError, GridMismatchError, HrlcError, InputError
 from hrlc.mapping.predictor import BundlePredictor, blas_threads
 
 #: Steps of the uint8 percent layers per unit of probability.
@@ -157,9 +157,9 @@ def predict_map(
         Class codes that do not fit uint8 (1-255).
     """
     if probabilities not in ("uint8", "float32"):
-        raise ValueError(f"probabilities must be 'uint8' or 'float32', got {probabilities!r}")
+        raise ConfigError(f"probabilities must be 'uint8' or 'float32', got {probabilities!r}")
     if missing not in ("nodata", "impute"):
-        raise ValueError(f"missing must be 'nodata' or 'impute', got {missing!r}")
+        raise ConfigError(f"missing must be 'nodata' or 'impute', got {missing!r}")
     if missing == "impute" and bundle.impute_values is None:
         raise HrlcError("missing='impute' needs a bundle trained with nan_policy: impute; "
                         "use missing='nodata'")
