@@ -43,7 +43,7 @@ def test_sits_naming_reads_with_the_preset(tmp_path):
     rows, cols = np.indices((12, 12))
     np.testing.assert_array_equal(read_scl(tmp_path, options=options)[0].values,
                                   dns["2021-08-03", "SCL"][rows // 2, cols // 2])
-    scan = scan_band_folder(tmp_path, validate_config(options, SourceOptions).to_defaults())
+    scan = scan_band_folder(tmp_path, validate_config(options, SourceOptions))
     assert scan.skipped == ["README.tif"] and len(scan.scenes) == 2
 
 

@@ -49,8 +49,7 @@ def open_feature_cube(*, zarr: str | None = None, composites=None, dem: str | No
     from hrlc.io.cubes import open_composites, open_dem
     from hrlc.restore import check_coverage
 
-    defaults = read.to_defaults() if read is not None else None
-    stack = open_composites(composites, chunks=chunks, options=defaults)
+    stack = open_composites(composites, chunks=chunks, options=read)
     elevation = open_dem(dem, chunks=chunks, use_nodata=dem_use_nodata) if dem else None
     if elevation is not None:
         check_coverage(elevation, stack, name=str(dem))

@@ -61,17 +61,17 @@ def _notes(path: Path, scenes, options) -> list[str]:
     from hrlc.io.folders import scan_band_folder
     from hrlc.io.l2a import describe_window
 
-    defaults = options.to_defaults() if options is not None else None
+    from hrlc.config import SourceOptions
+
+    defaults = options if options is not None else SourceOptions()
     notes = []
     if path.is_dir() and scenes and scenes[0].kind == "band-folder":
-        from hrlc.io.folders import SourceDefaults
-
-        skipped = scan_band_folder(path, defaults or SourceDefaults()).skipped
+        skipped = scan_band_folder(path, defaults).skipped
         if skipped:
             notes.append(f"{len(skipped)} raster file(s) skipped, their names match no band "
                          f"file pattern: {', '.join(skipped[:5])}"
                          + (" ..." if len(skipped) > 5 else ""))
-    if defaults is not None and defaults.aoi is not None:
+    if defaults.aoi is not None:
         notes.append(describe_window(scenes, defaults))
     return notes
 

@@ -161,7 +161,7 @@ def masks(
     cfg.read = read_options(cfg.read, aoi=aoi)
     options = cfg.masks.model_dump()
     peers = _peer_names(cfg)
-    read = cfg.read.to_defaults() if cfg.read else None
+    read = cfg.read
     bands = required_bands(**options)
     if peers:
         from hrlc.masks.cnn import CNN_BANDS

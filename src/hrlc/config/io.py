@@ -92,17 +92,6 @@ class SourceOptions(StageConfig):
 
         return None if value is None else check_pattern(value)
 
-    def to_defaults(self):
-        """The reader's view of these options (:class:`hrlc.io.folders.SourceDefaults`);
-        a vector-file AOI is read here."""
-        from hrlc.io.aoi import parse_aoi
-        from hrlc.io.folders import SourceDefaults
-
-        data = self.model_dump()
-        data["band_names"] = tuple(data["band_names"]) if data["band_names"] else None
-        data["aoi"] = parse_aoi(data["aoi"])
-        return SourceDefaults(**data)
-
 
 class ReadConfig(StageConfig):
     """Inputs of a run: the L2A sources and how to read them (``read_l2a`` options)."""

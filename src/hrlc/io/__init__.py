@@ -1,7 +1,7 @@
 """All file access of hrlc: readers of L2A products and writers of rasters and cubes."""
 
 from hrlc.io.bands import L2A_BANDS, NATIVE_RESOLUTION, canonical_band
-from hrlc.io.folders import SourceDefaults, load_source_mapping
+from hrlc.io.folders import load_source_mapping
 from hrlc.io.grid import Grid, open_header
 from hrlc.io.l2a import discover_scenes, read_l2a, read_scl
 from hrlc.io.scene import BandFile, Scene
@@ -13,7 +13,6 @@ __all__ = [
     "BandFile",
     "Grid",
     "Scene",
-    "SourceDefaults",
     "canonical_band",
     "discover_scenes",
     "load_source_mapping",

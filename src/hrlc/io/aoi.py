@@ -101,12 +101,15 @@ def vector_aoi(path: str | os.PathLike) -> Aoi:
 def parse_aoi(spec) -> Aoi | None:
     """An :class:`Aoi` from what users write.
 
-    ``spec`` is None, an :class:`Aoi`, a mapping ``{"bbox": [w, s, e, n], "crs": ...}``,
+    ``spec`` is None, an :class:`Aoi`, a mapping ``{"bbox": [w, s, e, n], "crs": ...}``
+    (or an object with ``bbox`` and ``crs``),
     a string ``"w,s,e,n"`` (longitude/latitude), ``"w,s,e,n@EPSG:32630"``, or the path
     of a vector file.
     """
     if spec is None or isinstance(spec, Aoi):
         return spec
+    if hasattr(spec, "bbox"):  # the config's AoiBox
+        spec = {"bbox": spec.bbox, "crs": spec.crs}
     if isinstance(spec, dict):
         return bbox_aoi(spec.get("bbox"), spec.get("crs") or "EPSG:4326")
     text = str(spec).strip()

@@ -2,8 +2,8 @@
 
 Neither carries Sentinel-2 product metadata, so the acquisition time and tile come
 from the file names (``..._20210527T110621_...``, ``..._T30UVD_...``) and the
-radiometric scaling and sun angles from :class:`SourceDefaults` (read_l2a options or
-a YAML mapping file).
+radiometric scaling and sun angles from :class:`~hrlc.config.SourceOptions` (read_l2a
+options or a YAML mapping file).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from hrlc.errors import InputError
-from hrlc.io.aoi import Aoi
+from hrlc.config.io import SourceOptions
 from hrlc.io.bands import canonical_band
 from hrlc.io.grid import open_header
 from hrlc.io.naming import NamedFile, date_and_tile, name_parser, parse_date
@@ -25,34 +25,7 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt")
 SCENE_SIDECAR = "scene.yaml"
 
 
-@dataclass(frozen=True)
-class SourceDefaults:
-    """Values for sources that carry no Sentinel-2 metadata, and how to read sources.
-
-    An explicit ``datetime`` wins over a date found in the file names.
-
-    ``quantification`` and ``boa_add_offset`` (DN) give reflectance
-    ``(DN + boa_add_offset) / quantification``; ``nodata`` overrides the files' own
-    nodata value; ``datetime`` (ISO 8601) and sun angles (degrees) fill what the file
-    names cannot tell; ``band_names`` name the bands of a multi-band file in order;
-    ``filename_pattern`` says how band files are named (:mod:`hrlc.io.naming`);
-    ``boa_offset`` (``auto``, ``apply``, ``none``) how STAC items' offsets are taken
-    (:mod:`hrlc.io.stac_items`); ``aoi`` the area of interest (:mod:`hrlc.io.aoi`).
-    """
-
-    quantification: float = 10000.0
-    boa_add_offset: float = 0.0
-    nodata: float | None = None
-    datetime: str | None = None
-    sun_zenith: float | None = None
-    sun_azimuth: float | None = None
-    band_names: tuple[str, ...] | None = None
-    filename_pattern: str | None = None
-    boa_offset: str = "auto"
-    aoi: Aoi | None = None
-
-
-def _acquisition_time(named_date: str | None, name: str, defaults: SourceDefaults,
+def _acquisition_time(named_date: str | None, name: str, defaults: SourceOptions,
                       where: Path) -> np.datetime64:
     if defaults.datetime:
         return np.datetime64(defaults.datetime.rstrip("Z"), "ns")
@@ -70,7 +43,7 @@ def _acquisition_time(named_date: str | None, name: str, defaults: SourceDefault
 
 
 def _scene(source: Path, kind: str, name: str, bands: dict, scl: tuple, nodata,
-           defaults: SourceDefaults, *, date: str | None = None,
+           defaults: SourceOptions, *, date: str | None = None,
            tile: str | None = None) -> Scene:
     return Scene(
         source=str(source),
@@ -98,7 +71,7 @@ class FolderScan:
     skipped: list[str]
 
 
-def scan_band_folder(path: str | Path, defaults: SourceDefaults) -> FolderScan:
+def scan_band_folder(path: str | Path, defaults: SourceOptions) -> FolderScan:
     """Describe the scenes in a folder of per-band files (one scene per file name
     without its band), and list the rasters whose names the naming does not match.
 
@@ -154,12 +127,12 @@ def scan_band_folder(path: str | Path, defaults: SourceDefaults) -> FolderScan:
     return FolderScan(scenes, skipped)
 
 
-def read_band_folder(path: str | Path, defaults: SourceDefaults) -> list[Scene]:
+def read_band_folder(path: str | Path, defaults: SourceOptions) -> list[Scene]:
     """The scenes of a band folder (:func:`scan_band_folder`)."""
     return scan_band_folder(path, defaults).scenes
 
 
-def _scene_sidecar(folder: Path, key: str, defaults: SourceDefaults) -> SourceDefaults:
+def _scene_sidecar(folder: Path, key: str, defaults: SourceOptions) -> SourceOptions:
     """``defaults`` filled from the scene's sidecar YAML: ``<scene>.yaml`` beside its
     files, else ``scene.yaml`` in the folder."""
     for sidecar in (folder / f"{key}.yaml", folder / SCENE_SIDECAR):
@@ -168,7 +141,7 @@ def _scene_sidecar(folder: Path, key: str, defaults: SourceDefaults) -> SourceDe
     return defaults
 
 
-def read_multiband(path: str | Path, defaults: SourceDefaults) -> Scene:
+def read_multiband(path: str | Path, defaults: SourceOptions) -> Scene:
     """Describe a multi-band raster whose bands are named by ``defaults.band_names``
     or, failing that, by the file's band descriptions."""
     path = Path(path)
@@ -192,23 +165,20 @@ def read_multiband(path: str | Path, defaults: SourceDefaults) -> Scene:
                   date=date, tile=tile)
 
 
-def merge_sidecar(sidecar: Path, defaults: SourceDefaults) -> SourceDefaults:
+def merge_sidecar(sidecar: Path, defaults: SourceOptions) -> SourceOptions:
     """Fill ``defaults`` from a YAML mapping file (a sidecar of a raster or a scene).
 
-    Options given explicitly (not at their default value) win over the file.
+    Options given explicitly (set, even to their default value) win over the file.
     """
     if not sidecar.exists():
         return defaults
     mapping = load_source_mapping(sidecar)
-    base = SourceDefaults()
-    merged = {k: getattr(defaults, k) if getattr(defaults, k) != getattr(base, k) else v
-              for k, v in mapping.__dict__.items()}
-    return SourceDefaults(**merged)
+    return SourceOptions.model_validate({**mapping.model_dump(exclude_unset=True),
+                                         **defaults.model_dump(exclude_unset=True)})
 
 
-def load_source_mapping(path: str | Path) -> SourceDefaults:
+def load_source_mapping(path: str | Path) -> SourceOptions:
     """Read a YAML mapping of band names, scale factor and acquisition facts."""
-    from hrlc.config import SourceOptions, load_config
+    from hrlc.config import load_config
 
-    options = load_config(path, SourceOptions)
-    return options.to_defaults()
+    return load_config(path, SourceOptions)

@@ -14,8 +14,9 @@ from dask.base import tokenize
 
 from hrlc.errors import GridMismatchError, InputError, MissingBandError
 from hrlc.io.bands import canonical_band, sort_bands
-from hrlc.io.folders import RASTER_SUFFIXES, SourceDefaults, read_band_folder, read_multiband
-from hrlc.io.aoi import aoi_window
+from hrlc.config.io import SourceOptions
+from hrlc.io.folders import RASTER_SUFFIXES, read_band_folder, read_multiband
+from hrlc.io.aoi import aoi_window, parse_aoi
 from hrlc.io.grid import (Grid, ResampledBand, check_on_grid, grid_at, open_header,
                            pixel_ratio)
 from hrlc.io.safe import is_safe, read_safe_metadata
@@ -25,16 +26,15 @@ PathLike = str | os.PathLike
 Sources = PathLike | Iterable[PathLike]
 
 
-def _defaults(options: Mapping | object | None) -> SourceDefaults:
+def _defaults(options: Mapping | SourceOptions | None) -> SourceOptions:
+    """The read options, validated (a mapping is checked against :class:`SourceOptions`)."""
     if options is None:
-        return SourceDefaults()
-    if isinstance(options, SourceDefaults):
+        return SourceOptions()
+    if isinstance(options, SourceOptions):
         return options
-    from hrlc.config import SourceOptions, validate_config
+    from hrlc.config import validate_config
 
-    if not isinstance(options, SourceOptions):
-        options = validate_config(dict(options), SourceOptions, source="options")
-    return options.to_defaults()
+    return validate_config(dict(options), SourceOptions, source="options")
 
 
 def _expand(source: Path) -> list[Path]:
@@ -135,7 +135,7 @@ def scene_grid(scene: Scene, resolution: float) -> Grid:
     return grid_at(open_header(min(files, key=lambda f: f.resolution).path), resolution)
 
 
-def _target(scenes: list[Scene], resolution: float, defaults: SourceDefaults
+def _target(scenes: list[Scene], resolution: float, defaults: SourceOptions
             ) -> tuple[Grid, Grid, tuple[int, int]]:
     """(grid of the scenes, grid of the output, its origin in the scenes' grid).
 
@@ -144,18 +144,19 @@ def _target(scenes: list[Scene], resolution: float, defaults: SourceDefaults
     grid = None
     for scene in scenes:
         grid = _check_grid(scene_grid(scene, resolution), grid, scene.source, scenes[0].source)
-    if defaults.aoi is None:
+    aoi = parse_aoi(defaults.aoi)
+    if aoi is None:
         return grid, grid, (0, 0)
-    row0, col0, rows, cols = aoi_window(defaults.aoi, grid)
+    row0, col0, rows, cols = aoi_window(aoi, grid)
     return grid, grid.window(row0, col0, rows, cols), (row0, col0)
 
 
-def describe_window(scenes: list[Scene], defaults: SourceDefaults, *,
+def describe_window(scenes: list[Scene], defaults: SourceOptions, *,
                     resolution: float = 10) -> str:
     """One line on what the area of interest selects of the scenes' grid."""
     grid, out, (row0, col0) = _target(scenes, resolution, defaults)
     share = out.shape[0] * out.shape[1] / (grid.shape[0] * grid.shape[1])
-    return (f"area of interest {defaults.aoi.describe()}: rows {row0}-{row0 + out.shape[0]}, "
+    return (f"area of interest {parse_aoi(defaults.aoi).describe()}: rows {row0}-{row0 + out.shape[0]}, "
             f"cols {col0}-{col0 + out.shape[1]} of {grid.shape[0]} x {grid.shape[1]} px at "
             f"{resolution:g} m ({share:.1%} of the product is read)")
 

@@ -137,11 +137,12 @@ def read_stac_scenes(path: str | os.PathLike, defaults=None) -> list[Scene]:
     except ImportError:
         raise HrlcError("reading STAC needs pystac; install it with 'pip install hrlc[stac]'"
                         ) from None
-    from hrlc.io.folders import SourceDefaults, merge_sidecar
+    from hrlc.config.io import SourceOptions
+    from hrlc.io.folders import merge_sidecar
     from hrlc.io.stac_items import item_scene
 
     path = Path(path)
-    defaults = merge_sidecar(path.with_suffix(".yaml"), defaults or SourceDefaults())
+    defaults = merge_sidecar(path.with_suffix(".yaml"), defaults or SourceOptions())
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     scenes = []
     for file in files:
