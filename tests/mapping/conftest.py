@@ -41,9 +41,13 @@ def _train(table, **options):
 
 @pytest.fixture(scope="session")
 def bundles(table):
-    """A multiclass (isotonic) and a one-vs-all (sigmoid) bundle; PCA in the second."""
+    """A multiclass (isotonic) and a one-vs-all (sigmoid) bundle, PCA in the second; a
+    one-vs-all bundle with the softmax of its isotonic outputs; the uncalibrated
+    multiclass SVM (classes only)."""
     return {"multiclass": _train(table),
-            "ova": _train(table, classifier="ova", calibration="sigmoid", pca="variance")}
+            "ova": _train(table, classifier="ova", calibration="sigmoid", pca="variance"),
+            "ova_softmax": _train(table, classifier="ova", aggregation="softmax"),
+            "uncalibrated": _train(table, classifier="multiclass_uncalibrated")}
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,16 @@ from hrlc.mapping import BundlePredictor, predict_map
 from hrlc.model import FeatureMismatchError
 from tests.mapping.conftest import CHUNK
 
+#: The bundles of tests/mapping/conftest.py that give probabilities.
+PROBABILISTIC = ["multiclass", "ova", "ova_softmax"]
+
 
 def _reference(bundle, pixels):
     X = pixels[bundle.input_features].to_numpy(np.float32).astype(np.float64)
     return X, bundle.predict(X), bundle.predict_proba(X)
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+@pytest.mark.parametrize("kind", PROBABILISTIC)
 def test_float64_same_labels_and_probabilities_as_sklearn(bundles, pixels, kind):
     bundle = bundles[kind]
     X, labels, proba = _reference(bundle, pixels)
@@ -26,7 +29,7 @@ def test_float64_same_labels_and_probabilities_as_sklearn(bundles, pixels, kind)
                                bundle.decision_scores(X), rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+@pytest.mark.parametrize("kind", PROBABILISTIC)
 def test_float32_labels_and_probabilities_agree(bundles, pixels, kind):
     bundle = bundles[kind]
     X, labels, proba = _reference(bundle, pixels)
@@ -66,7 +69,7 @@ def test_refinement_flags_steep_calibration_steps_and_close_votes(bundle):
                                       [False, True, True])
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+@pytest.mark.parametrize("kind", PROBABILISTIC)
 def test_stored_percent_equals_float64_with_fewer_pixels_refined(bundles, pixels, kind,
                                                                   monkeypatch):
     """With ``resolution=0.01`` only pixels whose stored percent or label the float32 error
@@ -95,7 +98,7 @@ def test_stored_percent_equals_float64_with_fewer_pixels_refined(bundles, pixels
     assert 0 < refined[0.01] and max(refined.values()) < len(X) / 20
 
 
-@pytest.mark.parametrize("case", ["normalise", "softmax", "two classes"])
+@pytest.mark.parametrize("case", ["normalise", "softmax", "score_softmax", "two classes"])
 def test_probability_bounds_contain_every_probability_in_the_score_box(bundles, case):
     """Scores drawn anywhere inside [low, high] give probabilities inside the bounds, and
     bounds of a box of zero width are the probabilities themselves."""
@@ -107,9 +110,11 @@ def test_probability_bounds_contain_every_probability_in_the_score_box(bundles, 
     steep = Calibrator("isotonic", x=np.array([-0.5, -1e-4, 1e-4, 0.5]),
                        y=np.array([0.0, 0.2, 0.9, 1.0]))
     shape = {"two classes": (400,)}.get(case, (400, len(calibrators)))
-    rule = {"aggregation": "softmax", "temperature": 0.7} if case == "softmax" else {}
+    rule = ({"aggregation": case, "temperature": 0.7} if case.endswith("softmax") else {})
     if case == "two classes":
         calibrators = [steep]
+    elif case == "softmax":  # a steep step inside the box: wide calibrated intervals
+        calibrators = [steep, *calibrators[1:]]
     scores = rng.normal(scale=0.3, size=shape)
     low, high = scores - rng.uniform(0, 1e-3, shape), scores + rng.uniform(0, 1e-3, shape)
     lower, upper = probability_bounds(low, high, calibrators, **rule)
@@ -122,7 +127,7 @@ def test_probability_bounds_contain_every_probability_in_the_score_box(bundles, 
         np.testing.assert_allclose(bound, exact, rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+@pytest.mark.parametrize("kind", PROBABILISTIC)
 def test_refine_margin_covers_the_float32_error(bundles, pixels, kind):
     """The margin is measured on the model (REFINE_SAFETY x the float32 error at its
     support vectors) and covers the float32 error of the decision values of real pixels
@@ -139,6 +144,45 @@ def test_refine_margin_covers_the_float32_error(bundles, pixels, kind):
     assert 0 < error < predictor.refine_delta
 
 
+@pytest.mark.parametrize("kind", PROBABILISTIC)
+def test_float32_map_equals_the_bundle_reference_path(bundles, cube, kind):
+    """The map's default path (float32 kernel, uncertain pixels refined in float64):
+    labels equal to ``bundle.predict``, probabilities within 1e-4 of
+    ``bundle.predict_proba`` (one-vs-all softmax of calibrated outputs included)."""
+    bundle = bundles[kind]
+    ds = predict_map(cube.chunk({"y": CHUNK, "x": CHUNK}), bundle,
+                     probabilities="float32").compute()
+    X = cube.sel(feature=bundle.input_features).values.reshape(len(bundle.input_features), -1).T
+    np.testing.assert_array_equal(ds.classes.values.ravel(), bundle.predict(X))
+    proba = ds.probabilities.values.reshape(len(bundle.classes), -1).T
+    np.testing.assert_allclose(proba, bundle.predict_proba(X), rtol=0, atol=1e-4)
+
+
+def test_uncalibrated_bundle_maps_classes_and_vote_shares(bundles, cube):
+    """No probabilities layer; confidence and margin are the shares of the one-vs-one votes
+    (votes counted by hand from scikit-learn's pairwise decision values)."""
+    import copy
+
+    bundle = bundles["uncalibrated"]
+    ds = predict_map(cube.chunk({"y": CHUNK, "x": CHUNK}), bundle,
+                     probabilities="float32").compute()
+    assert "probabilities" not in ds
+    X = cube.sel(feature=bundle.input_features).values.reshape(len(bundle.input_features), -1).T
+    np.testing.assert_array_equal(ds.classes.values.ravel(), bundle.predict(X))
+    svc = copy.deepcopy(bundle.classifier.svc_)
+    svc.decision_function_shape = "ovo"
+    pairwise = svc.decision_function(bundle.transform(X))
+    n = len(bundle.classes)
+    votes = np.zeros((len(X), n))
+    for p, (i, j) in enumerate((i, j) for i in range(n) for j in range(i + 1, n)):
+        votes[:, i] += pairwise[:, p] > 0
+        votes[:, j] += pairwise[:, p] <= 0
+    share = np.sort(votes, axis=1) / (n - 1)
+    np.testing.assert_array_equal(ds.confidence.values.ravel(), share[:, -1].astype(np.float32))
+    np.testing.assert_array_equal(ds.margin.values.ravel(),
+                                  (share[:, -1] - share[:, -2]).astype(np.float32))
+
+
 def test_map_equals_the_bundle_pixel_by_pixel(bundle, cube):
     ds = predict_map(cube, bundle, probabilities="float32", dtype="float64").compute()
     X = cube.sel(feature=bundle.input_features).values.reshape(len(bundle.input_features), -1).T
@@ -150,7 +194,7 @@ def test_map_equals_the_bundle_pixel_by_pixel(bundle, cube):
     assert ds.attrs["class_names"] == ["forest", "grass", "urban", "water"]
 
 
-@pytest.mark.parametrize("kind", ["multiclass", "ova"])
+@pytest.mark.parametrize("kind", PROBABILISTIC)
 def test_chunked_equals_whole_array(bundles, cube, kind):
     whole = predict_map(cube, bundles[kind], probabilities="float32").compute()
     assert predict_map(cube, bundles[kind]).classes.data.numblocks == (1, 1)

@@ -19,6 +19,7 @@ CONFIGS = {
                                             nan_policy="impute"),
     "ova-softmax-minmax-none": dict(classifier="ova", aggregation="softmax", scaler="minmax",
                                     selection="none", pca="elbow"),
+    "ova-score_softmax": dict(classifier="ova", aggregation="score_softmax", temperature=0.5),
 }
 
 
@@ -43,7 +44,7 @@ def test_round_trip_gives_identical_predictions(saved):
     assert loaded.input_features == bundle.input_features
     assert loaded.class_table == bundle.class_table and loaded.class_names[1] == "forest"
     assert loaded.probability_rule() == bundle.probability_rule()
-    assert loaded.metadata["format"] == "hrlc-model" and loaded.metadata["version"] == 1
+    assert loaded.metadata["format"] == "hrlc-model" and loaded.metadata["version"] == 2
     assert len(loaded.training["data_sha256"]) == 64
 
 
@@ -94,12 +95,12 @@ def test_raw_arrays_reproduce_the_predictions(saved):
         scores = _sklearn_decision(Z, svms[0])
     np.testing.assert_allclose(scores, loaded.decision_scores(rows), atol=1e-10)
     rule = loaded.probability_rule()
-    if rule["aggregation"] == "softmax":
-        z = np.exp(scores / rule["temperature"] - (scores / rule["temperature"]).max(1)[:, None])
-        expected = z / z.sum(1, keepdims=True)
-    else:
-        p = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(loaded.calibrators)])
+    p = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(loaded.calibrators)])
+    if rule["aggregation"] == "normalise":
         expected = p / p.sum(1, keepdims=True)
+    else:  # softmax of the calibrated outputs, or of the raw scores
+        z = np.exp((p if rule["aggregation"] == "softmax" else scores) / rule["temperature"])
+        expected = z / z.sum(1, keepdims=True)
     np.testing.assert_allclose(loaded.predict_proba(rows), expected, atol=1e-12)
     prep = loaded.preprocessing_arrays()
     scaler = prep["scaler"]
@@ -200,3 +201,36 @@ def test_save_refuses_to_overwrite(saved):
     with pytest.raises(OutputExistsError, match="already exists"):
         bundle.save(path)
     bundle.save(path, overwrite=True)
+
+
+def _as_format_1(meta, arrays):
+    """A bundle as hrlc wrote it before format 2: the score softmax was called softmax."""
+    meta["version"] = 1
+    params = meta["classifier"]["params"]
+    if params.get("aggregation") == "score_softmax":
+        params["aggregation"] = "softmax"
+
+
+def test_format_1_softmax_is_read_as_the_score_softmax(saved, tmp_path):
+    """Format 1 knew one softmax, of the raw decision values: such a bundle predicts what
+    it did (with a checksum, or without one, as before checksums)."""
+    bundle, path, table = saved
+    if bundle.probability_rule()["aggregation"] == "softmax":
+        pytest.skip("format 1 had no softmax of calibrated outputs")
+    rows = table[bundle.input_features]
+    old = load_bundle(rewrite_bundle(path, tmp_path / "v1.npz", _as_format_1, reseal=True))
+    assert old.metadata["version"] == 1
+    assert old.probability_rule() == bundle.probability_rule()
+    np.testing.assert_array_equal(old.predict_proba(rows), bundle.predict_proba(rows))
+
+    def unsealed(meta, arrays):
+        _as_format_1(meta, arrays)
+        del meta["integrity"]
+
+    with pytest.warns(UserWarning, match="before model bundles carried a checksum"):
+        older = load_bundle(rewrite_bundle(path, tmp_path / "v1-unsealed.npz", unsealed))
+    np.testing.assert_array_equal(older.predict_proba(rows), bundle.predict_proba(rows))
+    # saved again, it is a format 2 bundle with the new name
+    again = load_bundle(older.save(tmp_path / "v2.npz"))
+    assert again.metadata["version"] == 2
+    assert again.probability_rule()["aggregation"] == bundle.probability_rule()["aggregation"]

@@ -71,3 +71,21 @@ def test_errors_are_one_line_with_exit_code_2(tmp_path, sample_file, capsys):
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert exit_info.value.code == 2 and last.startswith("hrlc: error: the samples lie in")
     assert "fewer than the 40 cross-validation folds" in last
+
+
+def test_reference_table_variants_in_one_run(tmp_path, sample_file, capsys):
+    path = _config(tmp_path, sample_file, aggregation="softmax",
+                   compare=["multiclass_uncalibrated", "ova", "random_forest"])
+    main(["train", str(path)])
+    err = capsys.readouterr().err
+    for name in ("svm_multiclass_uncalibrated", "svm_multiclass", "svm_ova", "random_forest"):
+        assert f"\n {name} " in err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert list(report["variants"]) == ["svm_multiclass_uncalibrated", "svm_multiclass",
+                                        "svm_ova", "random_forest"]
+    forest = _config(tmp_path, sample_file, classifier="random_forest")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(forest), "--overwrite"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.count("\n") == 0
+    assert "'train.classifier'" in err and "list it under compare" in err

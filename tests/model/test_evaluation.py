@@ -79,4 +79,31 @@ def test_classification_metrics():
     assert m["per_class"][0] == {"code": 1, "name": "a", "precision": 0.5, "recall": 0.5,
                                  "f1": 0.5, "support": 2}
     assert m["macro_f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3)
-    assert "ece" not in m
+    # recall 1/2, 2/2, 1/2; precision 1/2, 2/3, 1/1
+    assert m["macro_recall"] == pytest.approx((0.5 + 1 + 0.5) / 3)
+    assert m["macro_precision"] == pytest.approx((0.5 + 2 / 3 + 1) / 3)
+    # without probabilities the calibration figures are not applicable, but present
+    assert m["ece"] is None and m["log_loss"] is None and m["classwise_ece"] is None
+    assert "reliability" not in m
+
+
+def test_classification_metrics_equal_scikit_learn():
+    """Macro figures over the given classes (a class never predicted or absent counts, with
+    precision 0), and the log loss, as scikit-learn computes them."""
+    from sklearn.metrics import (accuracy_score, f1_score, log_loss, precision_score,
+                                 recall_score)
+
+    rng = np.random.default_rng(4)
+    y_true = rng.choice([1, 2, 3, 5], 200)
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.choice([1, 2, 3], 200))
+    proba = rng.dirichlet(np.ones(5), 200)
+    classes = [1, 2, 3, 5, 7]
+    m = classification_metrics(y_true, y_pred, classes=classes, proba=proba)
+    for key, score in (("macro_f1", f1_score), ("macro_recall", recall_score),
+                       ("macro_precision", precision_score)):
+        assert m[key] == pytest.approx(score(y_true, y_pred, labels=classes, average="macro",
+                                             zero_division=0), rel=1e-12)
+    assert m["overall_accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+    assert m["log_loss"] == pytest.approx(log_loss(y_true, proba, labels=classes), rel=1e-12)
+    assert m["ece"] == expected_calibration_error(
+        np.searchsorted(classes, y_true), proba)

@@ -8,7 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from hrlc.model import (Calibrator, MulticlassSVM, MulticollinearityFilter, OneVsAllSVM,
                         PermutationImportanceSVC, ScreePCA, TrainingDataError,
-                        expected_calibration_error, probabilities_from_scores)
+                        expected_calibration_error, probabilities_from_scores, uncalibrated)
 from hrlc.model.svm import cv_splits
 from tests.model.conftest import SMALL_GRID, make_samples
 
@@ -29,8 +29,11 @@ _EXPECTED = {
     [MulticollinearityFilter(relevance="anova"), ScreePCA(),
      PermutationImportanceSVC(n_repeats=1)]
     + [cls(labels=rule, **_TINY) for cls in (MulticlassSVM, OneVsAllSVM)
-       for rule in ("decision", "probability")],
-    expected_failed_checks=lambda est: _EXPECTED.get(getattr(est, "labels", None), {}))
+       for rule in ("decision", "probability")]
+    + [MulticlassSVM(calibration=None, **_TINY)],
+    # the uncalibrated SVM has no predict_proba: its vote is predict, nothing to differ
+    expected_failed_checks=lambda est: {} if getattr(est, "calibration", "") is None else
+    _EXPECTED.get(getattr(est, "labels", None), {}))
 def test_scikit_learn_contract(estimator, check):
     check(estimator)
 
@@ -80,7 +83,8 @@ def test_calibration_improves_ece_on_a_noisy_problem():
     Xt, yt, _ = _xy(test)
     index = {c: i for i, c in enumerate([1, 2, 3])}
     yt_index = np.array([index[c] for c in yt])
-    raw = OneVsAllSVM(calibration=None, aggregation="softmax", **SMALL_GRID).fit(X, y, groups)
+    raw = OneVsAllSVM(calibration=None, aggregation="score_softmax", **SMALL_GRID).fit(X, y,
+                                                                                  groups)
     calibrated = OneVsAllSVM(calibration="isotonic", **SMALL_GRID).fit(X, y, groups)
     multiclass = MulticlassSVM(calibration="sigmoid", **SMALL_GRID).fit(X, y, groups)
     ece_raw = expected_calibration_error(yt_index, raw.predict_proba(Xt))
@@ -120,9 +124,23 @@ def test_ova_aggregation_matches_a_hand_computation():
     got = probabilities_from_scores(scores, calibrators, aggregation="normalise")
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     np.testing.assert_allclose(got[0], [0.601957, 0.124674, 0.273369], atol=1e-6)
-    soft = probabilities_from_scores(scores, calibrators, aggregation="softmax", temperature=2)
+    # the reference chain's softmax: of the calibrated outputs p0, p1 (not of the scores)
+    soft = probabilities_from_scores(scores, calibrators, aggregation="softmax")
+    # row 0: exp(0.880797), exp(0.182426), exp(0.4) = 2.412822, 1.200125, 1.491825
+    np.testing.assert_allclose(soft[0], np.array([2.412822, 1.200125, 1.491825]) / 5.104772,
+                               atol=1e-6)
+    np.testing.assert_allclose(soft, np.exp([p0, p1]) / np.exp([p0, p1]).sum(1)[:, None],
+                               rtol=1e-12)
+    cool = probabilities_from_scores(scores, calibrators, aggregation="softmax", temperature=0.5)
+    np.testing.assert_allclose(cool[1], np.exp(2 * p1) / np.exp(2 * p1).sum(), rtol=1e-12)
+    # the former "softmax": of the raw decision values / temperature, calibrators unused
+    raw = probabilities_from_scores(scores, None, aggregation="score_softmax", temperature=2)
     e = np.exp(np.array([0.5, -0.25, 0.0]))
-    np.testing.assert_allclose(soft[0], e / e.sum(), rtol=1e-12)
+    np.testing.assert_allclose(raw[0], e / e.sum(), rtol=1e-12)
+    with pytest.raises(ValueError, match="needs calibrated.*'score_softmax'"):
+        probabilities_from_scores(scores, None, aggregation="softmax")
+    with pytest.raises(ValueError, match="aggregation must be one of"):
+        probabilities_from_scores(scores, calibrators, aggregation="sum")
     # all calibrated probabilities zero -> uniform, as scikit-learn
     zero = [Calibrator("isotonic", x=np.array([0.0, 1.0]), y=np.zeros(2))] * 3
     np.testing.assert_allclose(probabilities_from_scores(scores, zero), 1 / 3)
@@ -135,8 +153,41 @@ def test_ova_model_probabilities_follow_its_binary_svms(samples):
     by_hand = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(model.calibrators_)])
     np.testing.assert_allclose(model.predict_proba(X[:5]),
                                by_hand / by_hand.sum(axis=1, keepdims=True), rtol=1e-12)
+    # aggregation changes the probabilities only: the same binary SVMs and calibrators
+    soft = OneVsAllSVM(calibration="sigmoid", aggregation="softmax", **SMALL_GRID).fit(
+        X, y, groups)
+    np.testing.assert_array_equal(soft.decision_scores(X[:5]), scores)
+    np.testing.assert_allclose(soft.predict_proba(X[:5]),
+                               np.exp(by_hand) / np.exp(by_hand).sum(axis=1, keepdims=True),
+                               rtol=1e-12)
     assert len(model.svcs_) == 3 and len(model.best_params_) == 3
     assert model.n_unique_support_vectors_ <= model.n_support_vectors_
+
+
+def test_uncalibrated_multiclass_is_the_calibrated_svm_without_calibration(samples):
+    """The uncalibrated variant derived from a calibrated fit equals one fitted alone
+    (CalibratedClassifierCV(ensemble=False) fits the SVM on all samples the same way)."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y, groups = _xy(samples)
+    weights = {1: 1.0, 2: 3.0, 3: 0.5}
+    calibrated = MulticlassSVM(class_weight=weights, labels="probability",
+                               **SMALL_GRID).fit(X, y, groups)
+    alone = MulticlassSVM(calibration=None, class_weight=weights, **SMALL_GRID).fit(X, y, groups)
+    derived = uncalibrated(calibrated)
+    assert derived.get_params()["calibration"] is None and derived.labels == "decision"
+    assert derived.best_params_ == alone.best_params_ and derived.calibrators_ is None
+    np.testing.assert_array_equal(derived.decision_scores(X), alone.decision_scores(X))
+    np.testing.assert_array_equal(derived.predict(X), alone.predict(X))
+    # its labels are libsvm's vote (SVC with the same weights), never argmax of anything
+    from sklearn.svm import SVC
+
+    svc = SVC(**alone.best_params_).fit(X, y, sample_weight=compute_sample_weight(weights, y))
+    np.testing.assert_array_equal(alone.predict(X), svc.predict(X))
+    assert not hasattr(derived, "predict_proba") and not hasattr(alone, "predict_proba")
+    assert calibrated.calibrators_ is not None  # the source model is left as it was
+    with pytest.raises(ValueError, match="labels='probability' needs calibrated"):
+        MulticlassSVM(calibration=None, labels="probability", **SMALL_GRID).fit(X, y)
 
 
 def test_calibrator_matches_scikit_learn():
@@ -182,7 +233,8 @@ def test_too_few_blocks_and_bad_options_are_rejected(samples):
     X, y, _ = _xy(samples)
     with pytest.raises(TrainingDataError, match="2 spatial block"):
         MulticlassSVM(**SMALL_GRID).fit(X, y, np.arange(len(y)) % 2)
-    with pytest.raises(ValueError, match="needs calibrated"):
-        OneVsAllSVM(calibration=None, **SMALL_GRID).fit(X, y)
+    for aggregation in ("normalise", "softmax"):
+        with pytest.raises(ValueError, match="needs calibrated"):
+            OneVsAllSVM(calibration=None, aggregation=aggregation, **SMALL_GRID).fit(X, y)
     with pytest.raises(ValueError, match="calibration must be"):
         MulticlassSVM(calibration="platt", **SMALL_GRID).fit(X, y)

@@ -163,3 +163,99 @@ def test_class_held_out_whole_names_the_split_rule():
                                                     rf"{split}.*{fix}") as info:
             _check_held_out_classes(held, np.array([1, 2]), table, split=split)
         assert split == "block" or "blocks" not in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def four(samples):
+    """The reference chain's table in one run: every variant, OvA softmax of calibrated
+    outputs."""
+    return train_model(samples, compare=["random_forest", "ova", "multiclass_uncalibrated"],
+                       aggregation="softmax", rf_trees=30, seed=0, **SMALL_GRID)
+
+
+def test_four_variants_appear_with_all_metrics(four, samples):
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    from hrlc.model import expected_calibration_error, uncalibrated
+
+    assert list(four.variants) == ["svm_multiclass_uncalibrated", "svm_multiclass", "svm_ova",
+                                   "random_forest"]
+    test = samples[samples["split"] == "test"]
+    y = test["class"].to_numpy()
+    Z = four.bundle.transform(test)
+    models = {"svm_multiclass_uncalibrated": uncalibrated(four.bundle.classifier),
+              "svm_multiclass": four.bundle.classifier}
+    for name, info in four.variants.items():
+        m = info["test"]
+        assert {"overall_accuracy", "macro_f1", "macro_recall", "macro_precision", "ece",
+                "log_loss"} <= set(m)
+        if name not in models:
+            continue
+        labels = models[name].predict(Z)
+        assert m["overall_accuracy"] == accuracy_score(y, labels)
+        for key, score in (("macro_f1", f1_score), ("macro_recall", recall_score),
+                           ("macro_precision", precision_score)):
+            assert m[key] == pytest.approx(score(y, labels, average="macro"), rel=1e-12)
+    calibrated = four.variants["svm_multiclass"]["test"]
+    proba = four.bundle.predict_proba(test)
+    assert calibrated["ece"] == expected_calibration_error(
+        np.searchsorted(four.bundle.classes, y), proba)
+    # no probabilities of its own: ECE and log loss not applicable (null), no other rule
+    bare = four.variants["svm_multiclass_uncalibrated"]
+    assert bare["test"]["ece"] is None and bare["test"]["log_loss"] is None
+    assert "other_labels" not in bare["test"] and bare["labels"] == "decision"
+    assert bare["svm_shared_with"] == "svm_multiclass" and bare["fit_seconds"] is None
+    # with labels="decision" calibration changes no label (the issue's point)
+    assert bare["test"]["confusion"] == calibrated["confusion"]
+    for name in ("svm_ova", "random_forest"):
+        assert 0 <= four.variants[name]["test"]["ece"] <= 1
+        assert four.variants[name]["test"]["log_loss"] > 0
+    assert four.variants["svm_ova"]["aggregation"] == "softmax"
+
+
+def test_report_first_table_is_the_reference_table_plus_ece(four, tmp_path):
+    write_report(four, tmp_path / "report")
+    text = (tmp_path / "report" / "report.md").read_text()
+    first = text[text.index("\n|"):].strip().split("\n\n")[0].splitlines()
+    assert first[0] == "| variant | accuracy | macro-F1 | macro recall | macro precision | ECE |"
+    rows = [line.strip("| ").split(" | ") for line in first[2:]]
+    assert [r[0] for r in rows] == list(four.variants)
+    for name, *cells in rows:
+        m = four.variants[name]["test"]
+        assert cells == ["-" if m[k] is None else f"{m[k]:.3f}" for k in
+                         ("overall_accuracy", "macro_f1", "macro_recall", "macro_precision",
+                          "ece")]
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert data["variants"]["svm_multiclass_uncalibrated"]["test"]["ece"] is None
+    assert "shared with svm_multiclass" in text and "isotonic, softmax" in text
+
+
+def test_uncalibrated_bundle_maps_classes_only(samples, tmp_path):
+    from hrlc.model import load_bundle
+
+    result = train_model(samples, classifier="multiclass_uncalibrated", compare=[],
+                         labels="probability", selection="none", **SMALL_GRID)
+    bundle = result.bundle
+    assert bundle.kind == "multiclass_uncalibrated" and list(result.variants) == [
+        "svm_multiclass_uncalibrated"]
+    assert bundle.probability_rule()["calibration"] is None
+    assert bundle.probability_rule()["labels"] == "decision"  # its vote, whatever labels says
+    np.testing.assert_array_equal(bundle.predict(samples),
+                                  bundle.classifier.svc_.predict(bundle.transform(samples)))
+    with pytest.raises(AttributeError, match="no probabilities; train with classifier: "
+                                             "multiclass"):
+        bundle.predict_proba(samples)
+    loaded = load_bundle(bundle.save(tmp_path / "model.npz"))
+    assert loaded.kind == "multiclass_uncalibrated" and loaded.calibrators is None
+    np.testing.assert_array_equal(loaded.predict(samples), bundle.predict(samples))
+    written = write_report(result, tmp_path / "report")
+    assert "reliability.png" in written  # drawn empty: no variant has probabilities
+    assert "No probabilities" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_random_forest_cannot_be_the_bundles_classifier(samples):
+    with pytest.raises(ValueError, match="classifier must be one of .*RandomForest is a "
+                                         "comparison only"):
+        train_model(samples, classifier="random_forest", **SMALL_GRID)
+    with pytest.raises(ValueError, match=r"compare takes variants of .*\['svm'\]"):
+        train_model(samples, compare=["svm"], **SMALL_GRID)

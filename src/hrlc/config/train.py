@@ -8,7 +8,10 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_v
 
 from hrlc.config._base import StageConfig
 
-Variant = Literal["multiclass", "ova", "random_forest"]
+#: The SVMs a bundle can hold (``classifier``), in the reference table's order.
+SvmKind = Literal["multiclass_uncalibrated", "multiclass", "ova"]
+#: What ``compare`` can train besides: the SVMs and the RandomForest baseline.
+Variant = Literal["multiclass_uncalibrated", "multiclass", "ova", "random_forest"]
 
 
 class TrainConfig(StageConfig):
@@ -22,12 +25,17 @@ class TrainConfig(StageConfig):
     ``scaler``: ``standard`` | ``minmax`` | ``quantile`` | ``none``;
     ``selection``: ``none`` | ``multicollinearity`` | ``rfecv`` and their options;
     ``pca``: ``none`` | ``variance`` | ``elbow`` | ``average`` and ``pca_variance``;
-    ``classifier``: the SVM saved in the bundle (``multiclass`` or ``ova``); ``compare``:
-    other variants trained and evaluated on the same split for the report;
-    ``calibration``: ``isotonic`` | ``sigmoid``; ``labels``: the class of a sample is the
-    SVM's ``decision`` (calibration never changes it) or the most ``probability``-ble
-    class; ``aggregation`` and ``temperature`` of
-    the one-vs-all probabilities; ``C`` and ``gamma_factors``: the grid (gamma as multiples
+    ``classifier``: the SVM saved in the bundle: ``multiclass`` (one-vs-one SVC,
+    calibrated), ``multiclass_uncalibrated`` (the same SVC, its vote, no probabilities:
+    maps classes only) or ``ova`` (a calibrated binary SVM per class); ``compare``: other
+    variants (those and ``random_forest``) trained and evaluated on the same split for
+    the report; ``calibration``: ``isotonic`` | ``sigmoid``; ``labels``: the class of a
+    sample is the SVM's ``decision`` (calibration never changes it) or the most
+    ``probability``-ble class (``multiclass_uncalibrated`` always uses its vote);
+    ``aggregation`` of the one-vs-all calibrated binary probabilities u: ``normalise``
+    (u / sum u), ``softmax`` (softmax(u / temperature), the reference chain) or
+    ``score_softmax`` (softmax of the raw decision values / temperature, calibration
+    unused), and ``temperature``; ``C`` and ``gamma_factors``: the grid (gamma as multiples
     of 1 / (n_features * var)); ``cv_folds``: folds of the grid search, calibration and
     RFECV, grouped by ``cv_groups`` (``block``: blocks joined by the polygons that span
     them; ``polygon``); ``class_weight``: ``null``, ``balanced`` or code -> weight;
@@ -50,11 +58,11 @@ class TrainConfig(StageConfig):
     rfecv_min_features: PositiveInt = 5
     pca: Literal["none", "variance", "elbow", "average"] = "none"
     pca_variance: float = Field(0.95, gt=0, le=1)
-    classifier: Literal["multiclass", "ova"] = "multiclass"
+    classifier: SvmKind = "multiclass"
     compare: list[Variant] = Field(default_factory=lambda: ["random_forest"])
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     labels: Literal["decision", "probability"] = "decision"
-    aggregation: Literal["normalise", "softmax"] = "normalise"
+    aggregation: Literal["normalise", "softmax", "score_softmax"] = "normalise"
     temperature: PositiveFloat = 1.0
     C: list[PositiveFloat] = Field(default_factory=lambda: [1.0, 10.0, 100.0], min_length=1)
     gamma_factors: list[PositiveFloat] = Field(default_factory=lambda: [0.3, 1.0, 3.0],
@@ -66,6 +74,14 @@ class TrainConfig(StageConfig):
     ece_bins: int = Field(10, ge=2)
     n_jobs: int | None = -1
     seed: int = 0
+
+    @field_validator("classifier", mode="before")
+    @classmethod
+    def _mappable(cls, value):
+        if value == "random_forest":
+            raise ValueError("the bundle holds an SVM, which the mapping stage evaluates; "
+                             "the RandomForest is a comparison only: list it under compare")
+        return value
 
     @field_validator("compare")
     @classmethod

@@ -252,15 +252,16 @@ def probability_bounds(low_scores: np.ndarray, high_scores: np.ndarray, calibrat
     The calibrators are monotone, so each calibrated value spans the interval between
     its values at the two ends; a normalised probability ``u_k / sum(u)`` is lowest with
     ``u_k`` at its low end and the others at their high ends, and highest the other way
-    round. NaN where the row sum could be 0 (scikit-learn's uniform fallback) unless it
-    is 0 throughout.
+    round. Both softmaxes are such a ratio of ``v = exp(u / temperature)`` (``softmax``,
+    of the calibrated values u) or ``exp(f / temperature)`` (``score_softmax``, of the
+    scores f), increasing in u or f: the same bounds hold for v. NaN where the row sum
+    could be 0 (``normalise``: scikit-learn's uniform fallback) unless it is 0
+    throughout.
     """
     low_scores = np.asarray(low_scores, dtype=np.float64)
     high_scores = np.asarray(high_scores, dtype=np.float64)
-    if aggregation == "softmax":
-        shift = high_scores.max(axis=1, keepdims=True)
-        u_low = np.exp((low_scores - shift) / temperature)
-        u_high = np.exp((high_scores - shift) / temperature)
+    if aggregation == "score_softmax":
+        u_low, u_high = _softmax_terms(low_scores, high_scores, temperature)
     elif low_scores.ndim == 1:  # two classes: p1 = cal(f), p0 = 1 - p1
         ends = np.stack([calibrators[0].predict(low_scores),
                          calibrators[0].predict(high_scores)])
@@ -272,6 +273,8 @@ def probability_bounds(low_scores: np.ndarray, high_scores: np.ndarray, calibrat
                                           for k, c in enumerate(calibrators)])
                          for side in (low_scores, high_scores)])
         u_low, u_high = ends.min(axis=0), ends.max(axis=0)
+        if aggregation == "softmax":
+            u_low, u_high = _softmax_terms(u_low, u_high, temperature)
     total_low = u_low.sum(axis=1, keepdims=True)
     total_high = u_high.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -282,6 +285,15 @@ def probability_bounds(low_scores: np.ndarray, high_scores: np.ndarray, calibrat
     could_be_zero = ((total_low == 0).ravel()) & ~zero
     low[could_be_zero] = high[could_be_zero] = np.nan
     return low, high
+
+
+def _softmax_terms(low: np.ndarray, high: np.ndarray, temperature: float,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(x / temperature)`` at both ends, shifted by the rows' largest high end as
+    :func:`hrlc.model.softmax` shifts (so a box of zero width gives its very numbers)."""
+    low, high = low / temperature, high / temperature
+    shift = high.max(axis=1, keepdims=True)
+    return np.exp(low - shift), np.exp(high - shift)
 
 
 class _BlasLimit:

@@ -7,18 +7,20 @@ map needs (:class:`ModelBundle`, saved without pickle, read back by :func:`load_
 from hrlc.model._checks import FeatureMismatchError, TrainingDataError, check_feature_names
 from hrlc.model._integrity import file_checksum
 from hrlc.model.bundle import ModelBundle, SvmArrays, load_bundle
-from hrlc.model.calibration import (Calibrator, expected_calibration_error,
-                                    normalise_probabilities, reliability_curves)
+from hrlc.model.calibration import (AGGREGATIONS, Calibrator, expected_calibration_error,
+                                    normalise_probabilities, probabilities_from_scores,
+                                    reliability_curves, softmax)
 from hrlc.model.evaluation import classification_metrics
 from hrlc.model.olofsson import area_adjusted_accuracy
 from hrlc.model.pca import ScreePCA, elbow_count, variance_count
 from hrlc.model.scaling import make_scaler, scaler_arrays
 from hrlc.model.selection import (MulticollinearityFilter, PermutationImportanceSVC,
                                   correlation_matrix, make_rfecv, variance_inflation)
-from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, probabilities_from_scores, softmax
-from hrlc.model.train import TrainResult, train_model
+from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, uncalibrated
+from hrlc.model.train import SVM_KINDS, VARIANTS, TrainResult, train_model
 
 __all__ = [
+    "AGGREGATIONS",
     "Calibrator",
     "FeatureMismatchError",
     "ModelBundle",
@@ -26,10 +28,12 @@ __all__ = [
     "MulticollinearityFilter",
     "OneVsAllSVM",
     "PermutationImportanceSVC",
+    "SVM_KINDS",
     "ScreePCA",
     "SvmArrays",
     "TrainResult",
     "TrainingDataError",
+    "VARIANTS",
     "area_adjusted_accuracy",
     "check_feature_names",
     "classification_metrics",
@@ -46,6 +50,7 @@ __all__ = [
     "scaler_arrays",
     "softmax",
     "train_model",
+    "uncalibrated",
     "variance_count",
     "variance_inflation",
 ]

@@ -17,7 +17,8 @@ few training rows, recomputed at loading) would otherwise blame on the scikit-le
 version, or not catch at all (reordered feature names, a NaN in a calibrator).
 
 Bundles written before the record (no ``integrity`` key) are read as before, with a
-warning. Format version 1 is kept: older hrlc versions ignore the record.
+warning. The record came with format version 1 (older hrlc versions ignore it); version 2
+renamed an aggregation (see :mod:`hrlc.model.bundle`).
 
 Non-finite numbers (NaN, inf) are refused anywhere in the arrays and in the numbers of
 the fitted objects (calibrator ``a``/``b``, the SVM's ``_gamma`` ...), at saving and at

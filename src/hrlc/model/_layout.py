@@ -1,5 +1,5 @@
-"""The layout of a model bundle file (format version 1): fitted objects to JSON metadata
-plus named arrays, and back (see :mod:`hrlc.model.bundle` for the entries)."""
+"""The layout of a model bundle file (format version 2): fitted objects to JSON metadata
+plus named arrays, and back (see :mod:`hrlc.model.bundle` for the entries and versions)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hrlc.model.bundle import ModelBundle
 
 FORMAT = "hrlc-model"
-VERSION = 1
+VERSION = 2
 
 
 def code(value):
@@ -88,10 +88,15 @@ def describe(bundle: ModelBundle, arrays: dict) -> dict:
     }
 
 
-def rebuild_classifier(spec: dict, arrays):
-    """The fitted classifier (and calibrators) described by ``describe``."""
+def rebuild_classifier(spec: dict, arrays, *, version: int = VERSION):
+    """The fitted classifier (and calibrators) described by ``describe`` in a bundle of
+    format ``version``."""
     cls = OneVsAllSVM if spec["kind"] == "ova" else MulticlassSVM
-    clf = cls(**{k: _state.decode(v, arrays) for k, v in spec["params"].items()})
+    params = {k: _state.decode(v, arrays) for k, v in spec["params"].items()}
+    if version < 2 and params.get("aggregation") == "softmax":
+        # format 1 had one softmax: of the raw decision values, now "score_softmax"
+        params["aggregation"] = "score_softmax"
+    clf = cls(**params)
     for k, v in spec["fitted"].items():
         setattr(clf, k, _state.decode(v, arrays))
     svcs = [_state.load_object(s, arrays) for s in spec["svms"]]

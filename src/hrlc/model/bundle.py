@@ -1,6 +1,6 @@
 """The model bundle: everything needed to predict, in one versioned file without pickle.
 
-File format (version 1)
+File format (version 2)
 -----------------------
 One ``.npz`` archive (``numpy.load(path, allow_pickle=False)`` reads it). The entry
 ``__meta__`` is UTF-8 JSON (as uint8) with ``format = "hrlc-model"``, ``version``, the
@@ -18,6 +18,12 @@ every fitted object; all other entries are the arrays those descriptions point t
   ``calibration/b`` (sigmoid), one calibrator per class;
 - ``probe/X``, ``probe/scores``: a few training rows and their decision scores,
   recomputed on loading to prove that this installation predicts what the trainer did.
+
+Version 2 differs from version 1 in one name: the one-vs-all ``aggregation`` "softmax" is
+now the softmax of the *calibrated* binary probabilities, and the softmax of the raw
+decision values, which version 1 called "softmax", is "score_softmax". A version 1 bundle
+is read with its "softmax" as "score_softmax", so it predicts what it did; hrlc versions
+that know only version 1 refuse a version 2 bundle rather than misread its "softmax".
 
 The metadata's ``integrity`` record holds a SHA-256 checksum of the metadata and of every
 array, written at saving and checked at loading (:mod:`hrlc.model._integrity`): an
@@ -100,7 +106,8 @@ class ModelBundle:
     input_features : list of str
         Feature names the model reads, in order (the selected features).
     classifier : MulticlassSVM or OneVsAllSVM
-        Fitted on ``transform`` of the training samples.
+        Fitted on ``transform`` of the training samples (a MulticlassSVM without
+        calibration maps classes only: it has no probabilities).
     scaler : fitted scikit-learn scaler or None
     pca : ScreePCA or None
     impute_values : ndarray (n_input,) or None
@@ -128,8 +135,12 @@ class ModelBundle:
     # ---- description -------------------------------------------------------------------
     @property
     def kind(self) -> str:
-        """``"multiclass"`` or ``"ova"``."""
-        return "ova" if isinstance(self.classifier, OneVsAllSVM) else "multiclass"
+        """``"multiclass"``, ``"multiclass_uncalibrated"`` or ``"ova"`` (the
+        ``classifier`` option it was trained with; report key ``svm_<kind>``)."""
+        if isinstance(self.classifier, OneVsAllSVM):
+            return "ova"
+        return "multiclass" if self.classifier.calibration is not None else (
+            "multiclass_uncalibrated")
 
     @property
     def classes(self) -> np.ndarray:
@@ -160,9 +171,10 @@ class ModelBundle:
     def probability_rule(self) -> dict:
         """How labels and probabilities follow from the decision scores.
 
-        ``labels``: ``decision`` (multiclass: the one-vs-one vote, as ``SVC.predict``;
-        one-vs-all: the largest binary decision value) or ``probability`` (the most
-        probable class); ``calibration``, ``aggregation``, ``temperature``: see
+        ``kind``: as :attr:`kind`; ``labels``: ``decision`` (multiclass: the one-vs-one
+        vote, as ``SVC.predict``; one-vs-all: the largest binary decision value) or
+        ``probability`` (the most probable class); ``calibration`` (None: the uncalibrated
+        multiclass SVM, no probabilities), ``aggregation``, ``temperature``: see
         :func:`hrlc.model.probabilities_from_scores`.
         """
         c = self.classifier
@@ -230,7 +242,18 @@ class ModelBundle:
         return self.classifier.decision_scores(self.transform(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n, n_classes) of input features X."""
+        """Class probabilities (n, n_classes) of input features X.
+
+        Raises
+        ------
+        AttributeError
+            The classifier is the uncalibrated multiclass SVM (no probabilities).
+        """
+        if not hasattr(self.classifier, "predict_proba"):
+            raise AttributeError("this bundle's classifier is the uncalibrated multiclass SVM "
+                                 "(classifier: multiclass_uncalibrated): it gives classes, "
+                                 "no probabilities; train with classifier: multiclass for "
+                                 "calibrated ones")
         return self.classifier.predict_proba(self.transform(X))
 
     def predict(self, X) -> np.ndarray:
@@ -330,7 +353,8 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
                       UserWarning, stacklevel=2)
     bundle = ModelBundle(
         input_features=meta["input_features"],
-        classifier=rebuild_classifier(meta["classifier"], arrays),
+        classifier=rebuild_classifier(meta["classifier"], arrays,
+                                      version=meta.get("version", 1)),
         scaler=None if meta["scaler"] is None else _state.load_object(meta["scaler"], arrays),
         pca=None if meta["pca"] is None else rebuild_pca(meta["pca"], arrays),
         impute_values=None if meta["impute"] is None else _state.decode(meta["impute"], arrays),

@@ -1,4 +1,5 @@
-"""Calibrators as plain arrays, expected calibration error and reliability curves.
+"""Calibrators as plain arrays, class probabilities from decision scores, expected
+calibration error and reliability curves.
 
 The calibrators are fitted by scikit-learn's ``CalibratedClassifierCV`` and kept as the
 arrays that define them, so that the bundle and a fast predictor apply exactly the same
@@ -17,6 +18,9 @@ from typing import Literal
 import numpy as np
 
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
+#: How one-vs-all binary outputs become class probabilities (see
+#: :func:`probabilities_from_scores`).
+AGGREGATIONS: tuple[str, ...] = ("normalise", "softmax", "score_softmax")
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,52 @@ def normalise_probabilities(proba: np.ndarray) -> np.ndarray:
     total = proba.sum(axis=1, keepdims=True)
     uniform = np.full_like(proba, 1.0 / proba.shape[1])
     return np.divide(proba, total, out=uniform, where=total != 0)
+
+
+def softmax(scores: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of scores (n, k) / temperature (max-shifted, so never overflows)."""
+    z = np.asarray(scores, dtype=np.float64) / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def probabilities_from_scores(scores: np.ndarray, calibrators: list[Calibrator] | None, *,
+                              aggregation: str = "normalise", temperature: float = 1.0,
+                              ) -> np.ndarray:
+    """Class probabilities (n, n_classes) from decision scores, as the classifiers do.
+
+    Parameters
+    ----------
+    scores : ndarray (n, n_classes), or (n,) for a two-class multiclass SVM
+        Decision values (multiclass: one-vs-rest shaped; one-vs-all: binary).
+    calibrators : list of Calibrator or None
+        One per column (one in the two-class case: ``p1 = cal(f)``, ``p0 = 1 - p1``,
+        whatever the aggregation). Not used by ``score_softmax``.
+    aggregation : {"normalise", "softmax", "score_softmax"}
+        With ``u_k = calibrators[k](scores[:, k])``, the calibrated binary
+        probabilities: ``normalise``: ``u_k / sum(u)`` (uniform when the sum is 0);
+        ``softmax``: ``softmax(u / temperature)``, the reference chain's rule (its
+        temperature is 1); ``score_softmax``: ``softmax(scores / temperature)`` over the
+        raw decision values, calibration unused (format 1 bundles called it
+        ``softmax``).
+    temperature : float
+        Of both softmaxes.
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    scores = np.asarray(scores, dtype=np.float64)
+    if aggregation == "score_softmax":
+        return softmax(scores, temperature=temperature)
+    if calibrators is None:
+        raise ValueError(f"aggregation={aggregation!r} needs calibrated binary "
+                         "probabilities; set calibration or use aggregation='score_softmax'")
+    if scores.ndim == 1:
+        p1 = calibrators[0].predict(scores)
+        return np.column_stack([1.0 - p1, p1])
+    calibrated = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(calibrators)])
+    if aggregation == "softmax":
+        return softmax(calibrated, temperature=temperature)
+    return normalise_probabilities(calibrated)
 
 
 def _bin_index(values: np.ndarray, n_bins: int) -> np.ndarray:

@@ -9,6 +9,11 @@ import numpy as np
 from hrlc.model.calibration import expected_calibration_error, reliability_curves
 
 
+#: The reference table's figures (plus ECE), in its column order.
+HEADLINE: tuple[str, ...] = ("overall_accuracy", "macro_f1", "macro_recall", "macro_precision",
+                             "ece")
+
+
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, *, classes: Sequence,
                            class_names: Mapping | None = None,
                            proba: np.ndarray | None = None, n_bins: int = 10) -> dict:
@@ -31,12 +36,14 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, *, classes: S
     Returns
     -------
     dict
-        ``n``, ``overall_accuracy``, ``macro_f1``, ``per_class`` (code -> name, precision,
-        recall, f1, support), ``confusion`` (rows: reference, columns: predicted, counts),
-        and with ``proba``: ``ece`` (top-label), ``classwise_ece`` (mean over classes),
-        ``reliability`` (per-class curves), ``log_loss``.
+        ``n``, ``overall_accuracy``, ``macro_f1``, ``macro_recall``, ``macro_precision``
+        (unweighted means over ``classes``; a class never predicted has precision 0),
+        ``per_class`` (code -> name, precision, recall, f1, support), ``confusion`` (rows:
+        reference, columns: predicted, counts), ``ece`` (top-label), ``classwise_ece``
+        (mean over classes) and ``log_loss`` (None without ``proba``: not applicable),
+        and with ``proba`` ``reliability`` (per-class curves).
     """
-    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
     classes = list(classes)
     names = dict(class_names or {})
@@ -46,13 +53,16 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, *, classes: S
     result = {
         "n": int(len(y_true)),
         "overall_accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=classes, average="macro",
-                                   zero_division=0)),
+        # means of the per-class figures: scikit-learn's average="macro" with these labels
+        "macro_f1": float(np.mean(f1)),
+        "macro_recall": float(np.mean(recall)),
+        "macro_precision": float(np.mean(precision)),
         "per_class": [
             {"code": _plain(c), "name": str(names.get(_plain(c), c)), "precision": float(p),
              "recall": float(r), "f1": float(f), "support": int(s)}
             for c, p, r, f, s in zip(classes, precision, recall, f1, support)],
         "confusion": confusion.tolist(),
+        "ece": None, "classwise_ece": None, "log_loss": None,
     }
     if proba is not None:
         index = {c: i for i, c in enumerate(classes)}
@@ -74,6 +84,6 @@ def _plain(value):
 
 
 def headline(metrics: Mapping) -> dict:
-    """The figures of one variant for a summary table: OA, macro-F1, ECE (or None)."""
-    return {"overall_accuracy": metrics["overall_accuracy"], "macro_f1": metrics["macro_f1"],
-            "ece": metrics.get("ece")}
+    """The figures of one variant in the reference table: OA, macro-F1, macro recall,
+    macro precision, ECE (None where not applicable or not recorded)."""
+    return {key: metrics.get(key) for key in HEADLINE}

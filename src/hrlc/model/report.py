@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from hrlc.model import plots
+from hrlc.model.evaluation import HEADLINE, headline
 from hrlc.model.train import TrainResult
+
+#: Column titles of the first table: the reference chain's table plus ECE.
+_HEADLINE_TITLES = {"overall_accuracy": "accuracy", "macro_f1": "macro-F1",
+                    "macro_recall": "macro recall", "macro_precision": "macro precision",
+                    "ece": "ECE"}
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -44,20 +50,39 @@ def report_json(result: TrainResult) -> dict:
     }
 
 
-def _summary_rows(variants: dict, split: str) -> list[list]:
+def _headline_rows(variants: dict, split: str) -> list[list]:
+    """One row per variant: the reference table's columns plus ECE ("-": not applicable,
+    the uncalibrated SVM has no probabilities)."""
+    return [[name, *headline(info[split]).values()] for name, info in variants.items()
+            if split in info]
+
+
+def _detail_rows(variants: dict) -> list[list]:
     rows = []
     for name, info in variants.items():
-        m = info.get(split)
-        if m is None:
-            continue
+        m = info["test"]
         cost = info.get("n_support_vectors", info.get("n_nodes"))
         other = m.get("other_labels")
         alt = "-" if other is None else (f"{other['overall_accuracy']:.3f} / "
                                          f"{other['macro_f1']:.3f} ({other['rule']})")
         seconds = info.get("fit_seconds")
-        rows.append([name, info.get("labels", "-"), m["overall_accuracy"], m["macro_f1"],
-                     m.get("ece"), alt, cost, None if seconds is None else f"{seconds:.1f}"])
+        fit = (f"{seconds:.1f}" if seconds is not None else
+               f"shared with {info['svm_shared_with']}" if "svm_shared_with" in info else None)
+        rows.append([name, info.get("labels", "-"), _probabilities(name, info),
+                     m.get("log_loss"), alt, cost, fit])
     return rows
+
+
+def _probabilities(name: str, info: dict) -> str:
+    """How a variant's probabilities are made (calibration, one-vs-all aggregation)."""
+    if not name.startswith("svm_"):
+        return "mean of the trees"
+    rule = info.get("aggregation")
+    if rule == "score_softmax":
+        return "score_softmax (uncalibrated)"
+    if info.get("calibration") is None:
+        return "none"
+    return info["calibration"] + (f", {rule}" if rule else "")
 
 
 def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: str = "ha",
@@ -70,12 +95,17 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
              f"`{data['split']}` split; cross-validation grouped by {data['groups']}; "
              f"{data['n_train']} training samples (of {data['n_train_before_cap']} before the "
              f"cap). Data SHA-256 `{data['sha256'][:16]}...`.", ""]
-    header = ["variant", "labels", "OA", "macro-F1", "ECE", "OA / F1 with the other labels",
-              "SVs / tree nodes", "fit (s)"]
+    header = ["variant", *(_HEADLINE_TITLES[k] for k in HEADLINE)]
     for split in ("test", "eval"):
-        rows = _summary_rows(result.variants, split)
+        rows = _headline_rows(result.variants, split)
         if rows:
             lines += [f"## Accuracy on the {split} set", ""] + _table(header, rows)
+    lines += ["## Variants (test set)", ""] + _table(
+        ["variant", "labels", "probabilities", "log loss", "OA / F1 with the other labels",
+         "SVs / tree nodes", "fit (s)"], _detail_rows(result.variants))
+    if "svm_multiclass_uncalibrated" in result.variants:
+        lines += ["ECE and log loss are not applicable (-) to `svm_multiclass_uncalibrated`: "
+                  "the one-vs-one vote gives no probabilities.", ""]
     c = bundle.classifier
     lines += ["## Model bundle", "",
               f"Classifier `{main}` (labels: {c.labels}, calibration: {c.calibration}"
@@ -83,6 +113,9 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
               f"{len(bundle.input_features)} input features; "
               f"{bundle.n_support_vectors} support vectors (kernel evaluations per pixel).",
               f"Best parameters: `{json.dumps(c.best_params_)}`.", ""]
+    if c.calibration is None:
+        lines += ["No probabilities: a map of this bundle holds the classes, and as "
+                  "confidence and margin the shares of the one-vs-one votes.", ""]
     test = result.variants[main]["test"]
     lines += [f"## Per class ({main}, test set)", ""] + _table(
         ["class", "precision", "recall", "F1", "support"],
@@ -137,7 +170,8 @@ def _figures(result: TrainResult) -> dict:
     figs = {"confusion": plots.confusion_figure(result.variants[main]["test"],
                                                 title=f"{main}, test set"),
             "reliability": plots.reliability_figure(
-                {k: v["test"] for k, v in result.variants.items() if "ece" in v["test"]})}
+                {k: v["test"] for k, v in result.variants.items()
+                 if v["test"]["ece"] is not None})}
     corr = result.correlation
     figs["correlation"] = plots.correlation_figure(
         corr["before"], corr["after"], names_before=corr["names_before"],

@@ -1,4 +1,5 @@
-"""RBF support-vector classifiers: multiclass (one-vs-one) and one-vs-all, calibrated.
+"""RBF support-vector classifiers: multiclass (one-vs-one, calibrated or not) and
+one-vs-all (calibrated).
 
 Both search C and gamma on a grid by cross-validation grouped by spatial block
 (``GridSearchCV`` over precomputed ``StratifiedGroupKFold`` splits, parallel through joblib)
@@ -16,16 +17,15 @@ from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from hrlc.model._checks import TrainingDataError, check_classes, check_fold_classes
-from hrlc.model.calibration import Calibrator, calibrated_parts, normalise_probabilities
+from hrlc.model.calibration import AGGREGATIONS, calibrated_parts, probabilities_from_scores
 
-AGGREGATIONS: tuple[str, ...] = ("normalise", "softmax")
 LABEL_RULES: tuple[str, ...] = ("decision", "probability")
 
 
@@ -173,7 +173,8 @@ class MulticlassSVM(_GridSVM):
     gamma_factors : sequence of float
         Grid of gamma, as multiples of ``1 / (n_features * var(X))``.
     calibration : {"isotonic", "sigmoid"} or None
-        Calibration of the one-vs-rest decision values; ``None``: no probabilities.
+        Calibration of the one-vs-rest decision values; ``None``: the uncalibrated SVM,
+        labels by its vote and no ``predict_proba`` (libsvm's vote is no probability).
     labels : {"decision", "probability"}
         ``decision``: the SVM's own label (the one-vs-one vote; one-vs-all: the largest
         binary decision value), so calibration never changes a label, accuracy or
@@ -222,6 +223,9 @@ class MulticlassSVM(_GridSVM):
 
     def fit(self, X, y, groups=None):
         """Fit on X (n_samples, n_features) and class codes y; ``groups``: spatial blocks."""
+        if self.calibration is None and self.labels == "probability":
+            raise ValueError("labels='probability' needs calibrated probabilities, got "
+                             "calibration=None; set calibration or use labels='decision'")
         X, y, splits, gammas = self._prepare(X, y, groups)
         weight = None if self.class_weight is None else compute_sample_weight(
             self.class_weight, y)
@@ -256,11 +260,13 @@ class OneVsAllSVM(_GridSVM):
 
     Parameters
     ----------
-    aggregation : {"normalise", "softmax"}
-        ``normalise``: the calibrated binary probabilities divided by their sum;
-        ``softmax``: ``softmax(f / temperature)`` over the binary decision values f.
+    aggregation : {"normalise", "softmax", "score_softmax"}
+        How the calibrated binary probabilities u become class probabilities:
+        ``normalise``: ``u / sum(u)``; ``softmax``: ``softmax(u / temperature)`` (the
+        reference chain's rule); ``score_softmax``: ``softmax(f / temperature)`` over the
+        raw binary decision values f, calibration unused.
     temperature : float
-        Of the softmax.
+        Of both softmaxes.
     scoring : str
         Score of each binary grid search (default ROC AUC: the ranking of decision values
         is what the aggregation uses).
@@ -282,7 +288,7 @@ class OneVsAllSVM(_GridSVM):
 
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
                  calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
-                 aggregation: Literal["normalise", "softmax"] = "normalise",
+                 aggregation: Literal["normalise", "softmax", "score_softmax"] = "normalise",
                  temperature: float = 1.0,
                  labels: Literal["decision", "probability"] = "decision",
                  scoring: str = "roc_auc", n_folds: int = 3, class_weight=None,
@@ -305,9 +311,10 @@ class OneVsAllSVM(_GridSVM):
         if self.aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got "
                              f"{self.aggregation!r}")
-        if self.aggregation == "normalise" and self.calibration is None:
-            raise ValueError("aggregation='normalise' needs calibrated binary probabilities; "
-                             "set calibration or use aggregation='softmax'")
+        if self.aggregation != "score_softmax" and self.calibration is None:
+            raise ValueError(f"aggregation={self.aggregation!r} needs calibrated binary "
+                             "probabilities; set calibration or use "
+                             "aggregation='score_softmax'")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         X, y, splits, gammas = self._prepare(X, y, groups)
@@ -352,33 +359,21 @@ class OneVsAllSVM(_GridSVM):
         return self._proba(self._check(X))
 
 
-def softmax(scores: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of scores (n, k) / temperature (max-shifted, so never overflows)."""
-    z = np.asarray(scores, dtype=np.float64) / temperature
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+def uncalibrated(model: MulticlassSVM) -> MulticlassSVM:
+    """A fitted calibrated :class:`MulticlassSVM` without its calibration.
 
-
-def probabilities_from_scores(scores: np.ndarray, calibrators: list[Calibrator] | None, *,
-                              aggregation: str = "normalise", temperature: float = 1.0,
-                              ) -> np.ndarray:
-    """Class probabilities (n, n_classes) from decision scores, as the classifiers do.
-
-    Parameters
-    ----------
-    scores : ndarray (n, n_classes), or (n,) for a two-class multiclass SVM
-        Decision values (multiclass: one-vs-rest shaped; one-vs-all: binary).
-    calibrators : list of Calibrator or None
-        One per column (one in the two-class case: ``p1 = cal(f)``, ``p0 = 1 - p1``).
-    aggregation : {"normalise", "softmax"}
-        ``normalise``: calibrated columns divided by their row sum (uniform when that
-        is 0); ``softmax``: ``softmax(scores / temperature)``, calibrators unused.
+    ``CalibratedClassifierCV(ensemble=False)`` fits the SVM on all samples exactly as
+    ``fit`` with ``calibration=None`` does (same grid search, same folds, same weights),
+    so the SVM is shared rather than searched and fitted again: the result predicts
+    what ``MulticlassSVM(calibration=None, labels="decision", ...).fit`` would (its
+    vote), and has no ``predict_proba``.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    if aggregation == "softmax":
-        return softmax(scores, temperature=temperature)
-    if scores.ndim == 1:
-        p1 = calibrators[0].predict(scores)
-        return np.column_stack([1.0 - p1, p1])
-    proba = np.column_stack([c.predict(scores[:, k]) for k, c in enumerate(calibrators)])
-    return normalise_probabilities(proba)
+    check_is_fitted(model, "svc_")
+    if model.calibration is None:
+        return model
+    bare = clone(model).set_params(calibration=None, labels="decision")
+    for name, value in vars(model).items():
+        if name.endswith("_") and not name.startswith("_"):
+            setattr(bare, name, value)
+    bare.calibrators_ = None
+    return bare

@@ -8,20 +8,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
+from hrlc.config.train import SvmKind, Variant
 from hrlc.model._checks import TrainingDataError
 from hrlc.model.bundle import ModelBundle
 from hrlc.model.evaluation import classification_metrics
 from hrlc.model.samples import (cap_training, class_table_from, data_checksum, feature_columns,
                                 handle_nonfinite, holdout_masks, sample_groups)
 from hrlc.model.selection import correlation_matrix, make_rfecv, selection_summary
-from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, cv_splits
+from hrlc.model.svm import MulticlassSVM, OneVsAllSVM, cv_splits, uncalibrated
 
 Progress = Callable[[str], None]
 _PROBE_ROWS = 16
+#: SVMs a bundle can hold (``classifier``), and every variant (``compare``), in the order
+#: of the reference chain's table; a variant's report key is ``svm_<kind>`` or
+#: ``random_forest``.
+SVM_KINDS: tuple[str, ...] = get_args(SvmKind)
+VARIANTS: tuple[str, ...] = get_args(Variant)
 
 
 @dataclass
@@ -32,8 +39,11 @@ class TrainResult:
     ----------
     bundle : ModelBundle
     variants : dict
-        Variant name -> {"test": metrics, "eval": metrics (when the table has an
-        evaluation set), "fit_seconds", "n_support_vectors" or "n_nodes", ...}.
+        Variant key (``svm_multiclass_uncalibrated``, ``svm_multiclass``, ``svm_ova``,
+        ``random_forest``, in that order, those trained) -> {"test": metrics, "eval":
+        metrics (when the table has an evaluation set), "fit_seconds", "n_support_vectors"
+        or "n_nodes", ...}; metrics as :func:`~hrlc.model.classification_metrics` (ECE and
+        log loss None for the uncalibrated SVM, which has no probabilities).
     selection, pca : dict or None
         Summaries of the feature selection and of the PCA.
     correlation : dict
@@ -85,7 +95,40 @@ def _svm(kind: str, cfg: Mapping):
     if kind == "ova":
         return OneVsAllSVM(aggregation=cfg["aggregation"], temperature=cfg["temperature"],
                            **common)
+    if kind == "multiclass_uncalibrated":
+        return MulticlassSVM(**{**common, "calibration": None, "labels": "decision"})
     return MulticlassSVM(**common)
+
+
+def _check_variants(classifier: str, compare) -> None:
+    if classifier not in SVM_KINDS:
+        why = (": the bundle holds an SVM, which the mapping stage evaluates; the "
+               "RandomForest is a comparison only (compare: [random_forest])"
+               if classifier == "random_forest" else "")
+        raise ValueError(f"classifier must be one of {SVM_KINDS}, got {classifier!r}{why}")
+    unknown = [c for c in compare if c not in VARIANTS]
+    if unknown:
+        raise ValueError(f"compare takes variants of {VARIANTS}, got {unknown}")
+
+
+def _fit_svms(kinds, cfg: Mapping, Z, y, groups, step: Progress) -> tuple[dict, dict]:
+    """Fitted SVM per kind and its variant record (fit time).
+
+    The uncalibrated multiclass SVM is the calibrated one's SVM when both are trained
+    (:func:`hrlc.model.svm.uncalibrated`): the same fit, not searched twice.
+    """
+    fitted, variants = {}, {}
+    for kind in sorted(kinds, key=("multiclass", "ova", "multiclass_uncalibrated").index):
+        step(f"SVM {kind}: grid search" + ("" if kind == "multiclass_uncalibrated" else
+                                          " and calibration"))
+        if kind == "multiclass_uncalibrated" and "multiclass" in fitted:
+            fitted[kind] = uncalibrated(fitted["multiclass"])
+            variants[kind] = {"fit_seconds": None, "svm_shared_with": "svm_multiclass"}
+            continue
+        start = time.perf_counter()
+        fitted[kind] = _svm(kind, cfg).fit(Z, y, groups)
+        variants[kind] = {"fit_seconds": time.perf_counter() - start}
+    return fitted, variants
 
 
 def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> dict:
@@ -94,12 +137,13 @@ def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> d
     out = {}
     for split, X in X_sets.items():
         X = X if prepare is None else prepare(X)
-        proba = model.predict_proba(X)
+        # an uncalibrated SVM has no predict_proba: ECE and log loss are not applicable
+        proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
         pred = model.predict(X)
         metrics = classification_metrics(y_sets[split], pred, classes=classes,
                                          class_names=names, proba=proba, n_bins=bins)
         rule = getattr(model, "labels", None)
-        if rule is not None:
+        if rule is not None and proba is not None:
             other = ("probability" if rule == "decision" else "decision")
             alt = (classes[np.argmax(proba, axis=1)] if other == "probability"
                    else model._decision_labels(X))
@@ -167,6 +211,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     """
     cfg = {k: v for k, v in locals().items() if k not in ("samples", "class_table",
                                                            "map_areas", "progress")}
+    _check_variants(classifier, compare)
     step = progress or _quiet
     step("preparing samples")
     names = feature_columns(samples, features)
@@ -214,13 +259,8 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
         Z = pca_model.transform(Z)
         pca_info = pca_model.summary()
 
-    variants: dict = {}
-    fitted: dict = {}
-    for kind in dict.fromkeys([classifier, *[c for c in compare if c != "random_forest"]]):
-        step(f"SVM {kind}: grid search and calibration")
-        start = time.perf_counter()
-        fitted[kind] = _svm(kind, cfg).fit(Z, y, groups)
-        variants[f"svm_{kind}"] = {"fit_seconds": time.perf_counter() - start}
+    kinds = [k for k in SVM_KINDS if k == classifier or k in compare]
+    fitted, fits = _fit_svms(kinds, cfg, Z, y, groups, step)
     bundle = ModelBundle(
         input_features=selected, classifier=fitted[classifier], scaler=bundle_scaler,
         pca=pca_model, impute_values=None if impute is None else impute[sel],
@@ -237,12 +277,16 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                          impute[sel]) for s, d in held.items()}
     y_sets = {s: d["class"].to_numpy() for s, d in held.items()}
     class_names = {c: v.get("name", str(c)) for c, v in table.items()}
-    for kind, model in fitted.items():
-        info = variants[f"svm_{kind}"]
+    variants: dict = {}
+    for kind in kinds:
+        model = fitted[kind]
+        info = variants[f"svm_{kind}"] = fits[kind]
         info.update(_evaluate(model, X_sets, y_sets, classes, class_names, ece_bins,
                               prepare=bundle.transform))
         info.update(n_support_vectors=model.n_support_vectors_, best_params=model.best_params_,
-                    labels=model.labels)
+                    labels=model.labels, calibration=model.calibration)
+        if kind == "ova":
+            info.update(aggregation=model.aggregation)
     if "random_forest" in compare:
         step("RandomForest baseline")
         from sklearn.ensemble import RandomForestClassifier

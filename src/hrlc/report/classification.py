@@ -147,7 +147,8 @@ def calibration_section(products: RunProducts) -> Html:
         return section("calibration", "Calibration", stage_note(products.manifest, "train"))
     rows = [(name, info["test"].get("ece"), info["test"].get("classwise_ece"),
              info["test"].get("log_loss"))
-            for name, info in training["variants"].items() if "ece" in info.get("test", {})]
+            for name, info in training["variants"].items()
+            if info.get("test", {}).get("ece") is not None]  # uncalibrated SVM: no ECE
     parts = []
     if products.reliability_png is not None:
         parts.append(image(products.reliability_png, alt="reliability curves",
