@@ -41,7 +41,7 @@ def count_progress(label: str, total: int, *, console=None) -> Iterator[Callable
     from rich.console import Console
     from rich.progress import Progress
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     with Progress(*_columns(), console=console, transient=False) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
@@ -57,7 +57,7 @@ def dask_progress(label: str, *, client=None, console=None) -> Iterator[None]:
     from rich.console import Console
     from rich.progress import Progress
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     if client is not None:
         link = getattr(client, "dashboard_link", None)
         console.print(f"{label}: running on the cluster" + (f" (dashboard: {link})" if link else ""))

@@ -95,7 +95,7 @@ def bench(
                                   latest, plan, previous_rows, select)
     from hrlc.errors import HrlcError, InputError
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     benchmarks = (benchmarks or default_benchmarks()).resolve()
     results = (results or benchmarks / "results").resolve()
     markdown_path = markdown_path or benchmarks / "RESULTS.md"

@@ -125,7 +125,7 @@ def dataset(
 
     run = load_config(config, DatasetRunConfig)
     compute = chosen_compute(run.compute, scheduler, workers)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     _check_outputs(run, overwrite)
     start = time.perf_counter()
     cube = _open_features(run.features)

@@ -50,7 +50,7 @@ def features(
 
     run = load_config(config, FeaturesRunConfig)
     compute = chosen_compute(run.compute, scheduler, workers)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)
     if output.exists() and not overwrite:
         from hrlc.errors import OutputExistsError

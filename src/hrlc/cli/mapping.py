@@ -94,7 +94,7 @@ def map_(
 
     run = load_config(config, MapRunConfig)
     compute = chosen_compute(run.compute, scheduler, workers)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)
     manifest = check_outputs(output, overwrite=overwrite)["manifest"]
     start = time.perf_counter()

@@ -172,7 +172,7 @@ def masks(
     scl = read_scl(cfg.sources, chunks=cfg.chunks, options=read)
     dem = _open_dem(cfg.dem, scenes.isel(time=0, band=0), chunks=cfg.chunks) if cfg.dem else None
     out = Path(cfg.output)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     compute = chosen_compute(cfg.compute, scheduler, workers)
     with compute_context(compute) as client, atomic_output(out, overwrite=overwrite) as tmp:
         tmp.mkdir()
@@ -370,4 +370,4 @@ def evaluate_masks_command(
         if "time" in reference.dims:
             panels = {k: v.isel(time=0) for k, v in panels.items()}
         _panel_png(rgb, shown, panels, tmp / "comparison.png")
-    Console(stderr=True).print(f"scores.json and comparison.png in {out}")
+    Console(stderr=True, soft_wrap=True).print(f"scores.json and comparison.png in {out}")

@@ -58,7 +58,7 @@ def run(
     from hrlc.errors import StageInterrupted
     from hrlc.pipeline import run_chain
 
-    console = Console()
+    console = Console(soft_wrap=True)
     cfg = load_config(config, RunConfig)
     cfg.read = read_options(cfg.read, aoi=aoi)
     def echo(text: str) -> None:

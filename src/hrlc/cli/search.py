@@ -44,7 +44,7 @@ def search(
 
     from hrlc.io.stac_search import catalog_url, search_items, write_items
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     url = catalog_url(catalog)
     with console.status(f"searching {url} ...") as status:
         items = search_items(catalog, collection, dates=dates, bbox=bbox, tile=tile,

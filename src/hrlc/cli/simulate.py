@@ -55,7 +55,7 @@ def simulate(
     given = {"size": size, "dates": dates, "seed": seed, "start": start}
     options.update({k: v for k, v in given.items() if v is not None})
     cfg = validate_config(options, SimulateConfig, source=str(config or "command line"))
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     begin = time.perf_counter()
     series = simulate_series(**cfg.model_dump())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
