@@ -26,6 +26,24 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _remove_settled(path: Path, *, settle: float = 1.0, seconds: float = 30.0) -> None:
+    """Remove a temporary output after an interrupt, again whenever it comes back within
+    ``settle`` seconds: dask's threads may still be finishing the chunk they were writing
+    into it (the scheduler stops handing out tasks at once, but does not wait for the
+    running ones). Whatever a very long task writes after ``seconds`` stays a temporary
+    name, which the next write of the same output sweeps."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        _remove(path)
+        calm = time.monotonic() + settle
+        while time.monotonic() < calm and not (path.exists() or path.is_symlink()):
+            time.sleep(0.05)
+        if not (path.exists() or path.is_symlink()) or time.monotonic() > deadline:
+            return
+
+
 def _leftovers(final: Path) -> list[Path]:
     return [*final.parent.glob(f".{final.name}.partial-*"),
             *final.parent.glob(f".{final.name}.old-*")]
@@ -81,7 +99,7 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
         try:
             yield tmp
         except BaseException:
-            _remove(tmp)
+            _remove_settled(tmp)
             raise
         if tmp.is_dir() and final.exists():
             trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
