@@ -1,7 +1,7 @@
 """``hrlc run`` of several tiles (or years) from one config (``tiles:``).
 
 Layout: each tile is a run folder of its own, ``OUT/<tile>/`` (stage outputs,
-``configs/``, ``manifest.json``, ``report.html``), made by :func:`hrlc.pipeline.run_folder`
+``configs/``, ``manifest.json``, ``report.html``), made by :func:`hrlc.pipeline_folder.run_folder`
 exactly as a run without tiles; ``OUT/manifest.json`` (format ``hrlc-run-tiles``) lists the
 tiles with their folder, status, stage statuses and the model their map used.
 
@@ -20,8 +20,8 @@ from pathlib import Path
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.lock import folder_lock
-from hrlc.pipeline import (_hash_of, _write_manifest, make_run_folder, plan, read_manifest,
-                           run_folder)
+from hrlc.pipeline_folder import _write_manifest, make_run_folder, read_manifest, run_folder
+from hrlc.pipeline_plan import _hash_of, plan
 from hrlc.pipeline_select import check_upstream, selected
 
 #: ``format`` of the top-level manifest of a run with tiles.
