@@ -160,8 +160,8 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
                bundle: Path | None = None, extra: dict | None = None, force: bool = False,
                echo: Callable[[str], None] = print) -> dict:
     """:func:`hrlc.pipeline.run_chain` of one folder (a run, or a tile); ``bundle``: a shared
-    model for
-    the map step (see :func:`~hrlc.pipeline_plan.plan`); ``extra``: more manifest keys."""
+    model for the map step (see :func:`~hrlc.pipeline_plan.plan`); ``extra``: more manifest
+    keys."""
     from hrlc.pipeline_select import check_upstream, selected
 
     out = Path(run.output)
