@@ -101,7 +101,7 @@ def test_bench_runs_stages_and_keeps_the_latest_row_of_the_others(tree, tmp_path
                           "906 s / 21 GB"]
     assert rows["masks"]["read_s"] == masks["read_decode_seconds"]
     cells = _line(markdown, "map")
-    assert cells[1:8] == ["2744 px", "215.2", "3.16", "167.6", "≤ 1,200 s / ≤ 4 GB",
+    assert cells[1:8] == ["2744 px", "215.2", "3.16", "167.6", "≤ 600 s / ≤ 4 GB",
                           "12,510 s / 12.6 GB (21KUQ)", "6,038 s / 19.3 GB"]
     assert _line(markdown, "stage")[5:8] == [
         "target", "reference chain: existing pipeline", "reference chain: xarray re-implementation"]
@@ -150,8 +150,8 @@ def test_from_results_takes_a_newer_hand_run_and_keeps_older_rows(tree, capsys):
 
 def test_target_is_judged_on_a_full_tile_only():
     row = {"stage": "map", "size": FULL_TILE, "wall_s": 1500.0, "peak_rss_gb": 3.2}
-    assert target_text(row) == "≤ 1,200 s / ≤ 4 GB (not met)"
-    assert target_text({**row, "size": 2744}) == "≤ 1,200 s / ≤ 4 GB"
+    assert target_text(row) == "≤ 600 s / ≤ 4 GB (not met)"
+    assert target_text({**row, "size": 2744}) == "≤ 600 s / ≤ 4 GB"
     assert target_text({**row, "stage": "glcm"}) == "—"
 
 
