@@ -18,8 +18,8 @@ from hrlc.io import write_zarr
 from hrlc.io.vectors import read_samples, write_samples
 from hrlc.mapping import class_distribution, compare_maps, predict_map
 from hrlc.model import load_bundle, train_model
-from hrlc.pipeline_experiment import run_experiment, variant_scores
-from hrlc.pipeline_experiment_files import mapping_cost
+from hrlc.pipeline.experiment import run_experiment, variant_scores
+from hrlc.pipeline.experiment_files import mapping_cost
 from tests.mapping.conftest import CHUNK, CLASS_TABLE, cube, feature_names, table  # noqa: F401
 
 #: A one-point grid on 2 folds: each variant trains in well under a second.
@@ -320,7 +320,7 @@ def test_html_table_sorts_by_a_clicked_column():
     import re
     import subprocess
 
-    from hrlc.pipeline_experiment_files import _SORT_JS, _html_rows
+    from hrlc.pipeline.experiment_files import _SORT_JS, _html_rows
     from hrlc.report._html import table as html_table
 
     frame = pd.DataFrame({"variant": ["b", "a", "c", "d"], "OA": [0.9, np.nan, 0.95, 0.1]})

@@ -13,7 +13,7 @@ from skimage.filters import sobel as skimage_sobel
 
 from hrlc.errors import ConfigError, MissingBandError
 from hrlc.features import INDEX_NAMES, INDICES, compute_index, resolve_indices
-from hrlc.features._expr import parse_expression
+from hrlc.config.expressions import parse_expression
 
 BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
 # One pixel of known reflectance, and each index computed by hand from it.

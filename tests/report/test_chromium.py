@@ -55,7 +55,7 @@ def _hex_rgb(colour: str) -> tuple[int, int, int]:
 def test_report_renders_the_map_without_console_messages(run_folder, tmp_path):
     from PIL import Image
 
-    from hrlc.io.run_report import write_run_report
+    from hrlc.pipeline.report import write_run_report
     from hrlc.mapping import read_class_table
 
     page = write_run_report(run_folder, tmp_path / "report.html")

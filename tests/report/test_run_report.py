@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from hrlc.io.run_report import read_run_products, write_run_report
+from hrlc.pipeline.report import read_run_products, write_run_report
 from hrlc.report import build_report_html
 
 from tests.report.conftest import parse_report, run_cli, values

@@ -103,7 +103,7 @@ def demo(
     from hrlc.config.run import RunConfig
     from hrlc.io.safe_writer import write_series
     from hrlc.pipeline import run_chain
-    from hrlc.pipeline_experiment import run_experiment
+    from hrlc.pipeline.experiment import run_experiment
     from hrlc.simulate import simulate_series
 
     console = Console()

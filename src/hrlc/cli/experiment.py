@@ -70,7 +70,7 @@ def experiment(
     from hrlc.compute import compute_context
     from hrlc.config import load_config
     from hrlc.config.experiment import ExperimentConfig
-    from hrlc.pipeline_experiment import run_experiment
+    from hrlc.pipeline.experiment import run_experiment
 
     run = load_config(config, ExperimentConfig)
     compute = chosen_compute(run.compute, scheduler, workers)

@@ -26,7 +26,7 @@ def report(
 
     Example: [bold]hrlc report hrlc-output[/]  (then open hrlc-output/report.html)
     """
-    from hrlc.io.run_report import write_run_report
+    from hrlc.pipeline.report import write_run_report
 
     path = write_run_report(out, output, overwrite=overwrite or output is None)
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

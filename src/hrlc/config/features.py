@@ -7,9 +7,11 @@ from typing import Literal
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from hrlc.config._base import StageConfig
+from hrlc.config.feature_names import (CHOOSING, DEFAULT_TEXTURES, STATISTICS, TEXTURES,
+                                       check_options)
+from hrlc.config.indices import INDEX_NAMES, resolve_indices
 from hrlc.config.io import ComputeConfig, SourceOptions
-from hrlc.features.glcm import DEFAULT_TEXTURES, TEXTURES
-from hrlc.features.temporal import STATISTICS
+from hrlc.errors import ConfigError
 
 
 class FeaturesConfig(StageConfig):
@@ -28,6 +30,10 @@ class FeaturesConfig(StageConfig):
     (month 1-12 or a statistic), window (odd px), grey levels, distances (px), angles
     (degrees), textures, fixed quantisation range or robust percentiles;
     ``dem_resampling``: how the DEM is put on the grid.
+
+    Names (textures, statistics, presets, indices) are checked against
+    :mod:`hrlc.config.feature_names` and :mod:`hrlc.config.indices`, so that validating a
+    configuration imports no stage.
     """
 
     preset: Literal["reference", "extended"] = "extended"
@@ -112,10 +118,6 @@ class FeaturesConfig(StageConfig):
 
     @model_validator(mode="after")
     def _consistent(self) -> FeaturesConfig:
-        from hrlc.errors import ConfigError
-        from hrlc.features.indices import INDEX_NAMES, resolve_indices
-        from hrlc.features.presets import CHOOSING, check_options
-
         custom = self.custom_indices or {}
         names = list(INDEX_NAMES) + list(custom) if self.indices is None else self.indices
         try:

@@ -56,26 +56,10 @@ import numpy as np
 import xarray as xr
 from numba import njit, prange
 
+from hrlc.config.feature_names import DEFAULT_TEXTURES, TEXTURES
 from hrlc.errors import ConfigError
 from hrlc.features._window import map_window, run_parallel_kernel
 
-#: Every texture this module computes, with its formula.
-TEXTURES: dict[str, str] = {
-    "contrast": "sum P(i,j) (i-j)^2",
-    "dissimilarity": "sum P(i,j) |i-j|",
-    "homogeneity": "sum P(i,j) / (1 + (i-j)^2)",
-    "ASM": "angular second moment, sum P(i,j)^2",
-    "energy": "sqrt(ASM)",
-    "correlation": "sum P(i,j) (i-mu)(j-mu) / var (1 where var = 0)",
-    "entropy": "-sum P(i,j) ln P(i,j)",
-    "mean": "GLCM mean, sum P(i,j) i",
-    "variance": "GLCM variance, sum P(i,j) (i-mu)^2",
-    "std": "sqrt(GLCM variance)",
-}
-#: The six textures of the HRLC reference chain (default).
-DEFAULT_TEXTURES: tuple[str, ...] = (
-    "contrast", "dissimilarity", "homogeneity", "ASM", "correlation", "entropy",
-)
 _CODE = {name: k for k, name in enumerate(TEXTURES)}
 #: Grey level that marks a missing pixel (no pair uses it).
 INVALID = 255
@@ -367,5 +351,6 @@ def glcm_textures(
     attrs = dict(band.attrs, glcm_window=window, glcm_levels=levels,
                  glcm_distances=list(distances), glcm_angles=list(angles))
     coords = {k: v for k, v in band.coords.items() if k not in ("band",)}
-    return xr.DataArray(out, dims=("texture", *band.dims), coords=coords,
-                        attrs=attrs).assign_coords(texture=textures)
+    # an explicit name: xarray would take the dask array's, a token of the chunking
+    return xr.DataArray(out, dims=("texture", *band.dims), coords=coords, attrs=attrs,
+                        name="glcm_textures").assign_coords(texture=textures)

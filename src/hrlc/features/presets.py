@@ -26,22 +26,21 @@
   ``dem_resampling``) apply to both presets. The composites must hold the 12 bands and
   one composite for each calendar month, and a DEM must be given; otherwise
   :func:`reference_stack` raises an error naming everything that is missing.
+
+:data:`PRESETS`, :data:`CHOOSING` and :func:`check_options` are defined in
+:mod:`hrlc.config.feature_names` (so that a configuration is checked without this stage)
+and re-exported here.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hrlc.config.feature_names import CHOOSING, PRESETS, check_options
 from hrlc.errors import ConfigError, MissingBandError
-from hrlc.features.glcm import DEFAULT_TEXTURES
 
-#: The presets of :func:`hrlc.features.build_features`.
-PRESETS: tuple[str, ...] = ("reference", "extended")
 #: Spectral bands of the reference preset: the L2A bands B01-B12 without B10 (cirrus,
 #: not delivered at L2A), in band order.
 REFERENCE_BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08",
@@ -50,47 +49,9 @@ REFERENCE_BANDS: tuple[str, ...] = ("B01", "B02", "B03", "B04", "B05", "B06", "B
 REFERENCE_MONTHS: tuple[int, ...] = tuple(range(1, 13))
 #: Statistic over the months that makes the reference preset's annual composite.
 ANNUAL_COMPOSITE = "median"
-#: Options of ``build_features`` that choose which features are built, with the value
-#: that leaves the choice to the preset (``None``, or an empty mapping, means unset).
-CHOOSING: dict[str, Any] = {
-    "bands": None, "months": None, "indices": None, "custom_indices": None,
-    "index_months": None, "index_statistics": (), "glcm_textures": DEFAULT_TEXTURES,
-}
 
-
-def _unset(value: Any, default: Any) -> bool:
-    if default is None:
-        return value is None or (isinstance(value, Mapping) and not value)
-    return value is not None and tuple(value) == tuple(default)
-
-
-def check_options(preset: str, options: Mapping[str, Any]) -> None:
-    """Check that ``preset`` is known and that the options leave it its feature list.
-
-    Parameters
-    ----------
-    preset : str
-        One of :data:`PRESETS`.
-    options : mapping
-        The values of (some of) the :data:`CHOOSING` options of ``build_features``.
-
-    Raises
-    ------
-    ConfigError
-        Unknown preset, or ``reference`` with an option of :data:`CHOOSING` that is not
-        its default (the message names them and their values).
-    """
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown feature preset {preset!r}; use one of {', '.join(PRESETS)}")
-    if preset == "extended":
-        return
-    set_here = {k: v for k, v in options.items() if k in CHOOSING and not _unset(v, CHOOSING[k])}
-    if set_here:
-        given = ", ".join(f"{k}={v!r}" for k, v in set_here.items())
-        raise ConfigError(
-            f"preset 'reference' fixes the feature list, so {', '.join(set_here)} must be "
-            f"left unset (got {given}); remove them, or use preset 'extended' to choose "
-            "features")
+__all__ = ["ANNUAL_COMPOSITE", "CHOOSING", "PRESETS", "REFERENCE_BANDS", "REFERENCE_MONTHS",
+           "check_options", "reference_stack"]
 
 
 def _month_span(times: pd.DatetimeIndex) -> str:

@@ -8,11 +8,9 @@ import warnings
 import numpy as np
 import xarray as xr
 
-#: Statistics over months that can be taken of each index.
-STATISTICS: dict[str, str] = {
-    "median": "median", "mean": "mean", "min": "minimum", "max": "maximum",
-    "std": "standard deviation",
-}
+from hrlc.config.feature_names import STATISTICS
+
+__all__ = ["STATISTICS", "nan_median", "reduce_time"]
 
 
 def nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from hrlc.config.classes import ClassTable, LCMapping
 from hrlc.errors import ConfigError, CorruptFileError, InputError
 from hrlc.io.atomic import atomic_output
 
@@ -139,26 +140,23 @@ def _load_yaml(path: str | os.PathLike, what: str, keys: set[str]) -> dict:
     return data
 
 
-def read_class_table(path: str | os.PathLike):
+def read_class_table(path: str | os.PathLike) -> ClassTable:
     """Read a class table YAML: ``classes: [{code: 1, name: forest, colour: "#..."}]``.
 
-    Returns :class:`hrlc.dataset.ClassTable`; ConfigError on a bad file or table.
+    Returns :class:`hrlc.config.classes.ClassTable`; ConfigError on a bad file or table.
     """
-    from hrlc.dataset.classes import ClassTable
-
     data = _load_yaml(path, "class table", {"classes"})
     if not isinstance(data.get("classes"), list):
         raise ConfigError(f"{path}: 'classes' must be a list of {{code, name, colour}}")
     return ClassTable(data["classes"], source=str(path))
 
 
-def read_lc_mapping(path: str | os.PathLike):
+def read_lc_mapping(path: str | os.PathLike) -> LCMapping:
     """Read a land-cover code mapping YAML: ``mapping: {1: forest, ...}``, ``ignore: [0]``.
 
-    Returns :class:`hrlc.dataset.LCMapping` (its ``source`` is the file, named in errors).
+    Returns :class:`hrlc.config.classes.LCMapping` (its ``source`` is the file, named in
+    errors).
     """
-    from hrlc.dataset.classes import LCMapping
-
     data = _load_yaml(path, "land-cover mapping", {"mapping", "ignore"})
     mapping, ignore = data.get("mapping"), data.get("ignore", [0])
     if not isinstance(mapping, dict) or not isinstance(ignore, list):

@@ -1,7 +1,7 @@
 """The run report: one self-contained HTML page that shows what a run produced.
 
 ``build_report_html(products)`` turns the already-read products of a run folder
-(:class:`RunProducts`) into the page; :func:`hrlc.io.run_report.write_run_report` reads
+(:class:`RunProducts`) into the page; :func:`hrlc.pipeline.report.write_run_report` reads
 a run folder and writes ``OUT/report.html`` atomically (``hrlc report OUT``).
 """
 

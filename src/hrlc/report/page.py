@@ -46,7 +46,7 @@ def build_report_html(products: RunProducts) -> str:
     Parameters
     ----------
     products : RunProducts
-        What the run folder holds (:func:`hrlc.io.run_report.read_run_products`).
+        What the run folder holds (:func:`hrlc.pipeline.report.read_run_products`).
         Sections of stages that did not run say so.
 
     Returns

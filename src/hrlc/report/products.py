@@ -12,7 +12,7 @@ from hrlc.report._html import Html, note
 class RunProducts:
     """The products of one ``hrlc run`` folder that the report shows.
 
-    Read by :func:`hrlc.io.run_report.read_run_products`; a product is None when its
+    Read by :func:`hrlc.pipeline.report.read_run_products`; a product is None when its
     stage did not run (or its file is absent).
 
     Attributes

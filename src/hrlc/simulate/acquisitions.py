@@ -1,94 +1,26 @@
-"""When and how each scene is acquired: dates, sun position, product naming, baselines.
+"""When each simulated scene is acquired: dates, orbits, baselines, sun position.
 
 Sentinel-2 crosses the equator southwards at 10:30 mean local solar time, so a tile is
-seen at about ``10:30 - longitude / 15`` UTC. The sun position comes from the NOAA
-low-precision solar ephemeris (better than 0.01 degrees, 1950-2050).
+seen at about ``10:30 - longitude / 15`` UTC.
 
-Processing baselines are cycled per product from a list so that both conventions appear:
-before 04.00 reflectance is ``DN / 10000``; from 04.00 (25 January 2022, and every
-product of the Collection-1 reprocessing) it is ``(DN - 1000) / 10000``. A product sensed
-after 25 January 2022 never gets a baseline older than 04.00.
+Processing baselines are cycled per product from a list so that both conventions appear
+(see :mod:`hrlc.io.acquisition`); a product sensed after 25 January 2022 never gets a
+baseline older than 04.00. :class:`Acquisition` and :func:`sun_position` live in
+:mod:`hrlc.io.acquisition` (the SAFE writer needs them) and are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
-BASELINE_04_START = datetime(2022, 1, 25)
+from hrlc.io.acquisition import BASELINE_04_START, Acquisition, has_offset, sun_position
+
 _S2A_FIRST_ORBIT = datetime(2015, 6, 23)
 _S2B_FIRST_ORBIT = datetime(2017, 3, 7)
 _ORBITS_PER_DAY = 14.3  # 143 orbits per 10-day cycle
 _REPROCESSING_TIME = datetime(2023, 3, 14, 9, 0, 0)  # Collection-1 generation times
-
-
-def has_offset(baseline: str) -> bool:
-    """True for processing baselines 04.00 and later (BOA_ADD_OFFSET = -1000)."""
-    return tuple(int(p) for p in baseline.split(".")) >= (4, 0)
-
-
-@dataclass(frozen=True)
-class Acquisition:
-    """One simulated L2A product.
-
-    Attributes
-    ----------
-    index : int
-        Position in the time series.
-    sensing_time : datetime
-        UTC start of the datatake over the tile.
-    spacecraft : str
-        ``"S2A"`` or ``"S2B"``.
-    relative_orbit, absolute_orbit : int
-    baseline : str
-        Processing baseline, ``"NN.NN"``.
-    generation_time : datetime
-        When the product was (re)processed.
-    tile_id : str
-        MGRS tile, e.g. ``"31TCJ"``.
-    sun_zenith, sun_azimuth : float
-        Degrees at the tile centre; azimuth clockwise from north.
-    """
-
-    index: int
-    sensing_time: datetime
-    spacecraft: str
-    relative_orbit: int
-    absolute_orbit: int
-    baseline: str
-    generation_time: datetime
-    tile_id: str
-    sun_zenith: float
-    sun_azimuth: float
-
-    @property
-    def boa_add_offset(self) -> float:
-        """BOA_ADD_OFFSET in DN: -1000 from baseline 04.00, else 0."""
-        return -1000.0 if has_offset(self.baseline) else 0.0
-
-    @property
-    def day_of_year(self) -> float:
-        return float(self.sensing_time.timetuple().tm_yday)
-
-    @property
-    def product_name(self) -> str:
-        """Product name without suffix (``S2A_MSIL2A_20190105T105431_N0212_R051_T31TCJ_...``)."""
-        return (f"{self.spacecraft}_MSIL2A_{self.sensing_time:%Y%m%dT%H%M%S}_N"
-                f"{self.baseline.replace('.', '')}_R{self.relative_orbit:03d}_T{self.tile_id}_"
-                f"{self.generation_time:%Y%m%dT%H%M%S}")
-
-    @property
-    def granule_name(self) -> str:
-        """Name of the granule folder, e.g. ``L2A_T31TCJ_A018406_20190105T105434``."""
-        start = self.sensing_time + timedelta(seconds=3)
-        return f"L2A_T{self.tile_id}_A{self.absolute_orbit:06d}_{start:%Y%m%dT%H%M%S}"
-
-    @property
-    def file_stem(self) -> str:
-        """Stem of the band files, e.g. ``T31TCJ_20190105T105431``."""
-        return f"T{self.tile_id}_{self.sensing_time:%Y%m%dT%H%M%S}"
 
 
 def plan_acquisitions(*, start: date, dates: int, interval_days: int | None,
@@ -140,31 +72,5 @@ def plan_acquisitions(*, start: date, dates: int, interval_days: int | None,
     return plan
 
 
-def sun_position(when: np.datetime64, latitude, longitude) -> tuple[np.ndarray, np.ndarray]:
-    """Solar zenith and azimuth (degrees, azimuth clockwise from north).
-
-    Parameters
-    ----------
-    when : datetime64
-        UTC time.
-    latitude, longitude : float or ndarray
-        Degrees (north and east positive).
-    """
-    j2000 = np.datetime64("2000-01-01T12:00:00", "ms")
-    days = (np.datetime64(when, "ms") - j2000) / np.timedelta64(1, "D")
-    mean_longitude = np.radians((280.460 + 0.9856474 * days) % 360)
-    anomaly = np.radians((357.528 + 0.9856003 * days) % 360)
-    ecliptic = mean_longitude + np.radians(1.915 * np.sin(anomaly) + 0.020 * np.sin(2 * anomaly))
-    obliquity = np.radians(23.439 - 0.0000004 * days)
-    right_ascension = np.arctan2(np.cos(obliquity) * np.sin(ecliptic), np.cos(ecliptic))
-    declination = np.arcsin(np.sin(obliquity) * np.sin(ecliptic))
-    sidereal_hours = (18.697374558 + 24.06570982441908 * days) % 24
-    hour_angle = np.radians(sidereal_hours * 15 + np.asarray(longitude)) - right_ascension
-    lat = np.radians(np.asarray(latitude, dtype=np.float64))
-    cos_zenith = (np.sin(lat) * np.sin(declination)
-                  + np.cos(lat) * np.cos(declination) * np.cos(hour_angle))
-    zenith = np.degrees(np.arccos(np.clip(cos_zenith, -1, 1)))
-    azimuth = np.degrees(np.arctan2(
-        -np.sin(hour_angle),
-        np.tan(declination) * np.cos(lat) - np.sin(lat) * np.cos(hour_angle)))
-    return zenith, azimuth % 360
+__all__ = ["BASELINE_04_START", "Acquisition", "has_offset", "plan_acquisitions",
+           "sun_position"]

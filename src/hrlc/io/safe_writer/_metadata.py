@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import CRS, Transformer
 
-from hrlc.simulate.acquisitions import Acquisition, sun_position
+from hrlc.io.acquisition import Acquisition, sun_position
 
 _PRODUCT_NS = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
 _TILE_NS = "https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd"

@@ -1,7 +1,7 @@
 """``hrlc run`` of several tiles (or years) from one config (``tiles:``).
 
 Layout: each tile is a run folder of its own, ``OUT/<tile>/`` (stage outputs,
-``configs/``, ``manifest.json``, ``report.html``), made by :func:`hrlc.pipeline_folder.run_folder`
+``configs/``, ``manifest.json``, ``report.html``), made by :func:`hrlc.pipeline.folder.run_folder`
 exactly as a run without tiles; ``OUT/manifest.json`` (format ``hrlc-run-tiles``) lists the
 tiles with their folder, status, stage statuses and the model their map used.
 
@@ -20,9 +20,9 @@ from pathlib import Path
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.lock import folder_lock
-from hrlc.pipeline_folder import _write_manifest, make_run_folder, read_manifest, run_folder
-from hrlc.pipeline_plan import _hash_of, plan
-from hrlc.pipeline_select import check_upstream, selected
+from hrlc.pipeline.folder import make_run_folder, read_manifest, run_folder, write_manifest
+from hrlc.pipeline.plan import digest, plan
+from hrlc.pipeline.select import check_upstream, selected
 
 #: ``format`` of the top-level manifest of a run with tiles.
 TILES_FORMAT = "hrlc-run-tiles"
@@ -77,13 +77,13 @@ def _run_tiles(run: RunConfig, tiles: dict[str, RunConfig], out: Path, *, config
     if "damaged" in read_manifest(out):
         echo(f"[run] {out / 'manifest.json'} is damaged; rebuilding it")
     manifest = {"format": TILES_FORMAT, "version": 1, "config_source": config_source,
-                "config": resolved, "config_hash": _hash_of(resolved),
+                "config": resolved, "config_hash": digest(resolved)[:16],
                 "model_from": run.model_from,
                 "tiles": {name: {"output": tile.output, "status": "pending",
                                  **{k: v for k, v in before.get(name, {}).items()
                                     if k in ("stages", "model")}}
                           for name, tile in tiles.items()}}
-    _write_manifest(out, manifest)
+    write_manifest(out, manifest)
     for name, tile in tiles.items():
         entry, bundle = manifest["tiles"][name], _bundle(run, tiles, name)
         chosen = {s.name for s in selected(plan(tile, Path(tile.output), bundle=bundle),
@@ -101,12 +101,12 @@ def _run_tiles(run: RunConfig, tiles: dict[str, RunConfig], out: Path, *, config
             entry["status"] = "interrupted" if isinstance(exc, StageInterrupted) else "failed"
             entry["stages"] = {k: v.get("status") for k, v in
                                read_manifest(Path(tile.output)).get("stages", {}).items()}
-            _write_manifest(out, manifest)
+            write_manifest(out, manifest)
             raise
         entry.update(status="done",
                      stages={k: v.get("status") for k, v in done["stages"].items()},
                      model=str(bundle or Path(tile.output) / "model" / "model.npz"))
-        _write_manifest(out, manifest)
+        write_manifest(out, manifest)
     return manifest
 
 

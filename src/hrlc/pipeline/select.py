@@ -13,7 +13,7 @@ from hrlc.config.run import STAGES
 from hrlc.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from hrlc.pipeline_plan import Step
+    from hrlc.pipeline.plan import Step
 
 
 def check_range(stages: list[str], from_stage: str | None, until_stage: str | None) -> None:

@@ -17,7 +17,7 @@ Each variant (:meth:`hrlc.config.experiment.ExperimentConfig.variants`) is one
 
 The calls run as dask tasks on the configured scheduler; this process writes each
 variant's record as soon as its call finishes, so an interrupted experiment resumes.
-Files (cache, maps, tables): :mod:`hrlc.pipeline_experiment_files`.
+Files (cache, maps, tables): :mod:`hrlc.pipeline.experiment_files`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ import pandas as pd
 
 from hrlc.config.experiment import ExperimentConfig, GridVariant
 from hrlc.errors import ConfigError, HrlcError, InputError
-from hrlc.pipeline_experiment_files import (check_folder, digest, experiment_maps, read_record,
+from hrlc.pipeline.experiment_files import (check_folder, experiment_maps, read_record,
                                             table_frame, write_records, write_tables)
+from hrlc.pipeline.plan import digest
 
 #: TrainConfig fields used only after the feature selection: calls that differ in these
 #: alone share one selection.

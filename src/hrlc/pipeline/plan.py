@@ -9,14 +9,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from hrlc.config.run import RunConfig
 from hrlc.io.checksum import fast_hash
 from hrlc.io.vectors import sample_paths
-
-_DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
-                 "scikit-learn", "scikit-image", "numba", "pydantic", "geopandas")
 
 
 @dataclass
@@ -33,10 +28,6 @@ class Step:
     #: Inputs made by another run (a shared model): their content checksums enter the
     #: fingerprint, so that a retrained model redoes this step.
     shared: list[Path] = field(default_factory=list)
-
-
-def _yaml(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False)
 
 
 #: Largest chunk of the masks stage: a season's time series per chunk (a full-tile season
@@ -102,7 +93,7 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
               "lc_maps": [m.model_dump(mode="json") for m in run.lc_maps],
               "output": str(samples), "report": str(out / "dataset" / "report"),
               "dataset": run.dataset.model_dump(mode="json"), "compute": compute},
-             [features] + [Path(p) for p in _label_files(run)],
+             [features] + [Path(p) for p in label_files(run)],
              [*sample_paths(samples).values(), out / "dataset" / "report"]),
         Step("train", ["train", str(cfg / "train.yaml"), "--overwrite"],
              {"samples": str(samples), "output": str(model), "bundle": str(own_bundle),
@@ -117,20 +108,28 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
     return [s for s in steps if s.name in run.stages]
 
 
-def _label_files(run: RunConfig) -> list[str]:
+def label_files(run: RunConfig) -> list[str]:
+    """The files that say the classes of ``run``'s samples: class table, polygons, and
+    each land-cover map with its code mapping (paths as the config gives them)."""
     files = [run.classes] if run.classes else []
     files += [run.polygons.path] if run.polygons else []
     return files + [p for m in run.lc_maps for p in (m.path, m.mapping)]
 
 
-def _hash_of(data) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def digest(data) -> str:
+    """SHA-256 (hex) of ``data`` as canonical JSON (sorted keys; other objects as ``str``):
+    the same data gives the same digest in any process."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _fingerprint(step: Step, shared: list[dict]) -> str:
+def fingerprint(step: Step, shared: list[dict]) -> str:
+    """What a finished ``step`` must match to be skipped: a 16-hex digest of its command
+    line, configuration, config files and the quick hashes of its inputs
+    (:func:`hrlc.io.checksum.fast_hash`); ``shared``: the content checksums of the inputs
+    made by another run (:attr:`Step.shared`)."""
     inputs = [fast_hash(p) if p.exists() else {"path": str(p), "missing": True}
               for p in step.inputs]
     data = {"argv": step.argv, "config": step.config, "extra": step.extra, "inputs": inputs}
     if shared:  # only then, so that the fingerprints of earlier runs stay valid
         data["shared"] = shared
-    return _hash_of(data)
+    return digest(data)[:16]

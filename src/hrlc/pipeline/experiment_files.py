@@ -21,7 +21,6 @@ add ~7 µs per pixel whatever the variant.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from contextlib import nullcontext
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from hrlc.pipeline.plan import digest
 
 #: ``format`` and ``version`` of a cached variant record.
 RECORD_FORMAT, RECORD_VERSION = "hrlc-experiment-variant", 1
@@ -53,11 +54,6 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:90em;margin:1em auto;pa
         "padding:2px 8px;text-align:left}th{cursor:pointer;background:#eee}th:hover{"
         "background:#ddd}td.num{text-align:right;font-variant-numeric:tabular-nums}"
         ".scroll{overflow-x:auto}img{max-width:100%}")
-
-
-def digest(data) -> str:
-    """SHA-256 of ``data`` as canonical JSON."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def write_json(path: Path, data) -> None:

@@ -8,6 +8,13 @@ configuration and inputs are unchanged since it last finished (recorded in
 is skipped: an interrupted run resumes where it stopped, and a damaged intermediate is
 recomputed. Ctrl-C is passed on to the running stage, which removes its temporary
 outputs (see :mod:`hrlc.io.atomic`); the command then exits with code 130.
+
+The package: :mod:`~hrlc.pipeline.plan` (steps and fingerprints), :mod:`~hrlc.pipeline.select`
+(``--from``/``--until``), :mod:`~hrlc.pipeline.folder` (one run folder: manifest, lock,
+stages as child processes, :mod:`~hrlc.pipeline.child`), :mod:`~hrlc.pipeline.ownership`
+(which files the run owns), :mod:`~hrlc.pipeline.tiles` (several tiles from one config),
+:mod:`~hrlc.pipeline.report` (``OUT/report.html``) and ``hrlc experiment``
+(:mod:`~hrlc.pipeline.experiment`, :mod:`~hrlc.pipeline.experiment_files`).
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from collections.abc import Callable
 from hrlc.config.run import STAGES, RunConfig
 from hrlc.io.checksum import content_checksum, fast_hash
 from hrlc.io.manifest import MANIFEST
-from hrlc.pipeline_folder import make_run_folder, read_manifest, run_folder
-from hrlc.pipeline_plan import Step, plan
+from hrlc.pipeline.folder import make_run_folder, read_manifest, run_folder
+from hrlc.pipeline.plan import Step, plan
+from hrlc.pipeline.select import check_range
+from hrlc.pipeline.tiles import run_tiles
 
 
 def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = False,
@@ -32,11 +41,11 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
     ``until_stage`` limit the run to the stages between them (inclusive); the outputs of
     earlier stages that these read must exist. ``restart`` redoes the selected stages even
     when finished. A run with ``tiles`` runs each tile in ``OUT/<tile>/`` and returns the
-    top-level manifest (see :func:`hrlc.pipeline_tiles.run_tiles`).
+    top-level manifest (see :func:`hrlc.pipeline.tiles.run_tiles`).
 
     The run folder must be new, empty, or a run folder of hrlc (``force`` adopts another
     one); the run holds its lock (:mod:`hrlc.io.lock`) throughout and never replaces a
-    file it did not write (:mod:`hrlc.pipeline_manifest`).
+    file it did not write (:mod:`hrlc.pipeline.ownership`).
 
     Raises
     ------
@@ -57,12 +66,8 @@ def run_chain(run: RunConfig, *, config_source: str = "config", restart: bool = 
         interrupt, removed its temporary outputs and said so; the manifest records it as
         ``interrupted``.
     """
-    from hrlc.pipeline_select import check_range
-
     check_range(run.stages, from_stage, until_stage)
     if run.tiles:
-        from hrlc.pipeline_tiles import run_tiles
-
         return run_tiles(run, config_source=config_source, restart=restart,
                          from_stage=from_stage, until_stage=until_stage, force=force,
                          echo=echo)

@@ -138,7 +138,7 @@ def test_tiles_share_the_model_of_one_tile(tmp_path):
 
     from hrlc.cli.info import print_manifest
     from hrlc.errors import InputError
-    from hrlc.io.run_report import write_run_report
+    from hrlc.pipeline.report import write_run_report
 
     console = Console(record=True, width=200)
     print_manifest(json.loads((out / "manifest.json").read_text()), console)

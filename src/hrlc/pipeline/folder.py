@@ -12,15 +12,24 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import yaml
+
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
 from hrlc.io.checksum import content_checksum, fast_hash
 from hrlc.io.lock import folder_lock
 from hrlc.io.manifest import MANIFEST, ManifestError, load_manifest
-from hrlc.pipeline_child import run_child
-from hrlc.pipeline_manifest import check_adoptable, claim
-from hrlc.pipeline_plan import _DEPENDENCIES, Step, _fingerprint, _hash_of, _label_files, _yaml, plan
+from hrlc.pipeline.child import run_child
+from hrlc.pipeline.ownership import check_adoptable, claim
+from hrlc.pipeline.plan import Step, digest, fingerprint, label_files, plan
+from hrlc.pipeline.report import write_run_report
+from hrlc.pipeline.select import check_upstream, selected
+
+#: Packages whose versions the manifest records (``software``).
+DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
+                "scikit-learn", "scikit-image", "numba", "pydantic", "geopandas")
+
 
 def read_manifest(out: Path, *, strict: bool = False) -> dict:
     """The run's manifest, checked (empty when the run has not started).
@@ -45,14 +54,15 @@ def read_manifest(out: Path, *, strict: bool = False) -> dict:
         return {"damaged": str(exc)}
 
 
-def _write_manifest(out: Path, manifest: dict) -> None:
+def write_manifest(out: Path, manifest: dict) -> None:
+    """Write ``manifest`` as ``out/manifest.json``, atomically (a reader never sees half)."""
     with atomic_output(out / MANIFEST, overwrite=True) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, default=str))
 
 
 def _versions() -> dict:
     found = {}
-    for name in ("hrlc", *_DEPENDENCIES):
+    for name in ("hrlc", *DEPENDENCIES):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -152,7 +162,7 @@ def _write_configs(out: Path, step: Step) -> None:
     for name, content in {step.config_file.name: step.config, **step.extra}.items():
         if content is not None:
             with atomic_output(out / "configs" / name, overwrite=True) as tmp:
-                tmp.write_text(_yaml(content))
+                tmp.write_text(yaml.safe_dump(content, sort_keys=False))
 
 
 def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool = False,
@@ -160,10 +170,8 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
                bundle: Path | None = None, extra: dict | None = None, force: bool = False,
                echo: Callable[[str], None] = print) -> dict:
     """:func:`hrlc.pipeline.run_chain` of one folder (a run, or a tile); ``bundle``: a shared
-    model for the map step (see :func:`~hrlc.pipeline_plan.plan`); ``extra``: more manifest
+    model for the map step (see :func:`~hrlc.pipeline.plan.plan`); ``extra``: more manifest
     keys."""
-    from hrlc.pipeline_select import check_upstream, selected
-
     out = Path(run.output)
     steps = plan(run, out, bundle=bundle)
     chosen = selected(steps, from_stage, until_stage)
@@ -197,9 +205,9 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
             manifest.get("stages", {}).pop(step.name, None)
     manifest.update({
         "format": "hrlc-run", "version": 1, "config_source": config_source,
-        "config": resolved, "config_hash": _hash_of(resolved), "software": _versions(),
+        "config": resolved, "config_hash": digest(resolved)[:16], "software": _versions(),
         "seeds": _seeds(resolved), "scenes": _scenes(run),
-        "inputs": [fast_hash(Path(p)) for p in run.sources + _label_files(run)
+        "inputs": [fast_hash(Path(p)) for p in run.sources + label_files(run)
                    + ([run.dem] if run.dem else [])],
         **(extra or {}),
     })
@@ -207,13 +215,13 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
     claim(manifest, [out / "report.html"])
     for step in chosen:
         claim(manifest, _paths_of(out, step))
-        _write_manifest(out, manifest)
+        write_manifest(out, manifest)
         _write_configs(out, step)
         shared = [content_checksum(p) if p.exists() else {"path": str(p), "missing": True}
                   for p in step.shared]
-        fingerprint = _fingerprint(step, shared)
+        key = fingerprint(step, shared)
         record = stages.get(step.name, {})
-        if record.get("status") == "done" and record.get("fingerprint") == fingerprint:
+        if record.get("status") == "done" and record.get("fingerprint") == key:
             reason = _stale_output(step, record)
             if reason is None:
                 echo(f"[{step.name}] up to date, skipped")
@@ -226,25 +234,25 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
         except KeyboardInterrupt as exc:
             stages[step.name] = {"status": "interrupted",
                                  "seconds": round(time.perf_counter() - started, 2)}
-            _write_manifest(out, manifest)
+            write_manifest(out, manifest)
             echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
                  "command to resume")
             raise StageInterrupted(getattr(exc, "signum", signal.SIGINT)) from None
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
-            _write_manifest(out, manifest)
+            write_manifest(out, manifest)
             _report(out, echo, failed=True)
             raise _failure(step, code)
         stages[step.name] = {
-            "status": "done", "fingerprint": fingerprint, "seconds": round(seconds, 2),
+            "status": "done", "fingerprint": key, "seconds": round(seconds, 2),
             "peak_rss_mb": round(peak, 1), "config_file": str(step.config_file),
             "inputs": [str(p) for p in step.inputs],
             **({"compute": _compute_of(step)} if _compute_of(step) else {}),
             "outputs": [content_checksum(p) for p in step.outputs],
             **({"shared_inputs": shared} if shared else {}),
         }
-        _write_manifest(out, manifest)
-    _write_manifest(out, manifest)
+        write_manifest(out, manifest)
+    write_manifest(out, manifest)
     _report(out, echo)
     return manifest
 
@@ -252,8 +260,6 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
 def _report(out: Path, echo: Callable[[str], None], *, failed: bool = False) -> None:
     """Write OUT/report.html (``hrlc report``); after a failed stage, a report that cannot
     be made is only noted, since the stage's own error is the one to show."""
-    from hrlc.io.run_report import write_run_report
-
     try:
         echo(f"[report] {write_run_report(out)}")
     except HrlcError as exc:
