@@ -99,3 +99,17 @@ def test_config_fields_are_the_keyword_options(model, function):
         if not isinstance(value, dict):  # blocks of RestoreConfig default to None: {}
             expected = defaults[name]
             assert value == (list(expected) if isinstance(expected, tuple) else expected), name
+
+
+def test_the_fit_carries_the_dem_relief_so_restoring_computes_nothing(terrain_scene):
+    from hrlc.restore import fit_restoration
+    from hrlc.testing import assert_lazy, chunked
+
+    months, slope, aspect, *_ = three_months(terrain_scene)
+    dem = (slope * 3.0 + 200.0).rename("dem")  # any surface: relief = 3 x slope range
+    fitted = fit_restoration(months, slope, aspect, dem, shadow_correction="none")
+    assert fitted.relief == pytest.approx(3.0 * float(slope.max() - slope.min()))
+    # the data in dask chunks, the per-month sun angles in memory (as read_l2a gives them)
+    inputs = chunked([months, slope, aspect, dem], {"y": 20, "x": 30})
+    out = assert_lazy(restore_composites, *inputs, fitted=fitted, shadow_correction="none")
+    assert set(out.data_vars) == {"reflectance", "gap_flag", "terrain_shadow", "c_factor"}

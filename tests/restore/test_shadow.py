@@ -98,3 +98,16 @@ def test_sun_down_missing_sun_and_reach():
     assert shadow_reach(0.0, [50.0]) == 0.0
     flat = cast_shadow(dem * 0, sun_zenith=70.0, sun_azimuth=180.0)
     assert flat.dims == ("y", "x") and not flat.values.any()
+
+
+def test_relief_and_crs_travel_with_the_shadow_codes():
+    from hrlc.restore import dem_relief
+
+    dem, crest = ridge()
+    assert dem_relief(dem) == HEIGHT  # the crest stands HEIGHT above the flat ground
+    assert dem_relief(dem.chunk({"y": 7, "x": 11})) == HEIGHT
+    flat = xr.zeros_like(dem)
+    zenith, azimuth = months([ZENITH], [90.0])
+    codes = terrain_shadow(dem, flat, flat, sun_zenith=zenith, sun_azimuth=azimuth,
+                           relief=dem_relief(dem))
+    assert codes.rio.crs == dem.rio.crs and codes.rio.grid_mapping in codes.coords

@@ -1,5 +1,8 @@
 """NumPy kernels of monthly compositing, applied to one month x one spatial chunk.
 
+The median and quantile composites are :func:`hrlc.kernels.nan_quantile` (numpy's
+``nanquantile``, method "linear", in float64), shared with the seasonal background.
+
 Each kernel receives ``data`` (n, band, y, x) float32, the scenes of one month, and
 ``valid`` (n, y, x) bool, which of them enter the composite, and returns (band, y, x)
 float32 with NaN where no observation is valid.
@@ -9,54 +12,8 @@ Every pixel is computed independently, so results do not depend on the chunking.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-
-@njit(nogil=True, cache=True)
-def _quantile_pixels(data: np.ndarray, valid: np.ndarray, q: float, out: np.ndarray) -> None:
-    """``out[b, y, x]``: the ``q`` quantile of ``data[b, y, x, :]`` where ``valid[y, x, :]``.
-
-    Insertion sort of the (few) valid values of each pixel, then linear interpolation
-    between the order statistics at ``q * (k - 1)``. Time is the last, contiguous axis.
-    """
-    n_bands, ny, nx, n = data.shape
-    ordered = np.empty(n, np.float32)
-    for y in range(ny):
-        for x in range(nx):
-            for b in range(n_bands):
-                k = 0
-                for t in range(n):
-                    if valid[y, x, t]:
-                        v = data[b, y, x, t]
-                        i = k
-                        while i > 0 and ordered[i - 1] > v:
-                            ordered[i] = ordered[i - 1]
-                            i -= 1
-                        ordered[i] = v
-                        k += 1
-                if k == 0:
-                    out[b, y, x] = np.nan
-                    continue
-                position = q * (k - 1)
-                low = int(np.floor(position))
-                weight = position - low
-                if weight == 0.0:
-                    out[b, y, x] = ordered[low]
-                else:
-                    out[b, y, x] = ordered[low] + weight * (ordered[low + 1] - ordered[low])
-
-
-def quantile(data: np.ndarray, valid: np.ndarray, *, q: float) -> np.ndarray:
-    """Per pixel and band, the ``q`` quantile of the valid observations.
-
-    Linear interpolation between order statistics (numpy's default ``"linear"`` method),
-    so ``q=0.5`` is the median. Compiled (numba, GIL released) so dask threads run in
-    parallel.
-    """
-    out = np.empty(data.shape[1:], np.float32)
-    _quantile_pixels(np.ascontiguousarray(np.moveaxis(data, 0, -1)),
-                     np.ascontiguousarray(np.moveaxis(valid, 0, -1)), float(q), out)
-    return out
+from hrlc.kernels import nan_quantile
 
 
 def _pick(data: np.ndarray, index: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -106,7 +63,7 @@ def composite_block(data: np.ndarray, mask: np.ndarray, *, method: str, q: float
     """(1, band, y, x) composite of one month's block; ``mask`` is (n, 1, y, x)."""
     valid = valid_observations(data, mask[:, 0], clear_codes)
     if method in ("median", "quantile"):
-        out = quantile(data, valid, q=0.5 if method == "median" else q)
+        out = nan_quantile(data, 0.5 if method == "median" else q, valid=valid)
     elif method == "max_ndvi":
         out = max_ndvi(data, valid, red=red, nir=nir)
     else:

@@ -4,7 +4,8 @@ For every pixel the background of a band is the ``quantile`` (e.g. 0.25) of that
 values on the dates whose observation is clear (initial mask 0, every band finite).
 The quantile is **exact**: the clear values of the pixel are sorted and interpolated
 linearly between order statistics, exactly like :func:`numpy.nanquantile` with
-``method="linear"`` (the tests compare both). A low quantile of the blue band is a
+``method="linear"`` in float64 (:func:`hrlc.kernels.nan_quantile`, the kernel of the
+monthly composites too; the tests compare both). A low quantile of the blue band is a
 cloud-free reference: the clouds and haze that Sen2Cor missed only brighten the blue,
 so they sit in the upper part of the distribution.
 
@@ -16,8 +17,8 @@ A pixel with fewer than ``min_clear`` clear observations in its window has no
 background (NaN): a quantile of one or two values is no reference.
 
 Memory: time (and band) must be in one chunk; each spatial chunk needs its own values
-(``time x band x rows x cols`` float32) plus a buffer of ``time`` values per pixel, so
-the memory per chunk is bounded by the chunk size, never by the tile.
+(``time x band x rows x cols`` float32) plus a copy of those of one season at a time,
+so the memory per chunk is bounded by the chunk size, never by the tile.
 """
 
 from __future__ import annotations
@@ -25,62 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import dask.array as da
-import numba as nb
 import numpy as np
 import xarray as xr
 
 from hrlc.errors import ConfigError, InputError, MissingBandError
+from hrlc.kernels import nan_quantile
 
 #: Seconds per day, to turn datetime64[ns] differences into days.
 _DAY_NS = 86_400 * 10**9
-
-
-@nb.njit(cache=True, nogil=True)
-def _quantile_kernel(values, clear, days, quantiles, window, min_clear):  # pragma: no cover
-    """Quantiles over time of the clear values of each pixel.
-
-    values (T, B, N) float32, clear (T, N) bool, days (T,) float64, quantiles (B,)
-    float64, window < 0 for one season. Returns (S, B, N) float32 with S = 1 or T, and
-    the clear counts (S, N) int32.
-    """
-    n_time, n_band, n_pix = values.shape
-    n_season = 1 if window < 0 else n_time
-    out = np.full((n_season, n_band, n_pix), np.nan, dtype=np.float32)
-    count = np.zeros((n_season, n_pix), dtype=np.int32)
-    buf = np.empty(n_time, dtype=np.float32)
-    for n in range(n_pix):
-        for s in range(n_season):
-            k0 = 0
-            for t in range(n_time):
-                if clear[t, n] and (window < 0 or abs(days[t] - days[s]) <= window):
-                    k0 += 1
-            count[s, n] = k0
-            if k0 < min_clear or k0 == 0:
-                continue
-            for b in range(n_band):
-                k = 0
-                for t in range(n_time):
-                    if clear[t, n] and (window < 0 or abs(days[t] - days[s]) <= window):
-                        v = values[t, b, n]
-                        # insertion sort: a season has tens of values at most
-                        j = k
-                        while j > 0 and buf[j - 1] > v:
-                            buf[j] = buf[j - 1]
-                            j -= 1
-                        buf[j] = v
-                        k += 1
-                pos = quantiles[b] * (k - 1)
-                lo = int(np.floor(pos))
-                hi = min(lo + 1, k - 1)
-                frac = pos - lo
-                a, c = buf[lo], buf[hi]
-                # numpy's lerp, in float32 like numpy for float32 data and a scalar q
-                diff = np.float32(c - a)
-                if frac < 0.5:
-                    out[s, b, n] = a + diff * np.float32(frac)
-                else:
-                    out[s, b, n] = c - diff * np.float32(1.0 - frac)
-    return out, count
 
 
 def day_numbers(time: np.ndarray) -> np.ndarray:
@@ -115,15 +68,19 @@ def quantile_block(values: np.ndarray, clear: np.ndarray, *, days: np.ndarray,
     count : ndarray (season, ...), int32
         Clear observations in each pixel's season window.
     """
-    n_time, n_band = values.shape[:2]
-    space = values.shape[2:]
-    flat = np.ascontiguousarray(values.reshape(n_time, n_band, -1), dtype=np.float32)
-    ok = np.ascontiguousarray(clear.reshape(n_time, -1), dtype=np.bool_)
-    q = np.asarray(quantiles, dtype=np.float64)
-    window = -1.0 if window_days is None else float(window_days)
-    out, count = _quantile_kernel(flat, ok, np.asarray(days, np.float64), q, window,
-                                  int(min_clear))
-    return out.reshape(out.shape[0], n_band, *space), count.reshape(count.shape[0], *space)
+    ok = np.asarray(clear, dtype=bool)
+    if window_days is None:
+        seasons = [slice(None)]
+    else:
+        days = np.asarray(days, np.float64)
+        seasons = [np.abs(days - day) <= window_days for day in days]
+    out = np.empty((len(seasons), *values.shape[1:]), np.float32)
+    count = np.empty((len(seasons), *ok.shape[1:]), np.int32)
+    for s, dates in enumerate(seasons):
+        count[s] = ok[dates].sum(axis=0)
+        out[s] = nan_quantile(values[dates], quantiles, valid=ok[dates])
+    np.copyto(out, np.float32(np.nan), where=(count < min_clear)[:, None])
+    return out, count
 
 
 def check_background_options(*, quantile: float, window_days: float | None,

@@ -32,6 +32,7 @@ from hrlc.restore.shadow import (
     SELF_SHADOW,
     SHADOW_NAMES,
     cast_shadow,
+    dem_relief,
     shadow_reach,
     terrain_shadow,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "check_coverage",
     "correct_terrain_shadow",
     "correct_topography",
+    "dem_relief",
     "fill_gaps",
     "fit_c_factors",
     "fit_restoration",

@@ -24,7 +24,7 @@ import xarray as xr
 
 from hrlc.errors import ConfigError, InputError
 from hrlc.restore.interpolate import fill_gaps
-from hrlc.restore.shadow import terrain_shadow
+from hrlc.restore.shadow import dem_relief, terrain_shadow
 from hrlc.restore.shadow_correction import correct_terrain_shadow, fit_shadow_correction
 from hrlc.restore.topographic import _sun_angles, correct_topography, fit_c_factors
 
@@ -44,10 +44,14 @@ class RestorationFit:
         C-correction factors (``fit_c_factors``).
     shadow : Dataset or None
         Shadow-correction statistics (``fit_shadow_correction``).
+    relief : float or None
+        Highest minus lowest elevation of the DEM, metres (``dem_relief``): the reach of
+        cast shadows; None without a DEM.
     """
 
     c: xr.DataArray | None = None
     shadow: xr.Dataset | None = None
+    relief: float | None = None
 
 
 def _options(order, shadow_correction, interpolate, topographic, shadow):
@@ -62,14 +66,16 @@ def _options(order, shadow_correction, interpolate, topographic, shadow):
 def _terrain(reflectance, slope, aspect, dem, strata, fitted: RestorationFit | None, *,
              shadow_correction: str, topographic: dict, shadow: dict, compute: bool):
     """(corrected reflectance, terrain_shadow, RestorationFit) for ``reflectance``."""
-    codes = None
+    codes = relief = None
     if dem is not None:
         zenith, azimuth = _sun_angles(reflectance)
         grid = {"y": reflectance.y, "x": reflectance.x}
+        relief = fitted.relief if fitted is not None and fitted.relief is not None else \
+            dem_relief(dem)
+        limits = {k: topographic[k] for k in ("min_slope", "shadow_cos_i") if k in topographic}
         codes = terrain_shadow(dem.assign_coords(grid), slope.assign_coords(grid),
                                aspect.assign_coords(grid), sun_zenith=zenith,
-                               sun_azimuth=azimuth, **{k: topographic[k] for k in (
-                                   "min_slope", "shadow_cos_i") if k in topographic})
+                               sun_azimuth=azimuth, relief=relief, **limits)
     c = fitted.c if fitted is not None and fitted.c is not None else \
         fit_c_factors(reflectance, slope, aspect, codes, **topographic)
     if compute:
@@ -81,7 +87,7 @@ def _terrain(reflectance, slope, aspect, dem, strata, fitted: RestorationFit | N
             fit_shadow_correction(out, flag, slope, strata, **shadow)
         out = correct_terrain_shadow(out, flag, slope, stats, strata)
     out.attrs["terrain_shadow_correction"] = shadow_correction
-    return out, flag, RestorationFit(c=c, shadow=stats)
+    return out, flag, RestorationFit(c=c, shadow=stats, relief=relief)
 
 
 def fit_restoration(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
@@ -94,7 +100,8 @@ def fit_restoration(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.D
 
     Parameters and options as in :func:`restore_composites`. Streams the composites a
     few times (C sums; the shadow layer and a strided sample; the shadow sums) with
-    memory of a few blocks.
+    memory of a few blocks; with a DEM, also its relief (which sets the cast-shadow
+    halo), so that :func:`restore_composites` given this fit computes nothing.
 
     Returns
     -------
@@ -148,8 +155,9 @@ def restore_composites(reflectance: xr.DataArray, slope: xr.DataArray | None = N
         ``reflectance`` (time, band, y, x) float32 (attrs ``restore_order`` and, with
         terrain, ``terrain_shadow_correction``); ``gap_flag`` (time, y, x) uint8; with
         terrain ``terrain_shadow`` (time, y, x) uint8 (0 lit, 1 self, 2 cast shadow) and
-        ``c_factor`` (time, band). Lazy, apart from the fits when ``fitted`` is omitted
-        and the DEM's relief (a reduction computed now: it sets the cast-shadow halo).
+        ``c_factor`` (time, band). Lazy when ``fitted`` is given (it carries the DEM's
+        relief too); without it the fits and the DEM's relief (which sets the
+        cast-shadow halo) are computed now.
     """
     interpolate, topographic, shadow = _options(order, shadow_correction, interpolate,
                                                 topographic, shadow)

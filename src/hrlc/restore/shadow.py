@@ -60,6 +60,16 @@ def shadow_reach(relief: float, sun_zenith) -> float:
     return float(relief * np.tan(np.deg2rad(zenith.max())))  # 1 / tan(e) = tan(zenith)
 
 
+def dem_relief(dem: xr.DataArray) -> float:
+    """Highest minus lowest elevation of a DEM, metres (0 for an empty one); computed now.
+
+    The reach of cast shadows (:func:`shadow_reach`) and so the halo of
+    :func:`cast_shadow` depend on it: compute it once per tile and pass it on
+    (``relief=``, or in :class:`~hrlc.restore.RestorationFit`) to keep those lazy.
+    """
+    return float((dem.max() - dem.min()).compute()) if dem.size else 0.0
+
+
 def cast_shadow_array(dem: np.ndarray, *, east_step: float, north_step: float,
                       sun_zenith: float, sun_azimuth: float, max_distance: float) -> np.ndarray:
     """Cast shadow on an in-memory DEM (the kernel of :func:`cast_shadow`).
@@ -122,8 +132,8 @@ def cast_shadow(dem: xr.DataArray, *, sun_zenith, sun_azimuth,
         zenith >= 90 is shadow everywhere.
     relief : float, metres, optional
         Highest minus lowest elevation, which sets the reach of the rays and the halo
-        of the blocks; computed from the DEM when omitted (a small reduction computed
-        now, as the halo must be known to build the graph).
+        of the blocks; computed from the DEM when omitted (:func:`dem_relief`, a small
+        reduction computed now, as the halo must be known to build the graph).
 
     Returns
     -------
@@ -134,7 +144,7 @@ def cast_shadow(dem: xr.DataArray, *, sun_zenith, sun_azimuth,
     require_dims(dem, ("y", "x"), what="DEM")
     zenith, azimuth = _as_time(sun_zenith, "sun_zenith"), _as_time(sun_azimuth, "sun_azimuth")
     if relief is None:
-        relief = float((dem.max() - dem.min()).compute()) if dem.size else 0.0
+        relief = dem_relief(dem)
     east, north = _pixel_steps(dem)
     reach = shadow_reach(relief, zenith.values)
     halo = int(np.ceil(reach / min(abs(east), abs(north)))) + 1
@@ -184,7 +194,7 @@ def terrain_shadow(dem: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
     -------
     DataArray (time, y, x), uint8
         1 where self-shadowed (whether or not also behind terrain), 2 where only the
-        terrain towards the sun hides it, 0 elsewhere; lazy.
+        terrain towards the sun hides it, 0 elsewhere; the coords and CRS of ``dem``; lazy.
     """
     for name, layer in (("slope", slope), ("aspect", aspect)):
         require_dims(layer, ("y", "x"), what=name)
@@ -196,6 +206,8 @@ def terrain_shadow(dem: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray,
     own = (slope.assign_coords(grid) >= min_slope) & (cos_i <= shadow_cos_i)
     codes = xr.where(own, SELF_SHADOW, xr.where(cast, CAST_SHADOW, LIT)).astype(np.uint8)
     dims = [d for d in ("time", "y", "x") if d in codes.dims]
+    if dem.rio.crs is not None:  # xr.where drops the grid mapping's attrs
+        codes = codes.rio.write_crs(dem.rio.crs)
     return codes.transpose(*dims).rename("terrain_shadow").assign_attrs(
         long_name=f"terrain shadow (self: cos i <= {shadow_cos_i:g} on a slope; cast: "
                   "terrain towards the sun above the ray)",
