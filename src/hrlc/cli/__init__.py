@@ -12,14 +12,13 @@ import sys
 import click
 import typer
 
-try:  # typer >= 0.26 bundles its own copy of click: catch its exceptions too
-    from typer._click import exceptions as _typer_click
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _typer_click = click.exceptions
+import typer.exceptions
 
 _EXIT = (click.exceptions.Exit, typer.Exit)
 _ABORT = (click.exceptions.Abort, typer.Abort)
-_USAGE = (click.ClickException, _typer_click.ClickException)
+#: Usage errors: click's, and those of the click copy that typer >= 0.26 bundles (public
+#: base class ``typer.exceptions.TyperException``).
+_USAGE = (click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException))
 #: Exit code on Ctrl-C (SIGINT), the shell convention 128 + 2: not an error (exit code 2),
 #: the outputs written so far are complete and a rerun resumes.
 _INTERRUPTED = 130
@@ -54,19 +53,40 @@ def _root(
     """High-resolution land-cover maps from Sentinel-2 L2A time series."""
 
 
-def _register() -> None:
-    """Import every module of this package: each adds its command(s) to ``app``.
+#: The sub-commands, in the order of the chain: (name, module in hrlc.cli, function).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("info", "info", "info"),
+    ("search", "search", "search"),
+    ("simulate", "simulate", "simulate"),
+    ("masks", "masks", "masks"),
+    ("evaluate-masks", "masks", "evaluate_masks_command"),
+    ("composite", "composite", "composite"),
+    ("restore", "restore", "restore"),
+    ("features", "features", "features"),
+    ("dataset", "dataset", "dataset"),
+    ("train", "train", "train"),
+    ("experiment", "experiment", "experiment"),
+    ("map", "mapping", "map_"),
+    ("compare-maps", "mapping", "compare_maps_"),
+    ("run", "run", "run"),
+    ("report", "report", "report"),
+    ("demo", "demo", "demo"),
+    ("bench", "bench", "bench"),
+)
+
+
+def register_commands() -> None:
+    """Add every command of :data:`COMMANDS` to ``app`` (once).
 
     Heavy imports stay inside the command functions, so this is cheap.
     """
     import importlib
-    import pkgutil
 
-    import hrlc.cli as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_") and module.name != "options":
-            importlib.import_module(f"hrlc.cli.{module.name}")
+    if app.registered_commands:
+        return
+    for name, module, function in COMMANDS:
+        command = getattr(importlib.import_module(f"hrlc.cli.{module}"), function)
+        app.command(name)(command)
 
 
 class Terminated(KeyboardInterrupt):
@@ -117,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
-    _register()
+    register_commands()
     _handle_signals()
     try:
         code = app(args=args, prog_name="hrlc", standalone_mode=False)
@@ -143,7 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("hrlc: interrupted\n")
         sys.exit(_INTERRUPTED)
     except _USAGE as exc:
-        exc.show()
+        if hasattr(exc, "show"):
+            exc.show()
+        else:  # pragma: no cover - a TyperException that is not a click error
+            sys.stderr.write(f"hrlc: error: {exc.format_message()}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
         import signal

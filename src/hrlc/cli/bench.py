@@ -8,8 +8,6 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-
 
 def _write(path: Path, text: str) -> None:
     from hrlc.io.atomic import atomic_output
@@ -57,7 +55,6 @@ def _refresh_readme(results: Path, readme: Path, console) -> None:
     console.print(f"refreshed the figures in {readme}")
 
 
-@app.command()
 def bench(
     stage_names: list[str] | None = typer.Argument(
         None, metavar="[STAGES]...", show_default=False,

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import (AreaOfInterest, ComputeFile, FilenamePattern, Mapping, Overwrite,
-                              Scheduler, Workers, compute_from, read_options, source_options)
+from hrlc.cli.options import (AreaOfInterest, ComputeFile, CubeFormat, FilenamePattern, Mapping,
+                              Overwrite, Scheduler, Workers, chunks_option, compute_from,
+                              read_options, source_options)
 from hrlc.io.cubes import open_raster
 from hrlc.io.cubes import open_zarr_store as open_zarr
 
-Format = typer.Option("zarr", "--format", help="zarr (one store) or cog (one COG per month "
-                      "and layer in a folder).")
-Chunks = typer.Option(1024, "--chunks", min=64, help="Spatial chunk size in pixels.")
 
 
 def write_monthly(ds, out: Path, *, fmt: str, overwrite: bool) -> Path:
@@ -121,11 +118,11 @@ def _external(items: list[str], *, bands: list[str] | None, scale: float, chunks
     return stack_composites(layers, bands=bands)
 
 
-@app.command()
 def composite(
     sources: list[Path] = typer.Argument(None, help="L2A scenes (SAFE, .zip, band folders, "
                                          "GeoTIFFs); omit with --external."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output Zarr store or COG folder."),
+    out: Path = typer.Option(..., "--output", "-o", "--out",
+                             help="Output Zarr store or COG folder."),
     config: Path | None = typer.Option(None, "--config", exists=True, dir_okay=False,
                                        help="YAML of composite options (configs/composite.yaml)."),
     masks: Path | None = typer.Option(None, "--masks", exists=True, help="Cloud masks "
@@ -138,8 +135,8 @@ def composite(
                                      "names of external GeoTIFF bands without descriptions)."),
     scale: float = typer.Option(1.0, "--scale", help="Factor from external DN to reflectance "
                                 "(e.g. 0.0001)."),
-    fmt: str = Format,
-    chunks: int = Chunks,
+    fmt: str = CubeFormat,
+    chunks: int = chunks_option(1024),
     mapping: Path | None = Mapping,
     filename_pattern: str | None = FilenamePattern,
     aoi: str | None = AreaOfInterest,

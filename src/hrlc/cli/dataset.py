@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
 
 
 def _open_features(source):
@@ -95,10 +94,10 @@ def write_report(table, metadata, folder: Path, *, features=None, overwrite: boo
     return folder / "dataset_report.md"
 
 
-@app.command()
 def dataset(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/dataset.yaml)."),
+    output: Path | None = OutputOverride,
     overwrite: bool = Overwrite,
     scheduler: str | None = Scheduler,
     workers: int | None = Workers,
@@ -123,7 +122,8 @@ def dataset(
     from hrlc.dataset import DatasetWarning, build_dataset, class_summary, write_samples
     from hrlc.io.cubes import decoding
 
-    run = load_config(config, DatasetRunConfig)
+    run = load_config(config, DatasetRunConfig,
+                      overrides={"output": None if output is None else str(output)})
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     _check_outputs(run, overwrite)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
 
 
 def _aber_run(out: Path) -> dict:
@@ -83,9 +82,9 @@ def _summary(run_dir: Path) -> dict:
             "run_report": run_dir / "report.html"}
 
 
-@app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo outputs."),
+    out: Path = typer.Option(Path("demo-output"), "--output", "-o", "--out",
+                             help="Folder for the demo outputs."),
     size: int = typer.Option(360, "--size", min=126, help="Side of the simulated tile, px "
                              "(a multiple of 6)."),
     dates: int = typer.Option(6, "--dates", min=3, help="Scenes in the simulated season."),

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import Scheduler, Workers
+from hrlc.cli.options import OutputOverride, Scheduler, Workers
 
 #: Columns of the console table: (table column, header, format); the files hold them all.
 CONSOLE_COLUMNS = (("OA", "OA", ".3f"), ("macro_F1", "F1", ".3f"), ("ECE", "ECE", ".3f"),
@@ -38,10 +37,10 @@ def print_experiment_table(console, table, *, title: str = "experiment") -> None
                           markup=False, highlight=False)
 
 
-@app.command()
 def experiment(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/experiment.yaml)."),
+    output: Path | None = OutputOverride,
     restart: bool = typer.Option(False, "--restart",
                                  help="Discard the cached variants, maps and comparisons of "
                                       "an earlier run and compute everything again."),
@@ -72,7 +71,8 @@ def experiment(
     from hrlc.config.experiment import ExperimentConfig
     from hrlc.pipeline.experiment import run_experiment
 
-    run = load_config(config, ExperimentConfig)
+    run = load_config(config, ExperimentConfig,
+                      overrides={"output": None if output is None else str(output)})
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     cube = None

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
 
 
 def _write_feature_list(cube, path: Path) -> None:
@@ -22,10 +21,10 @@ def _write_feature_list(cube, path: Path) -> None:
             writer.writerow([i, name, text])
 
 
-@app.command()
 def features(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/features.yaml)."),
+    output: Path | None = OutputOverride,
     overwrite: bool = Overwrite,
     scheduler: str | None = Scheduler,
     workers: int | None = Workers,
@@ -48,7 +47,8 @@ def features(
     from hrlc.cli._cubes import open_feature_cube
     from hrlc.io import write_zarr
 
-    run = load_config(config, FeaturesRunConfig)
+    run = load_config(config, FeaturesRunConfig,
+                      overrides={"output": None if output is None else str(output)})
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
 from hrlc.cli.options import AreaOfInterest, FilenamePattern, Mapping, read_options, source_options
 
 
@@ -76,7 +75,6 @@ def _notes(path: Path, scenes, options) -> list[str]:
     return notes
 
 
-@app.command()
 def info(
     path: Path = typer.Argument(..., help="SAFE folder or .zip, folder of products or band files, a GeoTIFF, or STAC items (.json)."),
     mapping: Path | None = Mapping,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
 
 
 def _cube(run):
@@ -54,10 +53,10 @@ def _manifest(path: Path, record: dict) -> None:
         tmp.write_text(json.dumps(record, indent=2, default=str))
 
 
-@app.command("map")
 def map_(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/map.yaml)."),
+    output: Path | None = OutputOverride,
     overwrite: bool = Overwrite,
     restart: bool = typer.Option(False, "--restart",
                                  help="Discard the blocks of an interrupted run instead of "
@@ -92,7 +91,8 @@ def map_(
     from hrlc.mapping.outputs import check_outputs
     from hrlc.model import file_checksum, load_bundle
 
-    run = load_config(config, MapRunConfig)
+    run = load_config(config, MapRunConfig,
+                      overrides={"output": None if output is None else str(output)})
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)
@@ -146,13 +146,13 @@ def _block_progress(result, client, console):
         yield advance
 
 
-@app.command("compare-maps")
 def compare_maps_(
     map_a: Path = typer.Argument(..., exists=True, dir_okay=False, help="Class map A (GeoTIFF)."),
     map_b: Path = typer.Argument(..., exists=True, dir_okay=False,
                                  help="Class map B (GeoTIFF); put on A's grid (nearest) when "
                                       "the grids differ."),
-    out: Path = typer.Option(..., "--out", help="Folder of the comparison files."),
+    out: Path = typer.Option(..., "--output", "-o", "--out",
+                             help="Folder of the comparison files."),
     min_overlap: float = typer.Option(
         0.5, "--min-overlap",
         help="Least share (0-1) of map A's mapped pixels that map B must map too; under it "

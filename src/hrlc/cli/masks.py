@@ -9,8 +9,8 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import AreaOfInterest, Overwrite, Scheduler, Workers, read_options
+from hrlc.cli.options import (AreaOfInterest, OutputOverride, Overwrite, Scheduler, Workers,
+                               read_options)
 
 #: Tile and sensing time in a file name (product ids and truth stems alike): the match key.
 _TILE = re.compile(r"(?<![A-Z0-9])T\d{2}[A-Z]{3}(?![A-Z0-9])")
@@ -120,10 +120,10 @@ def _write_cogs(masks, rows: list[dict], folder_root: Path, *, folder: str, suff
                   "codes": "0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 no data"})
 
 
-@app.command()
 def masks(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/masks.yaml)."),
+    output: Path | None = OutputOverride,
     overwrite: bool = Overwrite,
     scheduler: str | None = Scheduler,
     workers: int | None = Workers,
@@ -157,7 +157,8 @@ def masks(
     from hrlc.masks.refine import refine_layers, required_bands
     from hrlc.restore.sun import estimate_sun_angles
 
-    cfg = load_config(config, MasksRunConfig)
+    cfg = load_config(config, MasksRunConfig,
+                      overrides={"output": None if output is None else str(output)})
     cfg.read = read_options(cfg.read, aoi=aoi)
     options = cfg.masks.model_dump()
     peers = _peer_names(cfg)
@@ -302,7 +303,6 @@ def _panel_png(rgb_source: str | None, key: str, panels: dict, path: Path) -> No
     plt.close(fig)
 
 
-@app.command("evaluate-masks")
 def evaluate_masks_command(
     pred: Path = typer.Option(..., "--pred", help="Refined mask(s): a GeoTIFF, a .npy array "
                               "or a folder of them (e.g. the output of hrlc masks)."),
@@ -312,7 +312,7 @@ def evaluate_masks_command(
                                          "SCL-derived) scored beside the refined ones."),
     rgb: str | None = typer.Option(None, "--rgb", help="An L2A scene (or RGB-named GeoTIFF) "
                                    "for the RGB panel of the PNG."),
-    out: Path = typer.Option(Path("mask-evaluation"), "--out", "-o",
+    out: Path = typer.Option(Path("mask-evaluation"), "--output", "-o", "--out",
                              help="Folder for scores.json and comparison.png."),
     overwrite: bool = Overwrite,
 ) -> None:

@@ -7,6 +7,21 @@ from pathlib import Path
 import typer
 
 Overwrite = typer.Option(False, "--overwrite", help="Replace outputs that already exist.")
+#: ``-o/--output`` of the commands whose config names the output: overrides ``output:``.
+OutputOverride = typer.Option(
+    None, "--output", "-o", metavar="PATH",
+    help="Where to write (default: the config's output:).")
+#: ``--format`` of the commands that write a monthly cube.
+CubeFormat = typer.Option("zarr", "--format", help="zarr (one store) or cog (one COG per month "
+                          "and layer in a folder).")
+
+
+def chunks_option(default: int, *, memory: str = ""):
+    """``--chunks``: the spatial chunk size, px (``memory``: what a chunk costs)."""
+    return typer.Option(default, "--chunks", min=64,
+                        help="Spatial chunk size in pixels" + (f" ({memory})." if memory else "."))
+
+
 Scheduler = typer.Option(
     None, "--scheduler",
     help="dask scheduler: threads, processes, synchronous, local (LocalCluster) or "

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
 from hrlc.cli.options import Overwrite
 
 
-@app.command()
 def report(
     out: Path = typer.Argument(..., help="Output folder of hrlc run (holds manifest.json)."),
     output: Path | None = typer.Option(

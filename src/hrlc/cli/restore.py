@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.composite import Format
-from hrlc.cli.options import ComputeFile, Overwrite, Scheduler, Workers, compute_from
+from hrlc.cli.options import (ComputeFile, CubeFormat, Overwrite, Scheduler, Workers,
+                              chunks_option, compute_from)
 
 
 def _open_composites(path: Path, *, chunks: int):
@@ -67,19 +66,19 @@ def _rows(fractions, shadow, c) -> list[dict]:
     return rows
 
 
-@app.command()
 def restore(
     composites: Path = typer.Argument(..., help="Monthly composites: the Zarr store (or "
                                       "COG folder) written by hrlc composite."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output Zarr store or COG folder."),
+    out: Path = typer.Option(..., "--output", "-o", "--out",
+                             help="Output Zarr store or COG folder."),
     dem: Path | None = typer.Option(None, "--dem", exists=True, dir_okay=False,
                                     help="DEM (any CRS and resolution, must cover the tile); "
                                     "without it the topographic correction is skipped."),
     config: Path | None = typer.Option(None, "--config", exists=True, dir_okay=False,
                                        help="YAML of restore options (configs/restore.yaml)."),
-    fmt: str = Format,
-    chunks: int = typer.Option(512, "--chunks", min=64, help="Spatial chunk size in pixels "
-                               "(memory per task ~ 3 x months x bands x chunks^2 x 4 bytes)."),
+    fmt: str = CubeFormat,
+    chunks: int = chunks_option(
+        512, memory="memory per task ~ 3 x months x bands x chunks^2 x 4 bytes"),
     overwrite: bool = Overwrite,
     scheduler: str | None = Scheduler,
     workers: int | None = Workers,

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import AreaOfInterest, read_options
+from hrlc.cli.options import AreaOfInterest, OutputOverride, read_options
 
 
-@app.command()
 def run(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="Run YAML (see configs/run.yaml)."),
+    output: Path | None = OutputOverride,
     restart: bool = typer.Option(False, "--restart",
                                  help="Redo the selected stages, even finished ones."),
     from_stage: str | None = typer.Option(
@@ -59,7 +58,8 @@ def run(
     from hrlc.pipeline import run_chain
 
     console = Console(soft_wrap=True)
-    cfg = load_config(config, RunConfig)
+    cfg = load_config(config, RunConfig,
+                      overrides={"output": None if output is None else str(output)})
     cfg.read = read_options(cfg.read, aoi=aoi)
     def echo(text: str) -> None:
         console.print(text, highlight=False, markup=False)

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
 from hrlc.cli.options import Overwrite
 
 
-@app.command()
 def search(
-    out: Path = typer.Option(..., "--out", "-o", help="ItemCollection to write (.json)."),
+    out: Path = typer.Option(..., "--output", "-o", "--out",
+                             help="ItemCollection to write (.json)."),
     catalog: str = typer.Option(
         "earth-search", "--catalog",
         help="STAC API URL, or earth-search, planetary-computer, cdse."),

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
 from hrlc.cli.options import Overwrite, Scheduler, Workers, chosen_compute
 
 
-@app.command()
 def simulate(
-    out: Path = typer.Option(..., "--out", help="Folder for the products and the truth."),
+    out: Path = typer.Option(..., "--output", "-o", "--out",
+                             help="Folder for the products and the truth."),
     size: int | None = typer.Option(None, "--size", help="Tile side in 10 m pixels, a multiple "
                                     "of 6 (10980 = full tile). Default 1020."),
     dates: int | None = typer.Option(None, "--dates", help="Number of acquisitions. Default 12."),

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli import app
-from hrlc.cli.options import Overwrite
+from hrlc.cli.options import OutputOverride, Overwrite
 
 
 def _sample_file(path: str) -> Path:
@@ -63,10 +62,10 @@ def _print_summary(console, result, bundle_path: Path) -> None:
                   f"features, {bundle.n_support_vectors} support vectors)")
 
 
-@app.command()
 def train(
     config: Path = typer.Argument(..., exists=True, dir_okay=False,
                                   help="YAML file (see configs/train.yaml)."),
+    output: Path | None = OutputOverride,
     overwrite: bool = Overwrite,
 ) -> None:
     """Train the SVM classifier and write the model bundle and the training report.
@@ -90,7 +89,8 @@ def train(
     from hrlc.model import file_checksum, train_model
     from hrlc.model.report import write_report
 
-    run = load_config(config, TrainRunConfig)
+    run = load_config(config, TrainRunConfig,
+                      overrides={"output": None if output is None else str(output)})
     console = Console(stderr=True, soft_wrap=True)
     report_path, bundle_path = _outputs(run, overwrite)
     start = time.perf_counter()

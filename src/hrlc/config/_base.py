@@ -66,8 +66,11 @@ def validate_config(data: dict[str, Any] | None, model: type[M], *, source: str 
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
 
-def load_config(path: str | Path, model: type[M]) -> M:
+def load_config(path: str | Path, model: type[M], *, overrides: dict | None = None) -> M:
     """Read a YAML file and validate it against ``model``.
+
+    ``overrides`` (top-level key -> value, e.g. ``{"output": ...}`` from ``-o``) replace the
+    file's values before validation; None values are ignored.
 
     Raises
     ------
@@ -86,4 +89,8 @@ def load_config(path: str | Path, model: type[M]) -> M:
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys to values, got {type(data).__name__}")
-    return validate_config(data, model, source=str(path))
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if given:
+        data = {**(data or {}), **given}
+    return validate_config(data, model, source=str(path) + (" and the command line" if given
+                                                           else ""))
