@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hrlc.bench_suite import (
     FULL_TILE,
@@ -17,9 +19,11 @@ from hrlc.bench_suite import (
     markdown,
     plan,
     previous_rows,
+    select,
 )
 from hrlc.bench_suite.results import target_text
 from hrlc.cli import main
+from hrlc.config.run import STAGES as RUN_STAGES
 
 REPO_BENCHMARKS = default_benchmarks()
 #: Real results committed with the benchmarks (read here, copied, never written).
@@ -113,7 +117,7 @@ def test_bench_runs_stages_and_keeps_the_latest_row_of_the_others(tree, tmp_path
     assert "issue 17" in reference["source"] and "issue 17" in markdown
     assert _line(markdown, "glcm")[1:3] == ["10980 px, 1 band", "86.1"]
     assert _line(markdown, "train")[1] == "20,000 samples x 150 features"
-    assert "Not measured yet: predict." in markdown
+    assert "Not measured yet: predict, chain." in markdown
 
     # a second run of one stage: the other stage keeps its row from bench_all.json
     before = _rows(tree)["features"]
@@ -214,3 +218,127 @@ def test_the_committed_table_is_generated_from_the_committed_rows():
     assert (REPO_BENCHMARKS / "RESULTS.md").read_text() == text
     assert _line(text, "masks")[6:8] == ["1,187 s / 15.8 GB (T18NWL)", "906 s / 21 GB"]
     assert _line(text, "map")[6:8] == ["12,510 s / 12.6 GB (21KUQ)", "6,038 s / 19.3 GB"]
+
+
+# --- the chain stage: a tile-year end to end (benchmarks/bench_chain.py) -------------------
+
+#: A light version of configs/bench_chain.yaml for a quick run (fewer textures, a one-point
+#: SVM grid); the chain and its measurement are the same.
+LIGHT = {"features": {"glcm_textures": ["contrast"]},
+         "train": {"compare": [], "C": [10], "gamma_factors": [1.0], "cv_folds": 2}}
+
+
+def _script(name: str = "bench_chain"):
+    spec = importlib.util.spec_from_file_location(name, REPO_BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """``hrlc bench --stages chain`` at 240 px and 6 dates, once for the tests below."""
+    root = tmp_path_factory.mktemp("chain")
+    folder = root / "benchmarks"
+    (folder / "results").mkdir(parents=True)
+    shutil.copy2(REPO_BENCHMARKS / "bench_chain.py", folder / "bench_chain.py")
+    config = yaml.safe_load((REPO_BENCHMARKS.parent / "configs" / "bench_chain.yaml").read_text())
+    for section, options in LIGHT.items():
+        config[section].update(options)
+    (root / "configs").mkdir()  # the script reads ../configs/bench_chain.yaml
+    (root / "configs" / "bench_chain.yaml").write_text(yaml.safe_dump(config))
+    try:
+        main(["bench", "--size", "240", "--dates", "6", "--stages", "chain",
+              "--benchmarks", str(folder), "--data", str(root / "data")])
+    except SystemExit as exc:
+        assert exc.code in (0, None), (folder / "results/suite/chain-240.log").read_text()
+    result = json.loads((folder / "results/suite/chain-240.json").read_text())
+    return {"folder": folder, "data": Path(result["run_config"]).parent, "result": result,
+            "row": _rows(folder)["chain"]}
+
+
+@pytest.mark.slow
+def test_chain_times_every_stage_from_the_manifest(chain):
+    result, row = chain["result"], chain["row"]
+    manifest = json.loads(Path(result["manifest"]).read_text())["stages"]
+    stages = result["stages"]
+    assert [s["stage"] for s in stages] == list(RUN_STAGES)
+    for s in stages:
+        record = manifest[s["stage"]]
+        assert s["wall_s"] > 0 and s["wall_s"] == record["seconds"]
+        assert s["peak_rss_gb"] == round(record["peak_rss_mb"] / 1024, 3)
+        # the tree holds the stage's process and hrlc run's own (at least 50 MB)
+        assert s["tree_peak_rss_gb"] >= s["peak_rss_gb"] + 0.05
+        assert f"{s['stage']} {s['wall_s']:,.1f} s" in row["note"]
+    # the total is the stages plus the run's own work, a small part of it
+    assert result["total_s"] == pytest.approx(result["stage_sum_s"] + result["overhead_s"],
+                                              abs=0.011)
+    assert result["stage_sum_s"] == pytest.approx(sum(s["wall_s"] for s in stages), abs=0.011)
+    assert 0 < result["overhead_s"] <= 0.3 * result["total_s"]
+    assert result["cpu_s"] > 0
+    assert row["wall_s"] == result["total_s"]
+    assert row["peak_rss_gb"] == max(s["tree_peak_rss_gb"] for s in stages)
+    assert row["stages"] == {s["stage"]: s["wall_s"] for s in stages}
+    assert row["size_text"] == "240 px, 6 dates"
+    assert f"simulate {result['simulate']['seconds']:,.1f} s not counted" in row["note"]
+    cells = _line((chain["folder"] / "RESULTS.md").read_text(), "chain")
+    assert cells[1:3] == ["240 px, 6 dates", f"{result['total_s']:,.1f}"]
+    assert cells[5:8] == ["≤ 7,200 s / ≤ 4 GB", "—", "—"]
+
+
+@pytest.mark.slow
+def test_chain_products_mix_both_baselines_and_are_reused(chain):
+    products = chain["result"]["products"]
+    assert products["format"] == "SAFE, JPEG 2000" and products["count"] == 6
+    assert products["baselines"] == {"02.12": 3, "05.09": 3}
+    assert products["with_boa_offset"] == 3
+    assert products["first"][:4] == "2019" and products["last"] > "2019-09"  # a year
+    assert chain["result"]["adjusted"] == {"dataset.block_size": [1000.0, 240.0]}
+    script = _script()
+    folder = chain["data"] / "products"
+    assert script.products_match(folder, size=240, dates=6, seed=0)
+    assert not script.products_match(folder, size=240, dates=7, seed=0)
+    assert not script.products_match(folder, size=240, dates=6, seed=1)
+    again = script.simulate(folder, size=240, dates=6, seed=0, workers=None)  # no new run
+    assert again["reused"] and again["seconds"] == chain["result"]["simulate"]["seconds"]
+    run = chain["result"]["disk_gb"]["run"]
+    parts = [v for k, v in run.items() if k != "total"]
+    assert run["features.zarr"] > 0 and parts == sorted(parts, reverse=True)
+    assert sum(parts) == pytest.approx(run["total"], abs=0.001 * len(parts))
+    shared = chain["result"]["shared_read"]
+    assert shared["decoded_by_both"] == ["B02", "B03", "B04", "B08", "B11"]
+    # 4 of the 4 10 m bands and 1 of 6 20 m bands, of 4 + 6/4 + 2/36 (10 m units)
+    assert shared["share_of_composite_pixels"] == pytest.approx(4.25 / (4 + 1.5 + 2 / 36),
+                                                                abs=1e-3)
+
+
+@pytest.mark.slow
+def test_chain_config_must_leave_the_inputs_to_the_script(chain, tmp_path):
+    script = _script()
+    template = tmp_path / "chain.yaml"
+    template.write_text("sources: [elsewhere]\nchunks: 512\n")
+    with pytest.raises(SystemExit, match="sets sources; the benchmark fills in the inputs"):
+        script.run_config(template, chain["data"], size=240, workers=None)
+    template.write_text("chunks: 512\n")
+    config, adjusted = script.run_config(template, chain["data"], size=10980, workers=2)
+    assert adjusted == {} and config["compute"] == {"n_workers": 2}
+    assert len(config["sources"]) == 6 and all(s.endswith(".SAFE") for s in config["sources"])
+
+
+def test_chain_runs_only_when_named_and_quotes_the_reference_on_a_full_tile(tmp_path):
+    assert "chain" not in select([]) and select(["chain"]) == ["chain"]
+    (job,) = plan(["chain"], Options(size=1100, dates=36, data=tmp_path), benchmarks=tmp_path,
+                  results=tmp_path / "r")
+    assert job.command[2:6] == ["--size", "1098", "--dates", "36"]
+    assert job.command[job.command.index("--data") + 1] == str(tmp_path / "chain-1098-36")
+    stages = [{"stage": name, "wall_s": 100.0 * k, "tree_peak_rss_gb": 1.0}
+              for k, name in enumerate(RUN_STAGES, 1)]
+    data = {"size": FULL_TILE, "dates": 36, "stages": stages, "total_s": 2810.0,
+            "overhead_s": 10.0, "peak_rss_gb": 3.5, "cpu_s": 5000.0, "simulate": {"seconds": 19000.0},
+            "machine": {"cores": 2, "load_average_start": [1.5, 1, 1],
+                        "load_average_end": [2.5, 2, 2]}}
+    row = STAGES["chain"].parse(data)
+    assert row["note"].endswith("; reference deck: masks 1,187 / 906 s, map 12,510 / 6,038 s")
+    assert row["load"] == [1.5, 2.5] and row["wall_s"] == 2810.0
+    assert target_text({**row, "stage": "chain"}) == "≤ 7,200 s / ≤ 4 GB (met)"
+    assert "reference" not in STAGES["chain"].parse({**data, "size": 1098})["note"]

@@ -2,17 +2,21 @@
 
 Each measured call runs in a fresh child process (``fork`` where available), so the
 peak resident set size (RSS) of one case is not inflated by the previous one.
+:func:`machine_facts` records the machine a result was measured on (cores, CPU, load,
+BLAS, library versions): every result file should carry it.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import platform
 import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +98,75 @@ class PeakRSS:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def load_average() -> list[float]:
+    """The system load averaged over 1, 5 and 15 minutes (runnable processes)."""
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas() -> list[dict[str, Any]]:
+    """The BLAS/OpenMP libraries loaded by numpy, SciPy and scikit-learn (threadpoolctl)."""
+    import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+    import sklearn.utils  # noqa: F401  (loads SciPy's BLAS and OpenMP)
+    from threadpoolctl import threadpool_info
+
+    keys = ("user_api", "internal_api", "version", "architecture", "threading_layer",
+            "num_threads", "prefix")
+    return [{k: pool.get(k) for k in keys} for pool in threadpool_info()]
+
+
+def _versions() -> dict[str, str]:
+    import dask
+    import numpy
+    import rasterio
+    import sklearn
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__, "dask": dask.__version__,
+            "rasterio": rasterio.__version__, "gdal": rasterio.__gdal_version__}
+
+
+def machine_facts(*, load_at_start: Sequence[float] | None = None) -> dict[str, Any]:
+    """What a benchmark result needs to be read: the machine, its load, the libraries.
+
+    Parameters
+    ----------
+    load_at_start : sequence of 3 float, optional
+        :func:`load_average` taken when the measured work started; default: now.
+
+    Returns
+    -------
+    dict
+        ``cores`` (``os.cpu_count()``), ``cpu_model``, ``memory_gb`` (total RAM, GiB),
+        ``platform``, ``load_average_start`` and ``load_average_end`` (runnable
+        processes over 1, 5, 15 min: a load above ``cores`` means the run shared the
+        CPUs), ``blas`` (per BLAS/OpenMP library: internal_api, version, architecture,
+        num_threads... from threadpoolctl) and ``versions`` (python, numpy,
+        scikit-learn, dask, rasterio, GDAL).
+    """
+    import psutil
+
+    end = load_average()
+    start = [round(float(v), 2) for v in load_at_start] if load_at_start is not None else end
+    if len(start) != 3:
+        raise ValueError(f"load_at_start must be the 3 load averages (1, 5, 15 min) of "
+                         f"os.getloadavg(); got {load_at_start!r}")
+    return {"cores": os.cpu_count(), "cpu_model": _cpu_model(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "platform": platform.platform(), "load_average_start": start,
+            "load_average_end": end, "blas": _blas(), "versions": _versions()}
 
 
 def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results") -> Path:

@@ -73,6 +73,18 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
                                                               "report"]
 
 
+def test_restart_redoes_a_finished_run_in_its_own_folder(season, tmp_path):
+    out = tmp_path / "run"
+    config = _config(season, out, stages=["masks"])
+    first = run_chain(config, echo=lambda _: None)
+    lines = []
+    again = run_chain(config, restart=True, echo=lines.append)
+    assert lines[0].startswith("[masks] hrlc masks")  # recomputed, not skipped
+    assert again["stages"]["masks"]["status"] == "done"
+    assert again["stages"]["masks"]["outputs"] == first["stages"]["masks"]["outputs"]
+    assert set(first["owned"]) <= set(again["owned"])
+
+
 def test_failed_stage_is_recorded_and_reported(season, tmp_path):
     out = tmp_path / "run"
     config = _config(season, out, stages=["masks", "composite"], bands=["B02", "B99"])

@@ -36,13 +36,21 @@ def check_benchmarks(folder: Path, stages: Sequence[str]) -> None:
                          "benchmarks/ folder of an hrlc source checkout with --benchmarks DIR")
 
 
+#: Stages run only when named: the chain runs every other stage again, for hours on a
+#: full tile.
+ON_REQUEST = ("chain",)
+
+
 def select(names: Sequence[str]) -> list[str]:
-    """Stage names in suite order; all when none given. Accepts ``a,b`` lists."""
+    """Stage names in suite order; all but :data:`ON_REQUEST` when none given. Accepts
+    ``a,b`` lists."""
     wanted = [n.strip() for name in names for n in name.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in STAGES]
     if unknown:
         raise ConfigError(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
-    return [n for n in STAGES if n in wanted] if wanted else list(STAGES)
+    if not wanted:
+        return [n for n in STAGES if n not in ON_REQUEST]
+    return [n for n in STAGES if n in wanted]
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ REFERENCE: dict[str, dict[str, Figures]] = {
                           "map": Figures(12510.0, 12.6, "21KUQ")},
     "xarray re-implementation": {"masks": Figures(906.0, 21.0), "map": Figures(6038.0, 19.3)},
 }
-#: hrlc's targets on a full tile (wall seconds, peak RSS GB).
-TARGET = {"masks": (600.0, 4.0), "map": (600.0, 4.0)}
+#: hrlc's targets on a full tile (wall seconds, peak RSS GB); chain: one tile-year, from
+#: the products to the map (issue 20).
+TARGET = {"masks": (600.0, 4.0), "map": (600.0, 4.0), "chain": (7200.0, 4.0)}
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,25 @@ def _map(rows: list) -> dict:
                     f"{row['pixels_per_second']:,.0f} px/s"}
 
 
+def _chain(data: dict) -> dict:
+    stages = data["stages"]
+    times = {s["stage"]: s["wall_s"] for s in stages}
+    note = (", ".join(f"{name} {seconds:,.1f} s" for name, seconds in times.items())
+            + f"; run overhead {data['overhead_s']:,.1f} s; simulate "
+            f"{data['simulate']['seconds']:,.1f} s not counted")
+    if data["size"] == FULL_TILE:  # the reference deck's figures are for a full tile
+        note += "; reference deck: " + ", ".join(
+            f"{stage} {' / '.join(f'{f[stage].wall_s:,.0f}' for f in REFERENCE.values())} s"
+            for stage in times if all(stage in f for f in REFERENCE.values()))
+    return {"size": data["size"], "size_text": f"{data['size']} px, "
+            f"{_count(data['dates'], 'date')}",
+            "wall_s": data["total_s"], "peak_rss_gb": data["peak_rss_gb"],
+            "cpu_s": data["cpu_s"], "cores": data["machine"]["cores"],
+            "load": [data["machine"]["load_average_start"][0],
+                     data["machine"]["load_average_end"][0]],
+            "stages": times, "note": note}
+
+
 def _json(suffix: str = ".json") -> Callable[[Path], Path]:
     return lambda out: out.with_name(out.name + suffix)
 
@@ -233,4 +253,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
                           "--name", out.name, "--keep",
                           str(o.data / f"map-{_mult(o.size, 4)}")],
           _json(), _map),
+    Stage("chain", "bench_chain.py", "one tile-year end to end: hrlc run from JP2 SAFE "
+          "products (both baselines) to the map; per-stage times in the notes",
+          tuple(f"chain_{n}.json" for n in (1098, 2196, FULL_TILE)),
+          lambda o, out: ["--size", str(_mult(o.size, 6)), *_optional("--dates", o.dates),
+                          *_optional("--workers", o.workers), "--data",
+                          str(o.data / f"chain-{_mult(o.size, 6)}-{o.dates or 'default'}"),
+                          "--out", f"{out}.json"],
+          _json(), _chain),
 )}

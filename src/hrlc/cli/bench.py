@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 
+
 def _write(path: Path, text: str) -> None:
     from hrlc.io.atomic import atomic_output
 
@@ -59,7 +60,8 @@ def bench(
     stage_names: list[str] | None = typer.Argument(
         None, metavar="[STAGES]...", show_default=False,
         help="Stages to run (also --stages): simulate, masks, composite, features, glcm, "
-        "train, predict, map. Default: all."),
+        "train, predict, map, chain (a tile-year end to end with hrlc run: hours on a "
+        "full tile, so run only when named). Default: all but chain."),
     stages: list[str] | None = typer.Option(
         None, "--stages", show_default=False,
         help="Stages to run: repeat the option, list them after it or give a comma list "
@@ -70,8 +72,8 @@ def bench(
                              "of 4; predict uses a chunk of at most 1000 x 1000 px; train "
                              "scales its 20,000 samples by area (at least 1,000)."),
     dates: int | None = typer.Option(None, "--dates", min=1,
-                                     help="Acquisitions for simulate and masks "
-                                     "(default: the scripts' own, 2 and 8)."),
+                                     help="Acquisitions for simulate, masks and chain "
+                                     "(default: the scripts' own, 2, 8 and 36)."),
     workers: int | None = typer.Option(None, "--workers", min=1,
                                        help="dask workers / BLAS threads (default: the "
                                        "scripts' own, 2)."),

@@ -199,7 +199,8 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
             [str(out / "report.html")] + [str(p) for step in steps
                                           for p in _paths_of(out, step)])}
     if restart and len(chosen) == len(steps):
-        manifest = {}
+        # every record goes, but not what the run owns: its outputs are still its own
+        manifest = {"owned": manifest.get("owned", [])} if manifest.get("owned") else {}
     elif restart:  # redo only the chosen stages: the others keep their records
         for step in chosen:
             manifest.get("stages", {}).pop(step.name, None)
