@@ -158,3 +158,43 @@ def test_tiles_share_the_model_of_one_tile(tmp_path):
     assert _ran(lines) == ["north [train]", "north [map]", "south [map]"]
     south = json.loads((out / "south" / "manifest.json").read_text())
     assert south["stages"]["map"]["shared_inputs"] == [content_checksum(bundle)]
+
+
+def test_tiles_run_side_by_side_and_give_the_maps_of_one_after_another(tmp_path):
+    """Two tiles with models of their own, parallel_tiles: 2: their stages overlap in time
+    and each map equals the one of a run of that tile alone."""
+    def both(out, parallel):
+        data = _tiles(out, parallel_tiles=parallel)
+        data.update(model_from=None, tiles={"east": {}, "west": {}})
+        return RunConfig.model_validate(data)
+
+    lines = []
+    manifest = run_chain(both(tmp_path / "side", 2), echo=lines.append)
+    assert {t["status"] for t in manifest["tiles"].values()} == {"done"}
+    spans = {}
+    for name in ("east", "west"):
+        stages = json.loads((tmp_path / "side" / name / "manifest.json").read_text())["stages"]
+        assert list(stages) == ["features", "dataset", "train", "map"]
+        spans[name] = (min(s["started"] for s in stages.values()),
+                       max(s["started"] + s["seconds"] for s in stages.values()))
+    (a0, a1), (b0, b1) = spans.values()
+    assert a0 < b1 and b0 < a1, f"the tiles ran one after another: {spans}"
+    # each tile's stages still ran in order
+    for name in ("east", "west"):
+        assert [line.split(" hrlc ")[0] for line in lines if line.startswith(name)
+                and " hrlc " in line] == [f"{name} [{s}]" for s in
+                                          ("features", "dataset", "train", "map")]
+    run_chain(both(tmp_path / "alone", 1), echo=lambda _: None)
+    for name in ("east", "west"):
+        np.testing.assert_array_equal(_classes(tmp_path / "side" / name),
+                                      _classes(tmp_path / "alone" / name))
+
+
+def test_a_failing_tile_fails_the_run_and_is_recorded(tmp_path):
+    data = _tiles(tmp_path / "out", parallel_tiles=2)
+    data.update(model_from=None, tiles={"good": {}, "bad": {"sources": [str(tmp_path)]}})
+    with pytest.raises(Exception, match="bad|features"):
+        run_chain(RunConfig.model_validate(data), echo=lambda _: None)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["tiles"]["bad"]["status"] == "failed"
+    assert manifest["tiles"]["good"]["status"] == "done"  # it ran beside the bad one

@@ -55,6 +55,10 @@ class RunConfig(StageConfig):
     ``output/<name>/`` (its own stage outputs, configs, manifest and report), one after
     another; ``output/manifest.json`` then lists the tiles. With ``model_from: <name>``
     only that tile runs dataset and train, first, and every tile is mapped with its model.
+    ``parallel_tiles`` tiles run side by side (each tile's stages in order; the
+    ``model_from`` tile first, alone): on a dask cluster (``compute.scheduler``) their
+    stages share its workers; on one machine each stage already uses every core, so keep
+    1 unless the tiles' stages leave cores idle and memory allows N stages at once.
     """
 
     output: str = "hrlc-output"
@@ -78,6 +82,7 @@ class RunConfig(StageConfig):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     tiles: dict[str, TileConfig] | None = None
     model_from: str | None = None
+    parallel_tiles: PositiveInt = 1
 
     @model_validator(mode="after")
     def _check_tiles(self) -> RunConfig:

@@ -20,7 +20,7 @@ from hrlc.io.atomic import atomic_output, remove_leftovers
 from hrlc.io.checksum import content_checksum, fast_hash
 from hrlc.io.lock import folder_lock
 from hrlc.io.manifest import MANIFEST, ManifestError, load_manifest
-from hrlc.pipeline.child import run_child
+from hrlc.pipeline.child import INTERRUPTED_CODES, run_child
 from hrlc.pipeline.ownership import check_adoptable, claim
 from hrlc.pipeline.plan import Step, digest, fingerprint, label_files, plan
 from hrlc.pipeline.report import write_run_report
@@ -229,7 +229,7 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
                 continue
             echo(f"[{step.name}] {reason}; recomputing")
         echo(f"[{step.name}] hrlc {' '.join(step.argv)}")
-        started = time.perf_counter()
+        started, wall_start = time.perf_counter(), time.time()
         try:
             code, seconds, peak = run_child(step.argv)
         except KeyboardInterrupt as exc:
@@ -239,6 +239,12 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
             echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
                  "command to resume")
             raise StageInterrupted(getattr(exc, "signum", signal.SIGINT)) from None
+        if code in INTERRUPTED_CODES:  # stopped by a signal (stop_all, or sent to it)
+            stages[step.name] = {"status": "interrupted", "seconds": round(seconds, 2)}
+            write_manifest(out, manifest)
+            echo(f"[{step.name}] interrupted; finished stages are kept: rerun the same "
+                 "command to resume")
+            raise StageInterrupted(INTERRUPTED_CODES[code])
         if code != 0:
             stages[step.name] = {"status": "failed", "exit_code": code, "seconds": seconds}
             write_manifest(out, manifest)
@@ -246,6 +252,7 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
             raise _failure(step, code)
         stages[step.name] = {
             "status": "done", "fingerprint": key, "seconds": round(seconds, 2),
+            "started": round(wall_start, 3),
             "peak_rss_mb": round(peak, 1), "config_file": str(step.config_file),
             "inputs": [str(p) for p in step.inputs],
             **({"compute": _compute_of(step)} if _compute_of(step) else {}),

@@ -8,18 +8,24 @@ tiles with their folder, status, stage statuses and the model their map used.
 With ``model_from: <tile>`` that tile runs first and is the only one that runs dataset
 and train; the other tiles map with its bundle, whose content checksum is part of their
 map step's fingerprint (and recorded in their manifest as ``shared_inputs``), so a
-retrained model remaps every tile. Tiles run one after another; within a stage the
-``compute`` block applies as usual, so on a cluster every stage of every tile runs there.
+retrained model remaps every tile. ``parallel_tiles`` tiles run side by side (threads
+that each wait for their tile's stage processes; the ``model_from`` tile runs first,
+alone); within a stage the ``compute`` block applies as usual, so on a cluster every
+stage of every tile runs there. The first failing tile stops new tiles from starting; the
+running ones run to their end. Ctrl-C interrupts every running stage.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.lock import folder_lock
+from hrlc.pipeline.child import stop_all
 from hrlc.pipeline.folder import make_run_folder, read_manifest, run_folder, write_manifest
 from hrlc.pipeline.plan import digest, plan
 from hrlc.pipeline.select import check_upstream, selected
@@ -84,8 +90,10 @@ def _run_tiles(run: RunConfig, tiles: dict[str, RunConfig], out: Path, *, config
                                     if k in ("stages", "model")}}
                           for name, tile in tiles.items()}}
     write_manifest(out, manifest)
-    for name, tile in tiles.items():
-        entry, bundle = manifest["tiles"][name], _bundle(run, tiles, name)
+    recording = threading.Lock()  # tiles side by side update one manifest
+
+    def run_one(name: str) -> None:
+        tile, entry, bundle = tiles[name], manifest["tiles"][name], _bundle(run, tiles, name)
         chosen = {s.name for s in selected(plan(tile, Path(tile.output), bundle=bundle),
                                            from_stage, until_stage)}
         if bundle is not None and "map" in chosen and not bundle.exists():
@@ -96,18 +104,54 @@ def _run_tiles(run: RunConfig, tiles: dict[str, RunConfig], out: Path, *, config
             done = run_folder(tile, config_source=config_source, restart=restart,
                               from_stage=from_stage, until_stage=until_stage, bundle=bundle,
                               extra={"tile": name, "model_from": run.model_from}, force=force,
-                              echo=lambda text, name=name: echo(f"{name} {text}"))
+                              echo=lambda text: echo(f"{name} {text}"))
         except (HrlcError, StageInterrupted) as exc:
-            entry["status"] = "interrupted" if isinstance(exc, StageInterrupted) else "failed"
-            entry["stages"] = {k: v.get("status") for k, v in
-                               read_manifest(Path(tile.output)).get("stages", {}).items()}
-            write_manifest(out, manifest)
+            with recording:
+                entry["status"] = ("interrupted" if isinstance(exc, StageInterrupted)
+                                   else "failed")
+                entry["stages"] = {k: v.get("status") for k, v in
+                                   read_manifest(Path(tile.output)).get("stages", {}).items()}
+                write_manifest(out, manifest)
             raise
-        entry.update(status="done",
-                     stages={k: v.get("status") for k, v in done["stages"].items()},
-                     model=str(bundle or Path(tile.output) / "model" / "model.npz"))
-        write_manifest(out, manifest)
+        with recording:
+            entry.update(status="done",
+                         stages={k: v.get("status") for k, v in done["stages"].items()},
+                         model=str(bundle or Path(tile.output) / "model" / "model.npz"))
+            write_manifest(out, manifest)
+
+    names = list(tiles)
+    if run.model_from is not None:  # its model is what the others map with
+        run_one(names.pop(0))
+    if run.parallel_tiles == 1 or len(names) < 2:
+        for name in names:
+            run_one(name)
+        return manifest
+    _side_by_side(run_one, names, workers=run.parallel_tiles)
     return manifest
+
+
+def _side_by_side(run_one: Callable[[str], None], names: list[str], *, workers: int) -> None:
+    """``run_one`` of every name, ``workers`` at a time; the first error (in the order of
+    ``names``) is raised once the running tiles have stopped, and no new tile starts
+    after a failure. Ctrl-C interrupts every running stage (:func:`stop_all`)."""
+    with ThreadPoolExecutor(max_workers=min(workers, len(names)),
+                            thread_name_prefix="hrlc-tile") as pool:
+        futures = [pool.submit(run_one, name) for name in names]
+        try:
+            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done):
+                for future in pending:
+                    future.cancel()
+            wait(futures)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            stop_all()
+            wait(futures)
+            raise
+    for future in futures:
+        if not future.cancelled() and future.exception() is not None:
+            raise future.exception()
 
 
 __all__ = ["TILES_FORMAT", "run_tiles", "tile_order"]
