@@ -217,7 +217,8 @@ def test_grid_names_and_validation():
     variants = config.variants()
     assert [v.name for v in variants] == ["no_selection-ova", "no_selection-random_forest",
                                           "selection_rfecv-ova", "selection_rfecv-random_forest"]
-    assert [v.role for v in variants] == ["bundle", "compare"] * 2
+    # the RandomForest can be a bundle's classifier too (its trees as arrays)
+    assert [v.role for v in variants] == ["bundle", "bundle"] * 2
     assert variants[2].options["selection"] == "rfecv" and variants[2].options["pca"] == "variance"
     assert validate_config(base, ExperimentConfig).variants()[0].name == "base"
     bad = [({"grid": {"kernel": ["rbf"]}}, "grid.kernel: not a training option"),

@@ -44,9 +44,10 @@ def bundles(table):
     """A multiclass (isotonic) and a one-vs-all (sigmoid) bundle, PCA in the second; a
     one-vs-all bundle with the softmax of its isotonic outputs; the uncalibrated
     multiclass SVM (classes only)."""
-    return {"multiclass": _train(table),
+    return {"multiclass": _train(table, calibration="isotonic"),
             "ova": _train(table, classifier="ova", calibration="sigmoid", pca="variance"),
-            "ova_softmax": _train(table, classifier="ova", aggregation="softmax"),
+            "ova_softmax": _train(table, classifier="ova", aggregation="softmax",
+                                  calibration="isotonic"),
             "uncalibrated": _train(table, classifier="multiclass_uncalibrated")}
 
 

@@ -253,9 +253,18 @@ def test_uncalibrated_bundle_maps_classes_only(samples, tmp_path):
     assert "No probabilities" in (tmp_path / "report" / "report.md").read_text()
 
 
-def test_random_forest_cannot_be_the_bundles_classifier(samples):
-    with pytest.raises(ValueError, match="classifier must be one of .*RandomForest is a "
-                                         "comparison only"):
-        train_model(samples, classifier="random_forest", **SMALL_GRID)
+def test_random_forest_can_be_the_bundles_classifier(samples):
+    result = train_model(samples, classifier="random_forest", compare=["multiclass"],
+                         **SMALL_GRID)
+    assert result.bundle.kind == "random_forest"
+    assert set(result.variants) == {"svm_multiclass", "random_forest"}
+    held = samples.loc[samples["split"] == "test"]
+    forest_f1 = result.variants["random_forest"]["test"]["macro_f1"]
+    from sklearn.metrics import f1_score
+
+    assert forest_f1 == pytest.approx(f1_score(held["class"], result.bundle.predict(held),
+                                               average="macro"))
+    with pytest.raises(ValueError, match="classifier must be one of"):
+        train_model(samples, classifier="svm", **SMALL_GRID)
     with pytest.raises(ValueError, match=r"compare takes variants of .*\['svm'\]"):
         train_model(samples, compare=["svm"], **SMALL_GRID)

@@ -58,8 +58,7 @@ def _print_summary(console, result, bundle_path: Path) -> None:
                                             for v in headline(info[split]).values()))
     console.print(view)
     bundle = result.bundle
-    console.print(f"bundle: {bundle_path} ({bundle.kind}, {len(bundle.input_features)} input "
-                  f"features, {bundle.n_support_vectors} support vectors)")
+    console.print(f"bundle: {bundle_path} ({bundle.summary()})")
 
 
 def train(

@@ -2,13 +2,15 @@
 
 Each task takes the full feature vector of its chunk (the ``feature`` axis is one
 chunk), keeps the pixels whose features are all finite (and that a mask allows), runs
-the bundle's preprocessing and the GEMM SVM kernel on them with BLAS threads pinned, and
-returns all outputs of the chunk at once, packed in one float32 block; the variables of
-the returned Dataset are cheap views of that block. Nothing is computed here.
+the bundle's preprocessing and the GEMM SVM kernel (or the random forest's tree kernel)
+on them with BLAS threads pinned, and returns all outputs of the chunk at once, packed
+in one float32 block; the variables of the returned Dataset are cheap views of that
+block. Nothing is computed here.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 import dask.array as da
@@ -112,12 +114,15 @@ def predict_map(
         hold more features than the bundle uses (they are selected by name). NaN =
         missing.
     bundle : ModelBundle
-        Trained model (``hrlc.model.load_bundle``); class codes 1-255.
+        Trained model (``hrlc.model.load_bundle``): SVM(s) or a random forest (labels:
+        its most probable class; probabilities: the mean of its trees', as scikit-learn's
+        ``predict_proba``); class codes 1-255.
     probabilities : {"uint8", "float32"}
         ``uint8``: probabilities, confidence and margin in percent (0-100, nodata 255);
         ``float32``: 0-1, nodata NaN.
     dtype : numpy dtype
-        Precision of the SVM kernel GEMM: float32 (default) or float64.
+        Precision of the SVM kernel GEMM: float32 (default) or float64 (a forest always
+        compares the features in float32, as scikit-learn does).
     mask : DataArray (y, x), optional
         Pixels to map (non-zero), on the cube's grid; the others are nodata.
     missing : {"nodata", "impute"}
@@ -132,7 +137,7 @@ def predict_map(
     memory_mb : float
         Bound of one kernel batch, MiB (memory per task beyond the chunk's features).
     refine : bool
-        float32 only: recompute in float64 the few pixels whose float32 decision values
+        SVMs, float32 only: recompute in float64 the few pixels whose float32 decision values
         are too close to a steep calibration step or a label change (see
         :class:`~hrlc.mapping.BundlePredictor`): the labels then equal the float64 ones,
         the probabilities are within 5e-5 of them.
@@ -178,7 +183,10 @@ def predict_map(
     packed = da.map_blocks(
         _predict_block, *args, predictor=predictor, missing=missing, percent=percent,
         threads=blas_threads_per_task, dtype=np.float32,
-        chunks=((n_out,), *cube.chunks[1:]), name="hrlc-predict",
+        chunks=((n_out,), *cube.chunks[1:]),
+        # a name of this call's own: map stages sharing one scheduler (tiles side by
+        # side) must not share keys, nor must two bundles mapping the same cube
+        name=f"hrlc-predict-{uuid.uuid4().hex}",
         meta=np.empty((0, 0, 0), np.float32))
     return _dataset(packed, cube, predictor, percent)
 

@@ -7,6 +7,9 @@ kernel evaluation of scikit-learn's ``SVC.decision_function`` by
 :class:`~hrlc.mapping.svm_kernel.StackedRbfPredictor` (one-vs-all): the preprocessing
 (imputation, scaler, PCA) is the bundle's own ``transform`` and the probabilities come
 from the model's :func:`~hrlc.model.probabilities_from_scores` with its calibrators.
+A random-forest bundle needs no replacement: its trees are already evaluated by a
+compiled kernel that gives scikit-learn's probabilities exactly
+(:class:`hrlc.model.forest.ForestArrays`).
 """
 
 from __future__ import annotations
@@ -50,10 +53,12 @@ class BundlePredictor:
     Parameters
     ----------
     bundle : ModelBundle
-        A loaded or freshly trained bundle (RBF SVMs).
+        A loaded or freshly trained bundle (RBF SVMs or a random forest).
     dtype : numpy dtype
         Precision of the kernel GEMM: float32 (default; >= 99.99 % of labels equal to
-        scikit-learn's) or float64 (the same labels).
+        scikit-learn's) or float64 (the same labels). A forest ignores ``dtype``,
+        ``memory_mb`` and ``refine``: its trees compare float32 features as
+        scikit-learn's do, so its labels and probabilities are scikit-learn's.
     memory_mb : float
         Bound of the kernel matrix of one batch of pixels, MiB.
     refine : bool
@@ -86,6 +91,11 @@ class BundlePredictor:
         self.bundle = bundle
         self.dtype = np.dtype(dtype)
         self.rule = bundle.probability_rule()
+        self._forest = bundle.classifier if self.rule["kind"] == "random_forest" else None
+        if self._forest is not None:
+            self._svm = self._exact = None
+            self.refine_delta = 0.0
+            return
         models = [RbfSvm(**vars(arrays)) for arrays in bundle.svm_arrays()]
         kind = StackedRbfPredictor if self.rule["kind"] == "ova" else (
             lambda m, **kw: FastRbfPredictor(m[0], **kw))
@@ -113,7 +123,8 @@ class BundlePredictor:
 
     @property
     def has_probabilities(self) -> bool:
-        return self.rule["kind"] == "ova" or self.rule["calibration"] is not None
+        return (self.rule["kind"] in ("ova", "random_forest")
+                or self.rule["calibration"] is not None)
 
     @property
     def label_rule(self) -> str:
@@ -196,12 +207,17 @@ class BundlePredictor:
 
     def decision_scores(self, features: np.ndarray) -> np.ndarray:
         """As ``bundle.decision_scores``: features (n, n_input) in ``input_features`` order."""
+        if self._forest is not None:
+            return self._forest.predict_proba(self.bundle.transform(features))
         return self._scores(self.bundle.transform(features))[0]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
-        """Class probabilities (n, n_classes) from decision scores, by the bundle's rule."""
+        """Class probabilities (n, n_classes) from decision scores, by the bundle's rule
+        (a forest's scores are its probabilities)."""
         from hrlc.model import probabilities_from_scores
 
+        if self._forest is not None:
+            return np.asarray(scores, dtype=np.float64)
         return probabilities_from_scores(scores, self.bundle.calibrators,
                                          aggregation=self.rule["aggregation"],
                                          temperature=self.rule["temperature"])
@@ -220,7 +236,13 @@ class BundlePredictor:
         then refined only where the float32 error could change a stored value or the
         label, not wherever a probability could move by ``REFINE_TOLERANCE``. The stored
         values then equal those of the float64 path.
+
+        A forest labels a pixel with its first most probable class (scikit-learn's rule);
+        its probabilities are the mean of its trees' leaf probabilities.
         """
+        if self._forest is not None:
+            proba = self._forest.predict_proba(self.bundle.transform(features))
+            return _with_confidence(self.classes, proba, np.argmax(proba, axis=1))
         scores, pairwise = self._scores(self.bundle.transform(features),
                                         resolution=resolution)
         if not self.has_probabilities:
@@ -236,10 +258,17 @@ class BundlePredictor:
             index = np.argmax(self._svm.votes(pairwise), axis=1)
         else:
             index = np.argmax(scores, axis=1)
-        ordered = np.sort(proba, axis=1)
-        return PixelPredictions(classes=self.classes[index], probabilities=proba,
-                                confidence=proba[np.arange(len(index)), index],
-                                margin=ordered[:, -1] - ordered[:, -2])
+        return _with_confidence(self.classes, proba, index)
+
+
+def _with_confidence(classes: np.ndarray, proba: np.ndarray, index: np.ndarray,
+                     ) -> PixelPredictions:
+    """Predictions of the classes at ``index`` (n,) with probabilities (n, n_classes):
+    confidence = the mapped class's probability, margin = the two highest's difference."""
+    ordered = np.sort(proba, axis=1)
+    return PixelPredictions(classes=classes[index], probabilities=proba,
+                            confidence=proba[np.arange(len(index)), index],
+                            margin=ordered[:, -1] - ordered[:, -2])
 
 
 def probability_bounds(low_scores: np.ndarray, high_scores: np.ndarray, calibrators, *,

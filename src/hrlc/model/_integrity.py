@@ -18,7 +18,7 @@ version, or not catch at all (reordered feature names, a NaN in a calibrator).
 
 Bundles written before the record (no ``integrity`` key) are read as before, with a
 warning. The record came with format version 1 (older hrlc versions ignore it); version 2
-renamed an aggregation (see :mod:`hrlc.model.bundle`).
+renamed an aggregation and version 3 added the random forest (see :mod:`hrlc.model.bundle`).
 
 Non-finite numbers (NaN, inf) are refused anywhere in the arrays and in the numbers of
 the fitted objects (calibrator ``a``/``b``, the SVM's ``_gamma`` ...), at saving and at

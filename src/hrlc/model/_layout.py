@@ -1,4 +1,4 @@
-"""The layout of a model bundle file (format version 2): fitted objects to JSON metadata
+"""The layout of a model bundle file (format versions 1-3): fitted objects to JSON metadata
 plus named arrays, and back (see :mod:`hrlc.model.bundle` for the entries and versions)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import numpy as np
 
 from hrlc.model import _state
 from hrlc.model.calibration import Calibrator
+from hrlc.model.forest import ForestArrays
 from hrlc.model.pca import ScreePCA
 from hrlc.model.svm import MulticlassSVM, OneVsAllSVM
 
@@ -16,7 +17,11 @@ if TYPE_CHECKING:
     from hrlc.model.bundle import ModelBundle
 
 FORMAT = "hrlc-model"
-VERSION = 2
+#: The newest format version this hrlc reads. A bundle is written with the oldest version
+#: that holds it: 2 for an SVM, 3 for a random forest (which version 2 readers refuse as
+#: "newer than this hrlc reads" instead of failing on its unknown classifier).
+VERSION = 3
+_SVM_VERSION = 2
 
 
 def code(value):
@@ -35,8 +40,16 @@ def versions() -> dict:
     return {"hrlc": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
-def describe(bundle: ModelBundle, arrays: dict) -> dict:
-    """The metadata of ``bundle``; its arrays are put in ``arrays``."""
+def _describe_forest(forest: ForestArrays, arrays: dict) -> dict:
+    return {"kind": "random_forest", "n_features": forest.n_features,
+            "allow_nan": forest.allow_nan,
+            "params": {k: _state.encode(v, f"params/{k}", arrays)
+                       for k, v in forest.params.items()},
+            "arrays": {name: _state.encode(a, f"forest/{name}", arrays)
+                       for name, a in forest.arrays().items()}}
+
+
+def _describe_svm(bundle: ModelBundle, arrays: dict) -> dict:
     c = bundle.classifier
     svcs = c.svcs_ if bundle.kind == "ova" else [c.svc_]
     calibrators = None
@@ -48,7 +61,23 @@ def describe(bundle: ModelBundle, arrays: dict) -> dict:
                                 "y": _state.encode(cal.y, f"calibration/{i}/y", arrays)})
     fitted = {k: getattr(c, k) for k in ("classes_", "n_features_in_", "best_params_",
                                          "cv_results_", "gamma_scale_", "n_support_vectors_",
-                                         "n_unique_support_vectors_") if hasattr(c, k)}
+                                         "n_unique_support_vectors_", "calibration_",
+                                         "selection_metric_", "temperature_")
+             if hasattr(c, k)}
+    if hasattr(c, "class_weight_") and isinstance(c.class_weight_, (str, type(None))):
+        fitted["class_weight_"] = c.class_weight_  # a dict's int keys would not survive JSON
+    return {
+        "kind": bundle.kind,
+        "params": {k: _state.encode(v, f"params/{k}", arrays) for k, v in c.get_params().items()},
+        "fitted": {k: _state.encode(v, f"fitted/{k}", arrays) for k, v in fitted.items()},
+        "svms": [_state.dump_object(s, f"svm/{i}/", arrays) for i, s in enumerate(svcs)],
+        "calibrators": calibrators,
+    }
+
+
+def describe(bundle: ModelBundle, arrays: dict) -> dict:
+    """The metadata of ``bundle``; its arrays are put in ``arrays``."""
+    forest = bundle.kind == "random_forest"
     pca = None
     if bundle.pca is not None:
         p = bundle.pca
@@ -66,7 +95,8 @@ def describe(bundle: ModelBundle, arrays: dict) -> dict:
     from datetime import UTC, datetime
 
     return {
-        "format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(),
+        "format": FORMAT, "version": VERSION if forest else _SVM_VERSION,
+        "created": datetime.now(UTC).isoformat(),
         "software": versions(), "input_features": bundle.input_features,
         "class_table": [[_state.encode(code(k), "ct", arrays), v]
                         for k, v in bundle.class_table.items()],
@@ -76,21 +106,36 @@ def describe(bundle: ModelBundle, arrays: dict) -> dict:
         "scaler": (None if bundle.scaler is None else
                    _state.dump_object(bundle.scaler, "scaler/", arrays)),
         "pca": pca,
-        "classifier": {
-            "kind": bundle.kind,
-            "params": {k: _state.encode(v, f"params/{k}", arrays)
-                       for k, v in c.get_params().items()},
-            "fitted": {k: _state.encode(v, f"fitted/{k}", arrays) for k, v in fitted.items()},
-            "svms": [_state.dump_object(s, f"svm/{i}/", arrays) for i, s in enumerate(svcs)],
-            "calibrators": calibrators,
-        },
+        "classifier": (_describe_forest(bundle.classifier, arrays) if forest else
+                       _describe_svm(bundle, arrays)),
         "probe": probe,
     }
 
 
-def rebuild_classifier(spec: dict, arrays, *, version: int = VERSION):
+def _rebuild_forest(spec: dict, arrays, path) -> ForestArrays:
+    from hrlc.errors import CorruptFileError
+
+    try:
+        return ForestArrays.from_arrays(
+            {name: _state.decode(v, arrays) for name, v in spec["arrays"].items()},
+            n_features=spec["n_features"], allow_nan=spec["allow_nan"],
+            params={k: _state.decode(v, arrays) for k, v in spec["params"].items()})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptFileError(f"{path}: the model bundle's random forest is damaged ({exc}); "
+                               "train it again with `hrlc train`") from None
+
+
+def rebuild_classifier(spec: dict, arrays, *, version: int = VERSION, path="the bundle"):
     """The fitted classifier (and calibrators) described by ``describe`` in a bundle of
-    format ``version``."""
+    format ``version`` read from ``path``.
+
+    Raises
+    ------
+    CorruptFileError
+        A random forest whose arrays do not form valid trees.
+    """
+    if spec["kind"] == "random_forest":
+        return _rebuild_forest(spec, arrays, path)
     cls = OneVsAllSVM if spec["kind"] == "ova" else MulticlassSVM
     params = {k: _state.decode(v, arrays) for k, v in spec["params"].items()}
     if version < 2 and params.get("aggregation") == "softmax":

@@ -1,6 +1,6 @@
 """The model bundle: everything needed to predict, in one versioned file without pickle.
 
-File format (version 2)
+File format (version 3)
 -----------------------
 One ``.npz`` archive (``numpy.load(path, allow_pickle=False)`` reads it). The entry
 ``__meta__`` is UTF-8 JSON (as uint8) with ``format = "hrlc-model"``, ``version``, the
@@ -16,21 +16,29 @@ every fitted object; all other entries are the arrays those descriptions point t
   ``_n_support``, ``_gamma``, ``classes_`` ...;
 - ``calibration/<i>/x``, ``calibration/<i>/y`` (isotonic) or ``calibration/a``,
   ``calibration/b`` (sigmoid), one calibrator per class;
-- ``probe/X``, ``probe/scores``: a few training rows and their decision scores,
-  recomputed on loading to prove that this installation predicts what the trainer did.
+- ``forest/<name>`` instead of the SVM entries for a random forest: its trees as arrays,
+  all nodes concatenated (``offsets``, ``children_left``, ``children_right``,
+  ``feature``, ``threshold``, ``missing_go_to_left``, ``leaf_value``, ``value``: the
+  distinct class-probability rows of the leaves; see :class:`hrlc.model.forest.ForestArrays`);
+- ``probe/X``, ``probe/scores``: a few training rows and their decision scores (a
+  forest: probabilities), recomputed on loading to prove that this installation
+  predicts what the trainer did.
 
 Version 2 differs from version 1 in one name: the one-vs-all ``aggregation`` "softmax" is
 now the softmax of the *calibrated* binary probabilities, and the softmax of the raw
 decision values, which version 1 called "softmax", is "score_softmax". A version 1 bundle
 is read with its "softmax" as "score_softmax", so it predicts what it did; hrlc versions
 that know only version 1 refuse a version 2 bundle rather than misread its "softmax".
+Version 3 adds the random forest; a bundle is written with the oldest version that holds
+it (an SVM: 2, a forest: 3), so hrlc versions that know only version 2 still read SVM
+bundles and refuse forests as "newer than this hrlc reads".
 
 The metadata's ``integrity`` record holds a SHA-256 checksum of the metadata and of every
 array, written at saving and checked at loading (:mod:`hrlc.model._integrity`): an
 edited bundle is refused as "modified since it was written"; NaN or inf anywhere in the
 model is refused at saving and at loading. Bundles written before the record load with a
 warning. Only the scikit-learn classes listed in :data:`hrlc.model._state.TRUSTED` are
-rebuilt.
+rebuilt; a forest is rebuilt from its arrays only, after checking that they form trees.
 """
 
 from __future__ import annotations
@@ -40,7 +48,6 @@ import os
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,53 +57,14 @@ from hrlc.model._checks import check_feature_names
 from hrlc.model._layout import (FORMAT, VERSION, code, describe, rebuild_classifier,
                                 rebuild_pca, versions)
 from hrlc.model.calibration import Calibrator
+from hrlc.model.forest import ForestArrays
 from hrlc.model.svm import OneVsAllSVM
-
-
-@dataclass(frozen=True)
-class SvmArrays:
-    """A fitted RBF SVM in libsvm's convention (``hrlc.mapping.RbfSvm`` adds the pair structure).
-
-    Attributes
-    ----------
-    support_vectors : ndarray (n_sv, n_model_features), float64
-        Grouped by class in ``classes`` order, ``n_support`` per class.
-    dual_coef : ndarray (n_classes - 1, n_sv)
-        libsvm's coefficients (scikit-learn's ``_dual_coef_``, *not* sign-flipped).
-    intercept : ndarray (n_pairs,)
-        libsvm's ``-rho`` per pair (0,1), (0,2) ... (``_intercept_``).
-    n_support : ndarray (n_classes,)
-    gamma : float
-        ``K(x, s) = exp(-gamma * |x - s|^2)``.
-    classes : ndarray (n_classes,)
-        Class codes (multiclass) or ``[0, 1]`` (one-vs-all: 1 = the bundle's class k).
-
-    Notes
-    -----
-    Pair (i, j) decision ``d = sum_{s in i} dual_coef[j-1, s] K(x, s) + sum_{s in j}
-    dual_coef[i, s] K(x, s) + intercept[p]``; it votes for i when d > 0. scikit-learn's
-    ``decision_function`` is ``-d`` for two classes and the one-vs-rest transform
-    ``votes + conf / (3 (|conf| + 1))`` (conf: sum of d for i, minus for j) otherwise.
-    """
-
-    support_vectors: np.ndarray
-    dual_coef: np.ndarray
-    intercept: np.ndarray
-    n_support: np.ndarray
-    gamma: float
-    classes: np.ndarray
-
-    @classmethod
-    def from_svc(cls, svc) -> SvmArrays:
-        return cls(support_vectors=np.asarray(svc.support_vectors_, np.float64),
-                   dual_coef=np.asarray(svc._dual_coef_, np.float64),
-                   intercept=np.asarray(svc._intercept_, np.float64),
-                   n_support=np.asarray(svc.n_support_, np.int64), gamma=float(svc._gamma),
-                   classes=np.asarray(svc.classes_))
+from hrlc.model.svm_arrays import SvmArrays  # noqa: F401 (also hrlc.model.bundle.SvmArrays)
 
 
 class ModelBundle:
-    """A trained model: imputation, scaler, PCA, SVM(s) and calibrators, with its features.
+    """A trained model: imputation, scaler, PCA, SVM(s) and calibrators or a random forest,
+    with its features.
 
     Build it with :func:`hrlc.model.train_model`; save with :meth:`save`, load with
     :func:`load_bundle`.
@@ -105,9 +73,11 @@ class ModelBundle:
     ----------
     input_features : list of str
         Feature names the model reads, in order (the selected features).
-    classifier : MulticlassSVM or OneVsAllSVM
+    classifier : MulticlassSVM, OneVsAllSVM, ForestArrays or RandomForestClassifier
         Fitted on ``transform`` of the training samples (a MulticlassSVM without
-        calibration maps classes only: it has no probabilities).
+        calibration maps classes only: it has no probabilities). A fitted scikit-learn
+        ``RandomForestClassifier`` is kept as its arrays (:class:`ForestArrays`), so that
+        a trained and a loaded bundle predict alike.
     scaler : fitted scikit-learn scaler or None
     pca : ScreePCA or None
     impute_values : ndarray (n_input,) or None
@@ -120,8 +90,11 @@ class ModelBundle:
 
     def __init__(self, *, input_features, classifier, scaler=None, pca=None,
                  impute_values=None, class_table=None, training=None):
+        from sklearn.ensemble import RandomForestClassifier
+
         self.input_features = [str(f) for f in input_features]
-        self.classifier = classifier
+        self.classifier = (ForestArrays.from_sklearn(classifier)
+                           if isinstance(classifier, RandomForestClassifier) else classifier)
         self.scaler = scaler
         self.pca = pca
         self.impute_values = None if impute_values is None else np.asarray(impute_values,
@@ -135,12 +108,26 @@ class ModelBundle:
     # ---- description -------------------------------------------------------------------
     @property
     def kind(self) -> str:
-        """``"multiclass"``, ``"multiclass_uncalibrated"`` or ``"ova"`` (the
-        ``classifier`` option it was trained with; report key ``svm_<kind>``)."""
+        """``"multiclass"``, ``"multiclass_uncalibrated"``, ``"ova"`` or
+        ``"random_forest"`` (the ``classifier`` option it was trained with)."""
+        if isinstance(self.classifier, ForestArrays):
+            return "random_forest"
         if isinstance(self.classifier, OneVsAllSVM):
             return "ova"
         return "multiclass" if self.classifier.calibration is not None else (
             "multiclass_uncalibrated")
+
+    @property
+    def variant(self) -> str:
+        """Report key of the classifier: ``svm_<kind>``, or ``random_forest``."""
+        return self.kind if self.kind == "random_forest" else f"svm_{self.kind}"
+
+    def summary(self) -> str:
+        """One line: the variant, input features and what a pixel costs."""
+        c = self.classifier
+        cost = (f"{c.n_trees} trees, {c.n_nodes} nodes" if self.kind == "random_forest" else
+                f"{self.n_support_vectors} support vectors")
+        return f"{self.variant}, {len(self.input_features)} input features, {cost}"
 
     @property
     def classes(self) -> np.ndarray:
@@ -154,19 +141,32 @@ class ModelBundle:
 
     @property
     def n_support_vectors(self) -> int:
-        """Kernel evaluations per pixel (one-vs-all: shared samples counted once)."""
+        """Kernel evaluations per pixel (one-vs-all: shared samples counted once; a
+        forest: 0)."""
         c = self.classifier
+        if self.kind == "random_forest":
+            return 0
         return int(getattr(c, "n_unique_support_vectors_", c.n_support_vectors_))
 
     def svm_arrays(self) -> list[SvmArrays]:
-        """The SVM(s) as arrays: one (multiclass) or one per class in ``classes`` order."""
+        """The SVM(s) as arrays: one (multiclass) or one per class in ``classes`` order.
+
+        Raises
+        ------
+        TypeError
+            The bundle holds a random forest (its arrays: ``classifier``).
+        """
+        if self.kind == "random_forest":
+            raise TypeError("this bundle holds a random forest, not an SVM: its trees are "
+                            "bundle.classifier (ForestArrays)")
         svcs = self.classifier.svcs_ if self.kind == "ova" else [self.classifier.svc_]
         return [SvmArrays.from_svc(s) for s in svcs]
 
     @property
     def calibrators(self) -> list[Calibrator] | None:
-        """One calibrator per class (one for a two-class multiclass SVM), or None."""
-        return self.classifier.calibrators_
+        """One calibrator per class (one for a two-class multiclass SVM), or None (also
+        for a forest)."""
+        return getattr(self.classifier, "calibrators_", None)
 
     def probability_rule(self) -> dict:
         """How labels and probabilities follow from the decision scores.
@@ -175,9 +175,13 @@ class ModelBundle:
         vote, as ``SVC.predict``; one-vs-all: the largest binary decision value) or
         ``probability`` (the most probable class); ``calibration`` (None: the uncalibrated
         multiclass SVM, no probabilities), ``aggregation``, ``temperature``: see
-        :func:`hrlc.model.probabilities_from_scores`.
+        :func:`hrlc.model.probabilities_from_scores`. A forest: labels ``probability``,
+        aggregation ``tree_mean`` (the mean of its trees' leaf probabilities).
         """
         c = self.classifier
+        if self.kind == "random_forest":
+            return {"kind": self.kind, "calibration": None, "labels": c.labels,
+                    "aggregation": "tree_mean", "temperature": 1.0}
         return {"kind": self.kind, "calibration": c.calibration, "labels": c.labels,
                 "aggregation": getattr(c, "aggregation", "normalise"),
                 "temperature": float(getattr(c, "temperature", 1.0))}
@@ -238,7 +242,8 @@ class ModelBundle:
         return X
 
     def decision_scores(self, X) -> np.ndarray:
-        """The classifier's decision scores of input features X (see the classifiers)."""
+        """The classifier's decision scores of input features X (see the classifiers; a
+        forest: its probabilities)."""
         return self.classifier.decision_scores(self.transform(X))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -354,7 +359,7 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
     bundle = ModelBundle(
         input_features=meta["input_features"],
         classifier=rebuild_classifier(meta["classifier"], arrays,
-                                      version=meta.get("version", 1)),
+                                      version=meta.get("version", 1), path=path),
         scaler=None if meta["scaler"] is None else _state.load_object(meta["scaler"], arrays),
         pca=None if meta["pca"] is None else rebuild_pca(meta["pca"], arrays),
         impute_values=None if meta["impute"] is None else _state.decode(meta["impute"], arrays),

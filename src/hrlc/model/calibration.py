@@ -7,7 +7,13 @@ formula without scikit-learn objects:
 
 - isotonic: ``p = interp(f, x, y)`` (piecewise linear through the thresholds, constant
   beyond them, as ``IsotonicRegression(out_of_bounds="clip")``);
-- sigmoid (Platt): ``p = 1 / (1 + exp(a * f + b))``.
+- sigmoid (Platt): ``p = 1 / (1 + exp(a * f + b))``;
+- temperature: ``u = exp(a * (f - b))`` with ``a`` = 1 / T and ``b`` the upper bound of
+  the decision values, one per class: normalising the columns (the multiclass rule) gives
+  ``softmax(f / T)``, so temperature scaling needs no other field than a calibrator's
+  (``u`` alone is no probability; ``b`` keeps ``exp`` from overflowing).
+
+Fitting and choosing among them: :mod:`hrlc.model.calibration_choice`.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
+CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid", "temperature")
 #: How one-vs-all binary outputs become class probabilities (see
 #: :func:`probabilities_from_scores`).
 AGGREGATIONS: tuple[str, ...] = ("normalise", "softmax", "score_softmax")
@@ -29,14 +35,14 @@ class Calibrator:
 
     Attributes
     ----------
-    method : {"isotonic", "sigmoid"}
+    method : {"isotonic", "sigmoid", "temperature"}
     x, y : ndarray (n_thresholds,)
         Isotonic thresholds (increasing decision values) and their probabilities.
     a, b : float
-        Platt sigmoid parameters.
+        Platt sigmoid parameters; temperature: inverse temperature and shift.
     """
 
-    method: Literal["isotonic", "sigmoid"]
+    method: Literal["isotonic", "sigmoid", "temperature"]
     x: np.ndarray = field(default_factory=lambda: np.zeros(0))
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))
     a: float = 0.0
@@ -55,22 +61,16 @@ class Calibrator:
         raise TypeError(f"unsupported calibrator {type(calibrator).__name__}")
 
     def predict(self, decision: np.ndarray) -> np.ndarray:
-        """Probabilities (n,) from decision values (n,)."""
+        """Probabilities (n,) from decision values (n,) (temperature: the unnormalised
+        softmax term, see the module)."""
         decision = np.asarray(decision, dtype=np.float64)
         if self.method == "isotonic":
             return np.interp(decision, self.x, self.y)
+        if self.method == "temperature":
+            return np.exp(self.a * (decision - self.b))
         from scipy.special import expit
 
         return expit(-(self.a * decision + self.b))
-
-
-def calibrated_parts(ccv) -> tuple[object, list[Calibrator]]:
-    """The SVM fitted on all samples and its calibrators, from a fitted
-    ``CalibratedClassifierCV(ensemble=False)``."""
-    if len(ccv.calibrated_classifiers_) != 1:
-        raise ValueError("expected CalibratedClassifierCV(ensemble=False): one estimator")
-    pair = ccv.calibrated_classifiers_[0]
-    return pair.estimator, [Calibrator.from_sklearn(c) for c in pair.calibrators]
 
 
 def normalise_probabilities(proba: np.ndarray) -> np.ndarray:

@@ -38,16 +38,33 @@ def confusion_figure(metrics: Mapping, *, title: str = "") -> Figure:
     return fig
 
 
-def reliability_figure(variants: Mapping[str, Mapping]) -> Figure:
-    """Reliability curves per class (one panel per variant), ECE in the panel titles.
+def reliability_figure(variants: Mapping[str, Mapping], *, marked: str | None = None,
+                       columns: int = 3) -> Figure:
+    """Reliability diagrams: one panel per variant (in the given order, ``columns`` to a
+    row), one curve per class (mean predicted probability against observed frequency
+    of each bin, one-vs-rest), macro-F1 and ECE in the panel titles.
 
-    ``variants``: name -> metrics with ``reliability`` and ``ece``.
+    Parameters
+    ----------
+    variants : mapping
+        Name -> metrics (:func:`~hrlc.model.classification_metrics` on held-out rows);
+        those without ``reliability`` (no probabilities) are left out.
+    marked : str, optional
+        The variant the bundle holds ("(bundle)" in its title).
+    columns : int
+        Panels per row.
     """
     calibrated = {k: v for k, v in variants.items() if "reliability" in v}
-    n = max(len(calibrated), 1)
-    fig = Figure(figsize=(4.0 * n, 4.0))
+    n = len(calibrated)
+    cols = max(1, min(columns, n))
+    rows = max(1, -(-n // cols))
+    fig = Figure(figsize=(4.0 * cols, 4.0 * rows))
+    if not n:
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no variant gives probabilities", ha="center", va="center")
     for idx, (name, metrics) in enumerate(calibrated.items()):
-        ax = fig.add_subplot(1, n, idx + 1)
+        ax = fig.add_subplot(rows, cols, idx + 1)
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
         for curve, info in zip(metrics["reliability"], metrics["per_class"]):
             ax.plot(curve["predicted"], curve["observed"], marker="o", ms=3, lw=1,
@@ -55,8 +72,10 @@ def reliability_figure(variants: Mapping[str, Mapping]) -> Figure:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("predicted probability")
-        ax.set_ylabel("observed frequency" if idx == 0 else "")
-        ax.set_title(f"{name}\nECE {metrics['ece']:.3f}", fontsize=9)
+        ax.set_ylabel("observed frequency" if idx % cols == 0 else "")
+        f1 = metrics.get("macro_f1")
+        scores = ("" if f1 is None else f"macro-F1 {f1:.3f}, ") + f"ECE {metrics['ece']:.3f}"
+        ax.set_title(f"{name}{' (bundle)' if name == marked else ''}\n{scores}", fontsize=9)
         if idx == 0:
             ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()

@@ -1,4 +1,10 @@
-"""The training report: Markdown + HTML + JSON of the figures + PNG plots, in one folder."""
+"""The training report: Markdown + HTML + JSON of the figures + PNG plots, in one folder.
+
+The variants are ranked by their held-out (test set) macro-F1, then their ECE
+(:func:`rank_variants`), and one sentence generated from those numbers says which
+classifier the bundle holds and why, or which would be better and how to train it
+(:func:`classifier_choice`).
+"""
 
 from __future__ import annotations
 
@@ -34,19 +40,91 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + [""]
 
 
+def rank_variants(variants: dict, split: str = "test") -> list[str]:
+    """Variant names by held-out macro-F1 (highest first), then ECE (lowest first; a
+    variant without probabilities after those with); ties keep the trained order."""
+    scored = [(name, info[split]) for name, info in variants.items() if split in info]
+    return [name for name, _ in sorted(scored, key=lambda item: _rank_key(item[1]))]
+
+
+def _rank_key(metrics: dict) -> tuple:
+    ece = metrics.get("ece")
+    return -metrics["macro_f1"], ece is None, ece or 0.0
+
+
+def _option(variant: str) -> str:
+    """The ``classifier`` option that trains a variant into the bundle."""
+    return variant.removeprefix("svm_")
+
+
+def _pair(a: float, b: float) -> str:
+    """``"a vs b"`` with the fewest decimals (3 or more) that tell them apart."""
+    digits = next((d for d in range(3, 8) if f"{a:.{d}f}" != f"{b:.{d}f}"), 3)
+    return f"{a:.{digits}f} vs {b:.{digits}f}"
+
+
+def _ece(value) -> str:
+    return "none" if value is None else f"{value:.3f}"
+
+
+def classifier_choice(variants: dict, held: str) -> str:
+    """One sentence, from the test-set numbers: which classifier the bundle holds
+    (``held``, a variant key) and why, or which variant ranks first
+    (:func:`rank_variants`) and the ``classifier`` option that would map with it."""
+    ranking = rank_variants(variants)
+    if held not in ranking:
+        return ""
+    mine = variants[held]["test"]
+    f1, ece = mine["macro_f1"], mine.get("ece")
+    # a variant as good on both counts as the first is as good a choice
+    best = held if _rank_key(mine) == _rank_key(variants[ranking[0]]["test"]) else ranking[0]
+    if best == held:
+        if len(ranking) == 1:
+            why = f"the only variant trained (held-out macro-F1 {f1:.3f}, ECE {_ece(ece)})"
+        else:
+            runner = next(v for v in ranking if v != held)
+            other = variants[runner]["test"]
+            if other["macro_f1"] == f1:
+                why = (f"the best held-out macro-F1 ({f1:.3f}, as {runner}) and ECE "
+                       f"({_ece(ece)} vs {_ece(other.get('ece'))})")
+            else:
+                why = (f"the best held-out macro-F1 of the {len(ranking)} variants "
+                       f"({_pair(f1, other['macro_f1'])} for the next, {runner}; "
+                       f"ECE {_ece(ece)})")
+        return f"The bundle holds `{held}` (classifier: {_option(held)}): {why}."
+    top = variants[best]["test"]
+    if top["macro_f1"] > f1:
+        better = (f"a higher held-out macro-F1 than the bundle's `{held}` "
+                  f"({_pair(top['macro_f1'], f1)})")
+    else:
+        better = (f"the held-out macro-F1 of the bundle's `{held}` ({f1:.3f}) and a lower "
+                  f"ECE ({_ece(top.get('ece'))} vs {_ece(ece)})")
+    only = " (classes only, no probabilities)" if top.get("ece") is None else ""
+    return (f"`{best}` has {better}; train with `classifier: {_option(best)}` to map with "
+            f"it{only}.")
+
+
+def _bundle_json(bundle) -> dict:
+    c = bundle.classifier
+    out = {"kind": bundle.kind, "variant": bundle.variant, "classes": bundle.classes.tolist(),
+           "class_table": {str(k): v for k, v in bundle.class_table.items()},
+           "input_features": bundle.input_features,
+           "n_model_features": int(bundle.transform(bundle.probe_X[:1]).shape[1]),
+           "n_support_vectors": bundle.n_support_vectors,
+           "best_params": getattr(c, "best_params_", None)}
+    if bundle.kind == "random_forest":
+        out.update(n_trees=c.n_trees, n_nodes=c.n_nodes)
+    return out
+
+
 def report_json(result: TrainResult) -> dict:
-    """Every figure of the report, JSON-ready."""
-    bundle = result.bundle
+    """Every figure of the report, JSON-ready; ``ranking`` and ``choice`` as in the
+    Markdown."""
     return {
-        "config": result.config, "data": result.data,
-        "bundle": {"kind": bundle.kind, "classes": bundle.classes.tolist(),
-                   "class_table": {str(k): v for k, v in bundle.class_table.items()},
-                   "input_features": bundle.input_features,
-                   "n_model_features": int(bundle.transform(bundle.probe_X[:1]).shape[1]),
-                   "n_support_vectors": bundle.n_support_vectors,
-                   "best_params": bundle.classifier.best_params_},
-        "variants": result.variants, "selection": result.selection, "pca": result.pca,
-        "areas": result.areas,
+        "config": result.config, "data": result.data, "bundle": _bundle_json(result.bundle),
+        "variants": result.variants, "ranking": rank_variants(result.variants),
+        "choice": classifier_choice(result.variants, result.bundle.variant),
+        "selection": result.selection, "pca": result.pca, "areas": result.areas,
     }
 
 
@@ -57,9 +135,30 @@ def _headline_rows(variants: dict, split: str) -> list[list]:
             if split in info]
 
 
-def _detail_rows(variants: dict) -> list[list]:
+#: Keys a variant may carry (e.g. how its SVM and calibration were chosen), shown as
+#: extra columns of the variants table when present.
+_OPTIONAL = {"selection_metric": "selected by", "calibration_choice": "calibration choice"}
+
+
+def _cell(value) -> str:
+    """A table cell of a number, text, list or (nested) dict, on one line."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return _fmt(value)
+
+
+def _detail_rows(variants: dict, held: str) -> tuple[list[str], list[list]]:
+    """Header and rows of the variants table, ranked (:func:`rank_variants`); ``held``,
+    the bundle's variant, is marked."""
+    optional = [k for k in _OPTIONAL if any(k in info for info in variants.values())]
+    header = ["rank", "variant", "macro-F1", "ECE", "labels", "probabilities",
+              *(_OPTIONAL[k] for k in optional), "log loss", "OA / F1 with the other labels",
+              "SVs / tree nodes", "fit (s)"]
     rows = []
-    for name, info in variants.items():
+    for rank, name in enumerate(rank_variants(variants), 1):
+        info = variants[name]
         m = info["test"]
         cost = info.get("n_support_vectors", info.get("n_nodes"))
         other = m.get("other_labels")
@@ -68,9 +167,13 @@ def _detail_rows(variants: dict) -> list[list]:
         seconds = info.get("fit_seconds")
         fit = (f"{seconds:.1f}" if seconds is not None else
                f"shared with {info['svm_shared_with']}" if "svm_shared_with" in info else None)
-        rows.append([name, info.get("labels", "-"), _probabilities(name, info),
+        # a forest labels with its most probable class (train records no rule for it)
+        labels = info.get("labels", "probability" if name == "random_forest" else "-")
+        rows.append([rank, name + " (bundle)" * (name == held), m["macro_f1"], m.get("ece"),
+                     labels, _probabilities(name, info),
+                     *(_cell(info[k]) if k in info else "-" for k in optional),
                      m.get("log_loss"), alt, cost, fit])
-    return rows
+    return header, rows
 
 
 def _probabilities(name: str, info: dict) -> str:
@@ -89,7 +192,7 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
                     ) -> str:
     """The report as Markdown; ``figures`` maps figure keys to PNG file names."""
     data, bundle = result.data, result.bundle
-    main = f"svm_{bundle.kind}"
+    main = bundle.variant
     lines = ["# hrlc training report", "",
              f"{data['n_rows']} samples, {data['features']} features; held-out set: "
              f"`{data['split']}` split; cross-validation grouped by {data['groups']}; "
@@ -100,28 +203,20 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
         rows = _headline_rows(result.variants, split)
         if rows:
             lines += [f"## Accuracy on the {split} set", ""] + _table(header, rows)
-    lines += ["## Variants (test set)", ""] + _table(
-        ["variant", "labels", "probabilities", "log loss", "OA / F1 with the other labels",
-         "SVs / tree nodes", "fit (s)"], _detail_rows(result.variants))
+    lines += ["## Variants (test set), ranked by macro-F1, then ECE", ""] + _table(
+        *_detail_rows(result.variants, main))
     if "svm_multiclass_uncalibrated" in result.variants:
         lines += ["ECE and log loss are not applicable (-) to `svm_multiclass_uncalibrated`: "
                   "the one-vs-one vote gives no probabilities.", ""]
-    c = bundle.classifier
-    lines += ["## Model bundle", "",
-              f"Classifier `{main}` (labels: {c.labels}, calibration: {c.calibration}"
-              + (f", aggregation: {c.aggregation}" if bundle.kind == "ova" else "") + "); "
-              f"{len(bundle.input_features)} input features; "
-              f"{bundle.n_support_vectors} support vectors (kernel evaluations per pixel).",
-              f"Best parameters: `{json.dumps(c.best_params_)}`.", ""]
-    if c.calibration is None:
-        lines += ["No probabilities: a map of this bundle holds the classes, and as "
-                  "confidence and margin the shares of the one-vs-one votes.", ""]
+    choice = classifier_choice(result.variants, main)
+    lines += [choice, ""] if choice else []
+    lines += ["## Model bundle", ""] + _bundle_lines(bundle)
     test = result.variants[main]["test"]
     lines += [f"## Per class ({main}, test set)", ""] + _table(
         ["class", "precision", "recall", "F1", "support"],
         [[p["name"], p["precision"], p["recall"], p["f1"], p["support"]]
          for p in test["per_class"]])
-    for key, title in (("confusion", "Confusion matrix"), ("reliability", "Calibration"),
+    for key, title in (("confusion", "Confusion matrix"), ("reliability", "Reliability diagrams"),
                        ("correlation", "Correlation before and after selection"),
                        ("rfecv", "RFECV"), ("scree", "PCA scree plot")):
         if key in figures:
@@ -161,17 +256,39 @@ def report_markdown(result: TrainResult, *, figures: dict[str, str], area_unit: 
     return "\n".join(lines)
 
 
+def _bundle_lines(bundle) -> list[str]:
+    """The bundle's classifier in a few lines of Markdown."""
+    c = bundle.classifier
+    if bundle.kind == "random_forest":
+        weights = c.params.get("class_weight")
+        return [f"Classifier `{bundle.variant}`: {c.n_trees} trees, {c.n_nodes} nodes "
+                f"(class_weight: {weights}); {len(bundle.input_features)} input features; "
+                "labels: the most probable class; probabilities: the mean of the trees' "
+                "leaf class fractions (scikit-learn's `predict_proba`, exactly).", ""]
+    lines = [f"Classifier `{bundle.variant}` (labels: {c.labels}, calibration: "
+             f"{c.calibration}" + (f", aggregation: {c.aggregation}" if bundle.kind == "ova"
+                                   else "") + "); "
+             f"{len(bundle.input_features)} input features; "
+             f"{bundle.n_support_vectors} support vectors (kernel evaluations per pixel).",
+             f"Best parameters: `{json.dumps(c.best_params_)}`.", ""]
+    if c.calibration is None:
+        lines += ["No probabilities: a map of this bundle holds the classes, and as "
+                  "confidence and margin the shares of the one-vs-one votes.", ""]
+    return lines
+
+
 def _int(key: str):
     return int(key) if key.lstrip("-").isdigit() else key
 
 
 def _figures(result: TrainResult) -> dict:
-    main = f"svm_{result.bundle.kind}"
+    main = result.bundle.variant
+    ranked = rank_variants(result.variants)
     figs = {"confusion": plots.confusion_figure(result.variants[main]["test"],
                                                 title=f"{main}, test set"),
             "reliability": plots.reliability_figure(
-                {k: v["test"] for k, v in result.variants.items()
-                 if v["test"]["ece"] is not None})}
+                {k: result.variants[k]["test"] for k in ranked
+                 if result.variants[k]["test"].get("ece") is not None}, marked=main)}
     corr = result.correlation
     figs["correlation"] = plots.correlation_figure(
         corr["before"], corr["after"], names_before=corr["names_before"],

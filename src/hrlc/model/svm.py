@@ -1,11 +1,13 @@
 """RBF support-vector classifiers: multiclass (one-vs-one, calibrated or not) and
 one-vs-all (calibrated).
 
-Both search C and gamma on a grid by cross-validation grouped by spatial block
-(``GridSearchCV`` over precomputed ``StratifiedGroupKFold`` splits, parallel through joblib)
-and calibrate with ``CalibratedClassifierCV(ensemble=False)`` on the same splits: the SVM
-is fitted once on all samples and its calibrators on out-of-fold decision values, so a
-map needs one SVM (not one per fold). ``SVC(probability=True)`` is not used.
+Both search C, gamma and (``class_weight="auto"``) no vs balanced class weights by
+cross-validation grouped by spatial block, on kernels shared by every C, fold and
+weighting, with successive halving (:func:`hrlc.model.kernel_search.kernel_search`), and
+calibrate on the search's own out-of-fold decision values (isotonic, sigmoid or
+temperature scaling, or the one of these with the lowest out-of-fold log loss:
+:mod:`hrlc.model.calibration_choice`). The final SVM is a plain RBF ``SVC`` fitted on all
+samples, so a map needs one SVM (not one per fold). ``SVC(probability=True)`` is not used.
 
 gamma is searched as multiples (``gamma_factors``) of scikit-learn's ``"scale"`` value
 ``1 / (n_features * var(X))``, so one grid suits any number of features.
@@ -13,158 +15,24 @@ gamma is searched as multiples (``gamma_factors``) of scikit-learn's ``"scale"``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.base import clone
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from hrlc.model._checks import TrainingDataError, check_classes, check_fold_classes
-from hrlc.model.calibration import AGGREGATIONS, calibrated_parts, probabilities_from_scores
+from hrlc.model._grid_svm import LABEL_RULES, _GridSVM, cv_splits, gamma_scale
+from hrlc.model.calibration import AGGREGATIONS, probabilities_from_scores
+from hrlc.model.calibration_choice import (METHODS, choose_calibration, fit_calibrators,
+                                           fit_temperature, ovr_score_range)
 
-LABEL_RULES: tuple[str, ...] = ("decision", "probability")
-
-
-def cv_splits(y: np.ndarray, groups: np.ndarray | None, *, n_folds: int,
-              random_state: int = 0, groups_by: str = "block",
-              class_names: Mapping | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cross-validation splits: stratified and grouped by spatial block when ``groups``.
-
-    ``groups_by`` (``"block"`` or ``"polygon"``, the ``cv_groups`` option) and
-    ``class_names`` (code -> name) only word the messages.
-
-    Raises
-    ------
-    TrainingDataError
-        Fewer groups than folds, or a class missing from a training fold.
-    """
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    y = np.asarray(y)
-    if groups is None:
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
-        splits = list(splitter.split(np.zeros(len(y)), y))
-    else:
-        groups = np.asarray(groups)
-        n_groups = np.unique(groups).size
-        if n_groups < n_folds:
-            raise TrainingDataError(
-                f"the samples lie in {n_groups} polygon(s), fewer than the {n_folds} "
-                "cross-validation folds grouped by polygon (cv_groups: polygon); add polygons "
-                "or lower cv_folds" if groups_by == "polygon" else
-                f"the samples lie in {n_groups} spatial block(s), fewer than the {n_folds} "
-                "cross-validation folds; use smaller blocks or lower cv_folds")
-        splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=random_state)
-        splits = list(splitter.split(np.zeros(len(y)), y, groups))
-    check_fold_classes(y, splits, class_names=class_names, groups=groups, groups_by=groups_by)
-    return splits
-
-
-def gamma_scale(X: np.ndarray) -> float:
-    """scikit-learn's ``gamma="scale"``: 1 / (n_features * var(X)), 1 when var(X) = 0."""
-    variance = float(np.asarray(X, dtype=np.float64).var())
-    return 1.0 / (X.shape[1] * variance) if variance > 0 else 1.0
-
-
-def grid_search(svc, X, y, splits, *, Cs, gammas, scoring: str, n_jobs,
-                sample_weight=None) -> tuple[dict, list]:
-    """Best (C, gamma) of an SVC by cross-validation; ties go to the first grid point.
-
-    Returns
-    -------
-    best : dict
-        ``{"C": ..., "gamma": ...}``.
-    results : list of dict
-        C, gamma, mean and std of the test score for each grid point.
-    """
-    import warnings
-
-    from sklearn.model_selection import GridSearchCV
-
-    search = GridSearchCV(svc, {"C": list(Cs), "gamma": list(gammas)}, scoring=scoring,
-                          cv=splits, n_jobs=n_jobs, refit=False, error_score=np.nan)
-    with warnings.catch_warnings():
-        # a test fold without positives makes ROC AUC undefined there: scored as NaN
-        warnings.simplefilter("ignore", UserWarning)
-        search.fit(X, y, **({} if sample_weight is None else {"sample_weight": sample_weight}))
-    results = search.cv_results_
-    folds = np.column_stack([results[f"split{k}_test_score"] for k in range(len(splits))])
-    finite = np.isfinite(folds)
-    if not finite.any(axis=1).all():
-        raise TrainingDataError(f"a grid point scored in no fold ({scoring}); check that the "
-                                "test part of each cross-validation fold holds every class")
-    # a fold whose test part lacks the positive class has no ROC AUC: average the others
-    means = np.where(finite, folds, 0).sum(axis=1) / finite.sum(axis=1)
-    stds = np.array([np.std(row[ok]) for row, ok in zip(folds, finite)])
-    table = [{"C": float(p["C"]), "gamma": float(p["gamma"]), "mean": float(m), "std": float(s)}
-             for p, m, s in zip(results["params"], means, stds)]
-    best = int(np.argmax(means))
-    return {"C": table[best]["C"], "gamma": table[best]["gamma"]}, table
-
-
-class _GridSVM(ClassifierMixin, BaseEstimator):
-    """Shared fit logic: validation, splits, gamma grid (see subclasses)."""
-
-    def _prepare(self, X, y, groups):
-        X, y = validate_data(self, X, y)
-        check_classification_targets(y)
-        if self.labels not in LABEL_RULES:
-            raise ValueError(f"labels must be one of {LABEL_RULES}, got {self.labels!r}")
-        if self.calibration not in (None, "isotonic", "sigmoid"):
-            raise ValueError(f"calibration must be 'isotonic', 'sigmoid' or None, got "
-                             f"{self.calibration!r}")
-        if len(self.C) == 0 or len(self.gamma_factors) == 0:
-            raise ValueError("the C and gamma_factors grids must not be empty")
-        self.classes_ = check_classes(y, n_folds=self.n_folds)
-        splits = cv_splits(y, groups, n_folds=self.n_folds, random_state=self.random_state)
-        self.gamma_scale_ = gamma_scale(X)
-        gammas = [float(f) * self.gamma_scale_ for f in self.gamma_factors]
-        return X, y, splits, gammas
-
-    def _fit_one(self, X, y, splits, gammas, *, sample_weight, scoring):
-        """Grid search, then the SVM on all samples and its calibrators.
-
-        Class weights arrive as per-sample weights: libsvm multiplies C by them exactly as
-        by ``class_weight``, and ``CalibratedClassifierCV`` also weights the calibration
-        with them, so the weights shift the probabilities too (and the labels when they
-        follow the probabilities).
-        """
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.svm import SVC
-
-        svc = SVC(kernel="rbf", cache_size=self.cache_size)
-        best, table = grid_search(svc, X, y, splits, Cs=self.C, gammas=gammas, scoring=scoring,
-                                  n_jobs=self.n_jobs, sample_weight=sample_weight)
-        svc.set_params(**best)
-        if self.calibration is None:
-            return svc.fit(X, y, sample_weight=sample_weight), None, best, table
-        ccv = CalibratedClassifierCV(svc, method=self.calibration, cv=splits, ensemble=False,
-                                     n_jobs=self.n_jobs).fit(X, y, sample_weight=sample_weight)
-        fitted, calibrators = calibrated_parts(ccv)
-        return fitted, calibrators, best, table
-
-    def predict(self, X):
-        """Class codes (n_samples,), by the ``labels`` rule."""
-        X = self._check(X)
-        if self.labels == "probability" and self._has_proba():
-            return self.classes_[np.argmax(self._proba(X), axis=1)]
-        return self._decision_labels(X)
-
-    def decision_scores(self, X):
-        """The SVM decision values of X (see :meth:`_scores` of each classifier)."""
-        return self._scores(self._check(X))
-
-    def _check(self, X):
-        check_is_fitted(self, "classes_")
-        return validate_data(self, X, reset=False)
+__all__ = ["LABEL_RULES", "MulticlassSVM", "OneVsAllSVM", "cv_splits", "gamma_scale",
+           "uncalibrated"]
 
 
 class MulticlassSVM(_GridSVM):
-    """One RBF ``SVC`` (one-vs-one) with a grid search over C and gamma, calibrated.
+    """One RBF ``SVC`` (one-vs-one) with a search over C, gamma and class weights, calibrated.
 
     Parameters
     ----------
@@ -172,8 +40,11 @@ class MulticlassSVM(_GridSVM):
         Grid of the penalty C.
     gamma_factors : sequence of float
         Grid of gamma, as multiples of ``1 / (n_features * var(X))``.
-    calibration : {"isotonic", "sigmoid"} or None
-        Calibration of the one-vs-rest decision values; ``None``: the uncalibrated SVM,
+    calibration : {"isotonic", "sigmoid", "temperature", "auto"} or None
+        Calibration of the one-vs-rest decision values f, fitted on the search's
+        out-of-fold values: per class isotonic or Platt sigmoid (then normalised), or
+        temperature scaling ``softmax(f / T)``; ``auto``: the one with the lowest
+        out-of-fold log loss (``calibration_scores_``). ``None``: the uncalibrated SVM,
         labels by its vote and no ``predict_proba`` (libsvm's vote is no probability).
     labels : {"decision", "probability"}
         ``decision``: the SVM's own label (the one-vs-one vote; one-vs-all: the largest
@@ -184,33 +55,47 @@ class MulticlassSVM(_GridSVM):
         frequent ones: higher accuracy, lower macro-F1).
     n_folds : int
         Cross-validation folds (grouped by the ``groups`` passed to ``fit``).
-    class_weight : None, "balanced" or dict
+    class_weight : None, "balanced", "auto" or dict
         As ``SVC(class_weight=...)``, applied as sample weights to the SVM *and* its
-        calibration, so that the weights move the probabilities and labels.
+        calibration, so that the weights move the probabilities and labels; ``auto``:
+        none or balanced, whichever the search scores higher.
     n_jobs : int or None
-        joblib workers of the grid search and the calibration.
+        Threads of the search (joblib convention, -1: all cores).
     cache_size : float
         libsvm kernel cache, MB.
+    halving_factor : int
+        Successive halving of the grid (1: every candidate on all rows).
+    kernel_memory_mb : float
+        Bound of the kernel matrices held at once, MB (8 n^2 bytes for n rows).
     random_state : int
-        Seed of the fold assignment.
+        Seed of the fold assignment and of the halving subsamples.
 
     Attributes
     ----------
     svc_ : sklearn.svm.SVC
-        Fitted on all samples with the best parameters.
+        RBF, fitted on all samples with the best parameters.
     calibrators_ : list of Calibrator or None
         One per class (one for two classes), on ``svc_.decision_function``.
+    calibration_ : str or None
+        The calibration method used (``auto`` resolved).
+    calibration_scores_ : dict or None
+        With ``calibration="auto"``: method -> out-of-fold ``log_loss`` and ``ece``.
     best_params_ : dict
+        ``C``, ``gamma``, ``class_weight`` (``SVC(**best_params_)`` is the final SVM).
+    class_weight_ : None, "balanced" or dict
     cv_results_ : list of dict
+        Every candidate of every halving round (see ``SearchResult.table``).
+    selection_metric_ : str
     gamma_scale_ : float
     n_support_vectors_ : int
     """
 
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
-                 calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
-                 labels: Literal["decision", "probability"] = "decision",
+                 calibration: Literal["isotonic", "sigmoid", "temperature", "auto"] | None
+                 = "isotonic", labels: Literal["decision", "probability"] = "decision",
                  n_folds: int = 3, class_weight=None, n_jobs: int | None = None,
-                 cache_size: float = 500.0, random_state: int = 0):
+                 cache_size: float = 500.0, halving_factor: int = 3,
+                 kernel_memory_mb: float = 6144.0, random_state: int = 0):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
@@ -219,6 +104,8 @@ class MulticlassSVM(_GridSVM):
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.cache_size = cache_size
+        self.halving_factor = halving_factor
+        self.kernel_memory_mb = kernel_memory_mb
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
@@ -227,11 +114,26 @@ class MulticlassSVM(_GridSVM):
             raise ValueError("labels='probability' needs calibrated probabilities, got "
                              "calibration=None; set calibration or use labels='decision'")
         X, y, splits, gammas = self._prepare(X, y, groups)
-        weight = None if self.class_weight is None else compute_sample_weight(
-            self.class_weight, y)
-        self.svc_, self.calibrators_, self.best_params_, self.cv_results_ = self._fit_one(
-            X, y, splits, gammas, sample_weight=weight, scoring="f1_macro")
+        weightings = self._weightings(y, y)
+        found = self._search(X, y, splits, gammas, weightings, scoring="f1_macro",
+                             pooled=True)
+        self.svc_ = found.svc
+        self.class_weight_ = self._chosen_weight(found.best.weighting)
+        self.best_params_ = {**found.best.params(), "class_weight": self.class_weight_}
+        self.cv_results_, self.selection_metric_ = found.table, found.selection_metric
         self.n_support_vectors_ = int(self.svc_.n_support_.sum())
+        self.calibrators_ = self.calibration_ = self.calibration_scores_ = None
+        if self.calibration is not None:
+            y_index = np.searchsorted(self.classes_, y)
+            weight = weightings[found.best.weighting]
+            kw = {"sample_weight": weight, "score_range": ovr_score_range(len(self.classes_))}
+            self.calibration_ = self.calibration
+            if self.calibration == "auto":
+                self.calibration_, self.calibration_scores_ = choose_calibration(
+                    found.oof_decision, y_index, splits, methods=METHODS,
+                    n_classes=len(self.classes_), **kw)
+            self.calibrators_ = fit_calibrators(self.calibration_, found.oof_decision,
+                                                y_index, **kw)
         return self
 
     def _has_proba(self):
@@ -260,6 +162,12 @@ class OneVsAllSVM(_GridSVM):
 
     Parameters
     ----------
+    calibration : {"isotonic", "sigmoid", "auto", "temperature"} or None
+        Per binary SVM; ``auto``: isotonic or sigmoid, whichever gives the lower
+        out-of-fold log loss of the aggregated probabilities. ``temperature`` (with
+        ``aggregation="score_softmax"`` only): the ``score_softmax`` of the decision
+        values with a temperature fitted on the out-of-fold values (``temperature_``)
+        instead of ``temperature``.
     aggregation : {"normalise", "softmax", "score_softmax"}
         How the calibrated binary probabilities u become class probabilities:
         ``normalise``: ``u / sum(u)``; ``softmax``: ``softmax(u / temperature)`` (the
@@ -268,31 +176,39 @@ class OneVsAllSVM(_GridSVM):
     temperature : float
         Of both softmaxes.
     scoring : str
-        Score of each binary grid search (default ROC AUC: the ranking of decision values
-        is what the aggregation uses).
+        Score of each binary search, mean over the folds (default ROC AUC: the ranking
+        of decision values is what the aggregation uses).
     (other parameters as :class:`MulticlassSVM`; a dict ``class_weight`` weights every
     sample by its class's weight in every binary problem, "balanced" balances each binary
-    problem.)
+    problem, "auto" chooses per binary problem.)
 
     Attributes
     ----------
     svcs_ : list of sklearn.svm.SVC
         Binary SVMs (labels 0 = rest, 1 = the class), in ``classes_`` order.
     calibrators_ : list of Calibrator or None
-    best_params_, cv_results_ : list
+    calibration_, calibration_scores_ : as :class:`MulticlassSVM`
+    temperature_ : float
+        The temperature of ``score_softmax`` (fitted with ``calibration="temperature"``).
+    best_params_, cv_results_, class_weight_ : list
         Per class.
     n_support_vectors_ : int
         Sum over the binary SVMs; ``n_unique_support_vectors_`` counts shared training
         samples once.
     """
 
+    _CALIBRATIONS = (None, "auto", "isotonic", "sigmoid", "temperature")
+
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
-                 calibration: Literal["isotonic", "sigmoid"] | None = "isotonic",
+                 calibration: Literal["isotonic", "sigmoid", "temperature", "auto"] | None
+                 = "isotonic",
                  aggregation: Literal["normalise", "softmax", "score_softmax"] = "normalise",
                  temperature: float = 1.0,
                  labels: Literal["decision", "probability"] = "decision",
                  scoring: str = "roc_auc", n_folds: int = 3, class_weight=None,
-                 n_jobs: int | None = None, cache_size: float = 500.0, random_state: int = 0):
+                 n_jobs: int | None = None, cache_size: float = 500.0,
+                 halving_factor: int = 3, kernel_memory_mb: float = 6144.0,
+                 random_state: int = 0):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
@@ -304,6 +220,8 @@ class OneVsAllSVM(_GridSVM):
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.cache_size = cache_size
+        self.halving_factor = halving_factor
+        self.kernel_memory_mb = kernel_memory_mb
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
@@ -315,29 +233,50 @@ class OneVsAllSVM(_GridSVM):
             raise ValueError(f"aggregation={self.aggregation!r} needs calibrated binary "
                              "probabilities; set calibration or use "
                              "aggregation='score_softmax'")
+        if self.calibration == "temperature" and self.aggregation != "score_softmax":
+            raise ValueError("calibration='temperature' of the one-vs-all SVM fits the "
+                             "temperature of aggregation='score_softmax'; set that "
+                             f"aggregation (got {self.aggregation!r}) or another calibration")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         X, y, splits, gammas = self._prepare(X, y, groups)
-        parts = []
+        found, weights = [], []
         for code in self.classes_:
             target = (y == code).astype(int)
-            parts.append(self._fit_one(X, target, splits, gammas, scoring=self.scoring,
-                                       sample_weight=self._binary_weight(y, target)))
-        self.svcs_ = [p[0] for p in parts]
-        self.calibrators_ = None if self.calibration is None else [p[1][0] for p in parts]
-        self.best_params_ = [p[2] for p in parts]
-        self.cv_results_ = [p[3] for p in parts]
+            weightings = self._weightings(y, target)
+            found.append(self._search(X, target, splits, gammas, weightings,
+                                      scoring=self.scoring, pooled=False))
+            weights.append(weightings[found[-1].best.weighting])
+        self.svcs_ = [f.svc for f in found]
+        self.class_weight_ = [self._chosen_weight(f.best.weighting) for f in found]
+        self.best_params_ = [{**f.best.params(), "class_weight": w}
+                             for f, w in zip(found, self.class_weight_)]
+        self.cv_results_ = [f.table for f in found]
+        self.selection_metric_ = found[0].selection_metric
         self.n_support_vectors_ = int(sum(s.support_.size for s in self.svcs_))
         self.n_unique_support_vectors_ = int(np.unique(
             np.concatenate([s.support_ for s in self.svcs_])).size)
+        self._calibrate(np.column_stack([f.oof_decision for f in found]),
+                        np.searchsorted(self.classes_, y), splits, weights)
         return self
 
-    def _binary_weight(self, y, target):
-        if self.class_weight is None:
-            return None
-        if isinstance(self.class_weight, str):
-            return compute_sample_weight(self.class_weight, target)
-        return compute_sample_weight(self.class_weight, y)
+    def _calibrate(self, scores, y_index, splits, weights) -> None:
+        self.temperature_ = float(self.temperature)
+        self.calibrators_ = self.calibration_ = self.calibration_scores_ = None
+        if self.calibration is None:
+            return
+        if self.calibration == "temperature":
+            self.calibration_ = "temperature"
+            self.temperature_ = 1.0 / fit_temperature(scores, y_index)
+            return
+        self.calibration_ = self.calibration
+        if self.calibration == "auto":
+            self.calibration_, self.calibration_scores_ = choose_calibration(
+                scores, y_index, splits, methods=("isotonic", "sigmoid"),
+                n_classes=len(self.classes_), sample_weight=weights,
+                aggregation=self.aggregation, temperature=self.temperature)
+        self.calibrators_ = fit_calibrators(self.calibration_, scores, y_index,
+                                            sample_weight=weights)
 
     def _has_proba(self):
         return True
@@ -350,9 +289,12 @@ class OneVsAllSVM(_GridSVM):
         return self.classes_[np.argmax(self._scores(X), axis=1)]
 
     def _proba(self, X):
+        # temperature_ differs from temperature only with calibration="temperature"; a
+        # bundle restores the parameters (and refuses that calibration for now)
         return probabilities_from_scores(self._scores(X), self.calibrators_,
                                          aggregation=self.aggregation,
-                                         temperature=self.temperature)
+                                         temperature=getattr(self, "temperature_",
+                                                             self.temperature))
 
     def predict_proba(self, X):
         """Probabilities (n_samples, n_classes), rows summing to 1."""
@@ -362,11 +304,12 @@ class OneVsAllSVM(_GridSVM):
 def uncalibrated(model: MulticlassSVM) -> MulticlassSVM:
     """A fitted calibrated :class:`MulticlassSVM` without its calibration.
 
-    ``CalibratedClassifierCV(ensemble=False)`` fits the SVM on all samples exactly as
-    ``fit`` with ``calibration=None`` does (same grid search, same folds, same weights),
-    so the SVM is shared rather than searched and fitted again: the result predicts
-    what ``MulticlassSVM(calibration=None, labels="decision", ...).fit`` would (its
-    vote), and has no ``predict_proba``.
+    The calibration is fitted on the search's out-of-fold decision values and never
+    touches the SVM, which is fitted on all samples exactly as ``fit`` with
+    ``calibration=None`` fits it (same search, same folds, same weights), so the SVM is
+    shared rather than searched and fitted again: the result predicts what
+    ``MulticlassSVM(calibration=None, labels="decision", ...).fit`` would (its vote), and
+    has no ``predict_proba``.
     """
     check_is_fitted(model, "svc_")
     if model.calibration is None:
@@ -375,5 +318,5 @@ def uncalibrated(model: MulticlassSVM) -> MulticlassSVM:
     for name, value in vars(model).items():
         if name.endswith("_") and not name.startswith("_"):
             setattr(bare, name, value)
-    bare.calibrators_ = None
+    bare.calibrators_ = bare.calibration_ = bare.calibration_scores_ = None
     return bare

@@ -13,7 +13,7 @@ from typing import get_args
 import numpy as np
 import pandas as pd
 
-from hrlc.config.train import SvmKind, Variant
+from hrlc.config.train import SvmKind, Variant, check_temperature
 from hrlc.model._checks import TrainingDataError
 from hrlc.model.bundle import ModelBundle
 from hrlc.model.evaluation import classification_metrics
@@ -43,7 +43,11 @@ class TrainResult:
         ``random_forest``, in that order, those trained) -> {"test": metrics, "eval":
         metrics (when the table has an evaluation set), "fit_seconds", "n_support_vectors"
         or "n_nodes", ...}; metrics as :func:`~hrlc.model.classification_metrics` (ECE and
-        log loss None for the uncalibrated SVM, which has no probabilities).
+        log loss None for the uncalibrated SVM, which has no probabilities). An SVM's
+        search: "best_params", "class_weight", "selection_metric" (what chose them),
+        "cv_results" (every candidate's per-fold scores, per halving round), "calibration"
+        (the method used) and, when ``calibration: auto`` chose it, "calibration_choice"
+        (each method's out-of-fold log loss and ECE).
     selection, pca : dict or None
         Summaries of the feature selection and of the PCA.
     correlation : dict
@@ -87,11 +91,17 @@ def _select(X, y, splits, names, *, selection, correlation_threshold, relevance,
     return np.flatnonzero(selector.get_support()), selection_summary(selector, names)
 
 
+def _class_weight(value):
+    """The estimators' class_weight: ``"none"`` is None."""
+    return None if value == "none" else value
+
+
 def _svm(kind: str, cfg: Mapping):
     common = dict(C=tuple(cfg["C"]), gamma_factors=tuple(cfg["gamma_factors"]),
                   calibration=cfg["calibration"], labels=cfg["labels"], n_folds=cfg["cv_folds"],
-                  class_weight=cfg["class_weight"], n_jobs=cfg["n_jobs"],
-                  random_state=cfg["seed"])
+                  class_weight=_class_weight(cfg["class_weight"]), n_jobs=cfg["n_jobs"],
+                  halving_factor=cfg["halving_factor"],
+                  kernel_memory_mb=cfg["kernel_memory_mb"], random_state=cfg["seed"])
     if kind == "ova":
         return OneVsAllSVM(aggregation=cfg["aggregation"], temperature=cfg["temperature"],
                            **common)
@@ -100,15 +110,15 @@ def _svm(kind: str, cfg: Mapping):
     return MulticlassSVM(**common)
 
 
-def _check_variants(classifier: str, compare) -> None:
-    if classifier not in SVM_KINDS:
-        why = (": the bundle holds an SVM, which the mapping stage evaluates; the "
-               "RandomForest is a comparison only (compare: [random_forest])"
-               if classifier == "random_forest" else "")
-        raise ValueError(f"classifier must be one of {SVM_KINDS}, got {classifier!r}{why}")
+def _check_variants(classifier: str, compare, *, calibration="auto",
+                    aggregation="normalise") -> None:
+    if classifier not in VARIANTS:
+        raise ValueError(f"classifier must be one of {VARIANTS}, got {classifier!r}")
     unknown = [c for c in compare if c not in VARIANTS]
     if unknown:
         raise ValueError(f"compare takes variants of {VARIANTS}, got {unknown}")
+    check_temperature(classifier=classifier, compare=compare, calibration=calibration,
+                      aggregation=aggregation)
 
 
 def _fit_svms(kinds, cfg: Mapping, Z, y, groups, step: Progress) -> tuple[dict, dict]:
@@ -154,6 +164,27 @@ def _evaluate(model, X_sets, y_sets, classes, names, bins, *, prepare=None) -> d
     return out
 
 
+def _fit_forest(X, y, fitted, classifier, class_weight, fixed_weight, *, rf_trees, n_jobs,
+                seed):
+    """The RandomForest on the selected (imputed, unscaled) features and its record; with
+    ``class_weight="auto"`` it takes the weighting the SVM search chose (the bundle's SVM,
+    else the first compared one), else the fixed one."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    start = time.perf_counter()
+    svm = fitted.get(classifier, next(iter(fitted.values()), None))
+    chosen = getattr(svm, "class_weight_", None)
+    weight = (chosen if class_weight == "auto" and svm is not None
+              and not isinstance(chosen, list) else fixed_weight)
+    forest = RandomForestClassifier(n_estimators=rf_trees, class_weight=weight, n_jobs=n_jobs,
+                                    random_state=seed).fit(X, y)
+    return forest, {"fit_seconds": time.perf_counter() - start, "class_weight": weight,
+                    "labels": "probability",
+                    "n_nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
+                    "mean_depth": float(np.mean([t.tree_.max_depth
+                                                 for t in forest.estimators_]))}
+
+
 def _check_held_out_classes(held: dict, y_train: np.ndarray, table: dict, *,
                             split: str) -> None:
     """A class in a held-out set but not in the training rows cannot be predicted."""
@@ -177,11 +208,11 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                 selection="multicollinearity", correlation_threshold=0.9,
                 relevance="mutual_info", rfecv_importance="linear_svm", rfecv_step=0.05,
                 rfecv_min_features=5, pca="none", pca_variance=0.95, classifier="multiclass",
-                compare=("random_forest",), calibration="isotonic", labels="decision",
-                aggregation="normalise",
-                temperature=1.0, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0),
-                cv_folds=3, cv_groups="block", class_weight=None, rf_trees=300, ece_bins=10,
-                n_jobs=-1, seed=0) -> TrainResult:
+                compare=("random_forest",), calibration="auto", labels="decision",
+                aggregation="normalise", temperature=1.0, C=(0.1, 1.0, 10.0, 100.0, 1000.0),
+                gamma_factors=(0.1, 0.3, 1.0, 3.0, 10.0), halving_factor=3,
+                kernel_memory_mb=6144.0, cv_folds=3, cv_groups="block", class_weight="auto",
+                rf_trees=300, ece_bins=10, n_jobs=-1, seed=0) -> TrainResult:
     """Train the bundle's SVM and the comparison variants; evaluate on held-out rows.
 
     Parameters
@@ -211,7 +242,8 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     """
     cfg = {k: v for k, v in locals().items() if k not in ("samples", "class_table",
                                                            "map_areas", "progress")}
-    _check_variants(classifier, compare)
+    _check_variants(classifier, compare, calibration=calibration, aggregation=aggregation)
+    fixed_weight = None if class_weight in ("auto", "none") else class_weight
     step = progress or _quiet
     step("preparing samples")
     names = feature_columns(samples, features)
@@ -243,7 +275,7 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
     sel, selection_info = _select(
         Xs, y, splits, names, selection=selection, correlation_threshold=correlation_threshold,
         relevance=relevance, rfecv_importance=rfecv_importance, rfecv_step=rfecv_step,
-        rfecv_min_features=rfecv_min_features, class_weight=class_weight, n_jobs=n_jobs,
+        rfecv_min_features=rfecv_min_features, class_weight=fixed_weight, n_jobs=n_jobs,
         seed=seed)
     selected = [names[i] for i in sel]
     # per-feature scalers: refitting on the selected columns gives their parameters, so
@@ -261,9 +293,22 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
 
     kinds = [k for k in SVM_KINDS if k == classifier or k in compare]
     fitted, fits = _fit_svms(kinds, cfg, Z, y, groups, step)
+    forest, forest_info = None, None
+    if classifier == "random_forest" or "random_forest" in compare:
+        step("RandomForest")
+        forest, forest_info = _fit_forest(X[:, sel], y, fitted, classifier, class_weight,
+                                          fixed_weight, rf_trees=rf_trees, n_jobs=n_jobs,
+                                          seed=seed)
+    own = classifier == "random_forest"  # the forest reads the selected features as they are
+
+    def svm_features(X):  # the SVMs' scaling and PCA, whichever classifier the bundle holds
+        Z = X if bundle_scaler is None else bundle_scaler.transform(X)
+        return Z if pca_model is None else pca_model.transform(Z)
+
     bundle = ModelBundle(
-        input_features=selected, classifier=fitted[classifier], scaler=bundle_scaler,
-        pca=pca_model, impute_values=None if impute is None else impute[sel],
+        input_features=selected, classifier=forest if own else fitted[classifier],
+        scaler=None if own else bundle_scaler, pca=None if own else pca_model,
+        impute_values=None if impute is None else impute[sel],
         class_table=table,
         training={"config": cfg, "data_sha256": data_checksum(samples),
                   "n_train": int(len(y)), "features_offered": names})
@@ -282,30 +327,20 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
         model = fitted[kind]
         info = variants[f"svm_{kind}"] = fits[kind]
         info.update(_evaluate(model, X_sets, y_sets, classes, class_names, ece_bins,
-                              prepare=bundle.transform))
-        info.update(n_support_vectors=model.n_support_vectors_, best_params=model.best_params_,
-                    labels=model.labels, calibration=model.calibration)
+                              prepare=svm_features))
+        info.update(_search_record(model))
         if kind == "ova":
             info.update(aggregation=model.aggregation)
-    if "random_forest" in compare:
-        step("RandomForest baseline")
-        from sklearn.ensemble import RandomForestClassifier
-
-        start = time.perf_counter()
-        forest = RandomForestClassifier(n_estimators=rf_trees, class_weight=class_weight,
-                                        n_jobs=n_jobs, random_state=seed).fit(X[:, sel], y)
-        info = {"fit_seconds": time.perf_counter() - start,
-                "n_nodes": int(sum(t.tree_.node_count for t in forest.estimators_)),
-                "mean_depth": float(np.mean([t.tree_.max_depth for t in forest.estimators_]))}
-        info.update(_evaluate(forest, X_sets, y_sets, classes, class_names, ece_bins))
-        variants["random_forest"] = info
+    if forest is not None:
+        forest_info.update(_evaluate(forest, X_sets, y_sets, classes, class_names, ece_bins))
+        variants["random_forest"] = forest_info
 
     areas = None
     if map_areas:
         from hrlc.model.olofsson import area_adjusted_accuracy
 
         area = [float(map_areas.get(c, map_areas.get(str(c), 0.0))) for c in classes.tolist()]
-        counts = np.asarray(variants[f"svm_{classifier}"]["test"]["confusion"]).T
+        counts = np.asarray(variants[bundle.variant]["test"]["confusion"]).T
         areas = area_adjusted_accuracy(counts, area, classes=classes, class_names=class_names)
     data = {"n_rows": int(len(samples)), "nonfinite": nonfinite, "features": len(names),
             "n_train_before_cap": int(len(y_all)), "n_train": int(len(y)),
@@ -318,6 +353,24 @@ def train_model(samples: pd.DataFrame, *, class_table: Mapping | None = None,
                        correlation={"before": corr_before, "after": corr_before[np.ix_(sel, sel)],
                                     "names_before": names, "names_after": selected},
                        data=data, areas=areas, config=cfg)
+
+
+def _search_record(model) -> dict:
+    """What a variant's search chose and how (for the report): best parameters, the
+    selection metric, every candidate's fold scores (``cv_results``), the calibration and,
+    when ``auto`` chose it, the comparison (``calibration_choice``: the method, and the
+    out-of-fold log loss and ECE of each)."""
+    record = {"n_support_vectors": model.n_support_vectors_,
+              "best_params": model.best_params_, "labels": model.labels,
+              "calibration": model.calibration_, "class_weight": model.class_weight_,
+              "selection_metric": model.selection_metric_, "cv_results": model.cv_results_}
+    scores = model.calibration_scores_
+    if scores is not None:
+        record["calibration_choice"] = {
+            "method": model.calibration_, "by": "out-of-fold log loss",
+            "log_loss": {m: v["log_loss"] for m, v in scores.items()},
+            "ece": {m: v["ece"] for m, v in scores.items()}}
+    return record
 
 
 def _impute(X: np.ndarray, values: np.ndarray | None) -> np.ndarray:

@@ -75,7 +75,8 @@ def samples_section(products: RunProducts) -> Html:
 
 
 def _main_variant(training: Mapping) -> str:
-    return f"svm_{training['bundle']['kind']}"
+    bundle = training["bundle"]
+    return bundle.get("variant") or f"svm_{bundle['kind']}"  # reports before the forest
 
 
 def accuracy_section(products: RunProducts) -> Html:

@@ -1,0 +1,93 @@
+"""Calibrators on out-of-fold decision values and the method chosen by the folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.calibration import _SigmoidCalibration, _TemperatureScaling
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
+
+from hrlc.model import probabilities_from_scores
+from hrlc.model.calibration_choice import (choose_calibration, fit_calibrators,
+                                           ovr_score_range)
+
+
+def _splits(y, seed=0):
+    return list(StratifiedKFold(3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
+def _independent_log_loss(method, f, hit, splits):
+    """Pooled out-of-fold log loss of a binary calibrator, computed with scikit-learn."""
+    p = np.zeros(len(f))
+    for train, test in splits:
+        model = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
+                 else _SigmoidCalibration()).fit(f[train], hit[train])
+        p[test] = model.predict(f[test])
+    return log_loss(hit, np.column_stack([1 - p, p]), labels=[0, 1])
+
+
+@pytest.mark.parametrize("truth, n, winner", [
+    # few rows whose true probability is a sigmoid of the score: Platt wins
+    (lambda f: 1 / (1 + np.exp(-1.5 * f)), 60, "sigmoid"),
+    # a step the sigmoid cannot follow, on many rows: isotonic wins
+    (lambda f: np.where(f < 0, 0.15, np.where(f < 1.5, 0.5, 0.97)), 3000, "isotonic"),
+])
+def test_chooser_picks_the_lowest_out_of_fold_log_loss(truth, n, winner):
+    rng = np.random.default_rng(4)
+    f = rng.normal(0, 2, n)
+    hit = (rng.random(n) < truth(f)).astype(int)
+    splits = _splits(hit)
+    by_hand = {m: _independent_log_loss(m, f, hit, splits) for m in ("isotonic", "sigmoid")}
+    method, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
+                                       n_classes=2)
+    assert method == min(by_hand, key=by_hand.get) == winner
+    for m, loss in by_hand.items():
+        assert table[m]["log_loss"] == pytest.approx(loss, rel=1e-9)
+        assert 0 <= table[m]["ece"] <= 1
+
+
+def test_temperature_wins_when_the_truth_is_a_softmax_and_equals_scikit_learn():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(0, 1.5, (1500, 3))
+    p = np.exp(scores / 0.6)
+    p /= p.sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in p])
+    low, high = scores.min() - 1, scores.max() + 1
+    method, table = choose_calibration(scores, y, _splits(y), methods=(
+        "isotonic", "sigmoid", "temperature"), n_classes=3, score_range=(low, high))
+    assert method == "temperature"
+    assert table["temperature"]["log_loss"] < min(table["isotonic"]["log_loss"],
+                                                  table["sigmoid"]["log_loss"])
+    calibrators = fit_calibrators("temperature", scores, y, score_range=(low, high))
+    reference = _TemperatureScaling().fit(scores, y)
+    assert 1 / calibrators[0].a == pytest.approx(0.6, rel=0.1)  # T recovered
+    np.testing.assert_allclose(probabilities_from_scores(scores, calibrators),
+                               reference.predict(scores), rtol=1e-9)
+
+
+def test_two_class_temperature_is_scikit_learns_binary_rule():
+    rng = np.random.default_rng(1)
+    f = rng.normal(0, 2, 400)
+    y = (rng.random(400) < 1 / (1 + np.exp(-f))).astype(int)
+    (calibrator,) = fit_calibrators("temperature", f, y)
+    reference = _TemperatureScaling().fit(f, y)
+    np.testing.assert_allclose(probabilities_from_scores(f, [calibrator]),
+                               reference.predict(f), rtol=1e-9)
+
+
+def test_temperature_never_overflows_on_the_ovr_range():
+    low, high = ovr_score_range(8)
+    assert (low, high) == (-1 / 3, 7 + 1 / 3)
+    scores = np.array([[high, low, 0.0, 3.0, 2.0, 1.0, 5.0, 6.0]])
+    y = np.arange(8)
+    hard = np.tile(np.eye(8) * 50.0, (20, 1))  # perfectly separable: beta wants to grow
+    (calibrator, *_) = fit_calibrators("temperature", hard, np.tile(y, 20),
+                                       score_range=(low, high))
+    proba = probabilities_from_scores(scores, [calibrator] * 8)
+    assert np.isfinite(proba).all() and proba.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="needs their score_range"):
+        fit_calibrators("temperature", hard, np.tile(y, 20))
+    with pytest.raises(ValueError, match="must be one of"):
+        fit_calibrators("platt", hard, np.tile(y, 20))
