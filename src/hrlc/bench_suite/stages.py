@@ -239,7 +239,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           lambda o, out: ["--size", str(o.size), "--skip-comparison", "--out", f"{out}.json"],
           _json(), _glcm),
     Stage("train", "bench_train.py", "SVM training (grid search, calibration)",
-          ("train.json",),
+          ("train.json", "train_20000x150.json"),
           lambda o, out: ["--samples", str(_train_samples(o.size)), "--out", f"{out}.json"],
           _json(), _train),
     Stage("predict", "bench_predict.py", "fast SVM kernel vs scikit-learn on one chunk",

@@ -26,7 +26,7 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _remove_settled(path: Path, *, settle: float = 1.0, seconds: float = 30.0) -> None:
+def remove_settled(path: Path, *, settle: float = 1.0, seconds: float = 30.0) -> None:
     """Remove a temporary output after an interrupt, again whenever it comes back within
     ``settle`` seconds: dask's threads may still be finishing the chunk they were writing
     into it (the scheduler stops handing out tasks at once, but does not wait for the
@@ -99,7 +99,7 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
         try:
             yield tmp
         except BaseException:
-            _remove_settled(tmp)
+            remove_settled(tmp)
             raise
         if tmp.is_dir() and final.exists():
             trash = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")

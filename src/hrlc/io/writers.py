@@ -22,7 +22,7 @@ import xarray as xr
 from rasterio.windows import Window
 
 from hrlc.errors import GridMismatchError
-from hrlc.io.atomic import atomic_output
+from hrlc.io.atomic import atomic_output, remove_settled
 
 try:  # an inter-process lock, so that threads, processes and workers can share a file
     import fcntl
@@ -197,7 +197,7 @@ def write_cog(
                    blockxsize=blocksize, blockysize=blocksize, BIGTIFF="IF_SAFER")
     with atomic_output(path, overwrite=overwrite) as tmp_cog, \
             _failing_on_gdal_errors(Path(path)):
-        staging = str(tmp_cog) + ".stage.tif"
+        staging, failed = str(tmp_cog) + ".stage.tif", False
         try:
             with rasterio.open(staging, "w", **profile) as dst:
                 if band_descriptions is not None:
@@ -213,9 +213,14 @@ def write_cog(
                 BLOCKSIZE=blocksize, OVERVIEW_RESAMPLING=overview_resampling.upper(),
                 BIGTIFF="IF_SAFER", NUM_THREADS="ALL_CPUS",
             )
+        except BaseException:
+            failed = True
+            raise
         finally:
             for leftover in (staging, staging + ".lock"):
-                if os.path.exists(leftover):
+                if failed:  # dask threads still finishing a block may create the lock again
+                    remove_settled(Path(leftover))
+                elif os.path.exists(leftover):
                     os.remove(leftover)
     return Path(path)
 
