@@ -1,8 +1,10 @@
-"""Benchmark: refined cloud/shadow masks of a full Sentinel-2 tile season on a laptop.
+"""Benchmark: refined cloud/shadow masks of a full Sentinel-2 tile season, JP2 and GeoTIFF.
 
-The products are a simulated full tile (10980 x 10980 px, ``--dates`` dates, GeoTIFF
-SAFE products), written once by ``hrlc simulate`` into ``--data`` and reused. Two runs,
-each in its own process so that each has its own peak RSS:
+The products are a simulated full tile (10980 x 10980 px, ``--dates`` dates), written
+once per format by ``hrlc simulate`` into ``--data/<format>`` with the same seed: the
+JPEG 2000 SAFE products (lossless, 1024 px tiles, as ESA's) and the GeoTIFF SAFE
+products hold the same season, pixel for pixel. For each format, two runs, each in its
+own process so that each has its own peak RSS and CPU time:
 
 - ``read``: read and decode the bands refine_masks needs and the SCL of every scene
   (every chunk decoded, summed, dropped): the I/O and decoding share;
@@ -11,9 +13,12 @@ each in its own process so that each has its own peak RSS:
   ``hrlc masks`` does before it writes the per-scene COGs.
 
 ``compute = full - read``. Targets of issue 5: whole season <= 10 min, peak RSS <= 4 GB
-on 2 cores. Example::
+on 2 cores. Results: GeoTIFF to ``--out`` + ``.json`` (``results/masks.json``), JPEG 2000
+to ``--out`` + ``_jp2.json`` (``results/masks_jp2.json``), the same keys; each records
+the machine and its load (:func:`hrlc.benchmark.machine_facts`) and, when both formats
+ran, both side by side. Example::
 
-    nice -n 10 .venv/bin/python benchmarks/bench_masks.py --workers 2
+    nice -n 5 .venv/bin/python benchmarks/bench_masks.py --workers 2 --format jp2 geotiff
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: --format value -> hrlc simulate --format, and the suffix of the result file.
+FORMATS = {"geotiff": ("geotiff", ""), "jp2": ("safe", "_jp2")}
 
 
-def _simulate(data: Path, *, size: int, dates: int, workers: int) -> None:
+def _simulate(data: Path, *, fmt: str, size: int, dates: int, workers: int) -> None:
     if data.exists() and len(list(data.glob("*.SAFE"))) >= dates:
         return
-    print(f"writing the simulated season to {data} (once)", flush=True)
+    print(f"writing the simulated season ({fmt}) to {data} (once)", flush=True)
     subprocess.run([sys.executable, "-m", "hrlc", "simulate", "--out", str(data), "--size",
-                    str(size), "--dates", str(dates), "--seed", "3", "--format", "geotiff",
-                    "--clear-dates", "0", "--workers", str(workers), "--overwrite"], check=True)
+                    str(size), "--dates", str(dates), "--seed", "3", "--format",
+                    FORMATS[fmt][0], "--clear-dates", "0", "--workers", str(workers),
+                    "--overwrite"], check=True)
 
 
 def _child(mode: str, data: Path, workers: int, chunks: int, out: Path) -> dict:
@@ -70,53 +78,87 @@ def _child(mode: str, data: Path, workers: int, chunks: int, out: Path) -> dict:
     return result
 
 
-def _run(mode: str, args) -> dict:
+def _run(mode: str, data: Path, args) -> dict:
+    from hrlc.benchmark import load_average
+
     with tempfile.TemporaryDirectory(dir=args.scratch) as scratch:
-        cmd = [sys.executable, __file__, "--child", mode, "--data", str(args.data),
+        cmd = [sys.executable, __file__, "--child", mode, "--data", str(data),
                "--workers", str(args.workers), "--chunks", str(args.chunks), "--out", scratch]
+        load = load_average()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         output = proc.stdout.read()
         if status != 0:
-            raise SystemExit(f"{mode} run failed:\n{output}")
+            raise SystemExit(f"{mode} run on {data} failed:\n{output}")
         result = json.loads(output.strip().splitlines()[-1])
         result["peak_rss_gb"] = usage.ru_maxrss / 1024**2  # kB -> GB
         result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+        result["load_average_start"], result["load_average_end"] = load, load_average()
+        print(json.dumps(result), flush=True)
         return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("/tmp/hrlc-bench-masks/season"))
-    parser.add_argument("--size", type=int, default=10980)
-    parser.add_argument("--dates", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--chunks", type=int, default=512,
-                        help="chunk side, px (the default of hrlc masks)")
-    parser.add_argument("--scratch", default=None, help="folder for the temporary Zarr store")
-    parser.add_argument("--child", choices=("read", "full"))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "masks")
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(_child(args.child, args.data, args.workers, args.chunks, args.out)))
-        return
-    _simulate(args.data, size=args.size, dates=args.dates, workers=args.workers)
-    read, full = _run("read", args), _run("full", args)
-    summary = {
+def _summary(fmt: str, read: dict, full: dict, args) -> dict:
+    return {
+        "format": fmt,
         "tile": f"{full['shape'][-2]} x {full['shape'][-1]} px, {full['scenes']} dates, "
-                f"{full['shape'][1]} bands + SCL, chunks {args.chunks}, {args.workers} workers",
+                f"{full['shape'][1]} bands + SCL, {fmt}, chunks {args.chunks}, "
+                f"{args.workers} workers",
         "read_decode_seconds": round(read["seconds"], 1),
+        "read_decode_cpu_seconds": round(read["cpu_seconds"], 1),
         "read_decode_peak_rss_gb": round(read["peak_rss_gb"], 2),
         "full_seconds": round(full["seconds"], 1),
+        "full_cpu_seconds": round(full["cpu_seconds"], 1),
         "full_peak_rss_gb": round(full["peak_rss_gb"], 2),
         "compute_seconds": round(full["seconds"] - read["seconds"], 1),
         "sample_fit_seconds": round(full["fit_seconds"], 1),
         "targets": "whole season <= 600 s, peak RSS <= 4 GB",
         "runs": [read, full],
     }
-    print(json.dumps(summary, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("/tmp/hrlc-bench-masks/season"),
+                        help="folder of the simulated products (one sub-folder per format)")
+    parser.add_argument("--size", type=int, default=10980)
+    parser.add_argument("--dates", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunks", type=int, default=512,
+                        help="chunk side, px (the default of hrlc masks)")
+    parser.add_argument("--format", nargs="+", choices=sorted(FORMATS), dest="formats",
+                        default=["jp2", "geotiff"],
+                        help="product formats to measure, on the same season (default both)")
+    parser.add_argument("--scratch", default=None, help="folder for the temporary Zarr store")
+    parser.add_argument("--child", choices=("read", "full"))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "masks",
+                        help="result path without suffix: GeoTIFF to OUT.json, JPEG 2000 to "
+                             "OUT_jp2.json")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args.child, args.data, args.workers, args.chunks, args.out)))
+        return
+    from hrlc.benchmark import load_average, machine_facts
+
+    start = load_average()
+    summaries = {}
+    for fmt in dict.fromkeys(args.formats):
+        data = args.data / fmt
+        _simulate(data, fmt=fmt, size=args.size, dates=args.dates, workers=args.workers)
+        summaries[fmt] = _summary(fmt, _run("read", data, args), _run("full", data, args), args)
+    machine = machine_facts(load_at_start=start)
+    side_by_side = {fmt: {k: s[k] for k in ("full_seconds", "full_cpu_seconds",
+                                             "full_peak_rss_gb", "read_decode_seconds",
+                                             "read_decode_cpu_seconds")}
+                    for fmt, s in summaries.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    for fmt, summary in summaries.items():
+        summary["machine"] = machine
+        if len(summaries) > 1:
+            summary["side_by_side"] = side_by_side
+        path = args.out.with_name(args.out.name + FORMATS[fmt][1] + ".json")
+        path.write_text(json.dumps(summary, indent=2))
+        print(f"{path}:\n{json.dumps({k: v for k, v in summary.items() if k != 'runs'}, indent=2)}")
     shutil.rmtree(args.out.with_suffix(".zarr"), ignore_errors=True)
 
 

@@ -21,6 +21,7 @@ from hrlc.io.grid import (Grid, ResampledBand, check_on_grid, grid_at, open_head
                            pixel_ratio)
 from hrlc.io.safe import is_safe, read_safe_metadata
 from hrlc.io.scene import BandFile, Scene
+from hrlc.io.tiles import tile_shape, tiled_band, worth_tiling
 
 PathLike = str | os.PathLike
 Sources = PathLike | Iterable[PathLike]
@@ -176,7 +177,10 @@ def _layer(file: BandFile, target: tuple[Grid, Grid, tuple[int, int]], *, kind: 
     stat = os.stat(file.path) if os.path.exists(file.path) else None
     name = f"read-{band}-" + tokenize(file, stat and (stat.st_mtime_ns, stat.st_size),
                                       ratio, out.shape, origin, kind, reader.offset,
-                                      reader.quantification, reader.nodata)
+                                      reader.quantification, reader.nodata, chunks)
+    tile = tile_shape(file.path, file.index)
+    if worth_tiling(reader, tile, chunks, header.dtype):
+        return tiled_band(reader, tile, chunks, name, dtype=header.dtype)
     return da.from_array(reader, chunks=(chunks, chunks), name=name, lock=False,
                          asarray=False, meta=np.empty((0, 0), reader.dtype))
 
@@ -230,7 +234,9 @@ def read_l2a(sources: Sources, bands: Sequence[str] | None = None, *, resolution
         (see :class:`hrlc.io.grid.ResampledBand`), finer ones averaged.
     chunks : int
         Spatial chunk size in pixels (each scene and band is its own chunk on
-        ``time``/``band``; rechunk ``time`` to -1 for temporal statistics).
+        ``time``/``band``; rechunk ``time`` to -1 for temporal statistics). Tiled files
+        (JPEG 2000, tiled GeoTIFF) are decoded one internal tile at a time, each tile
+        once whatever the chunks (:mod:`hrlc.io.tiles`).
     options : SourceOptions or mapping, optional
         Scaling, date and sun angles for sources without Sentinel-2 metadata.
 
