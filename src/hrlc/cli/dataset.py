@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, output_override, Overwrite, Scheduler, Workers
 
 
 def _open_features(source):
@@ -123,7 +123,7 @@ def dataset(
     from hrlc.io.cubes import decoding
 
     run = load_config(config, DatasetRunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     _check_outputs(run, overwrite)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import OutputOverride, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, output_override, Scheduler, Workers
 
 #: Columns of the console table: (table column, header, format); the files hold them all.
 CONSOLE_COLUMNS = (("OA", "OA", ".3f"), ("macro_F1", "F1", ".3f"), ("ECE", "ECE", ".3f"),
@@ -72,7 +72,7 @@ def experiment(
     from hrlc.pipeline.experiment import run_experiment
 
     run = load_config(config, ExperimentConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     cube = None

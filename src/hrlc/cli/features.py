@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, output_override, Overwrite, Scheduler, Workers
 
 
 def _write_feature_list(cube, path: Path) -> None:
@@ -48,7 +48,7 @@ def features(
     from hrlc.io import write_zarr
 
     run = load_config(config, FeaturesRunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import OutputOverride, Overwrite, Scheduler, Workers
+from hrlc.cli.options import OutputOverride, output_override, Overwrite, Scheduler, Workers
 
 
 def _cube(run):
@@ -92,7 +92,7 @@ def map_(
     from hrlc.model import file_checksum, load_bundle
 
     run = load_config(config, MapRunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     compute = chosen_compute(run.compute, scheduler, workers)
     console = Console(stderr=True, soft_wrap=True)
     output = Path(run.output)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from hrlc.cli.options import (AreaOfInterest, OutputOverride, Overwrite, Scheduler, Workers,
-                               read_options)
+                              output_override, read_options)
 
 #: Tile and sensing time in a file name (product ids and truth stems alike): the match key.
 _TILE = re.compile(r"(?<![A-Z0-9])T\d{2}[A-Z]{3}(?![A-Z0-9])")
@@ -158,7 +158,7 @@ def masks(
     from hrlc.restore.sun import estimate_sun_angles
 
     cfg = load_config(config, MasksRunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     cfg.read = read_options(cfg.read, aoi=aoi)
     options = cfg.masks.model_dump()
     peers = _peer_names(cfg)

@@ -11,6 +11,11 @@ Overwrite = typer.Option(False, "--overwrite", help="Replace outputs that alread
 OutputOverride = typer.Option(
     None, "--output", "-o", metavar="PATH",
     help="Where to write (default: the config's output:).")
+
+
+def output_override(output) -> dict:
+    """``load_config`` overrides for ``-o/--output`` (none when not given)."""
+    return {"output": None if output is None else str(output)}
 #: ``--format`` of the commands that write a monthly cube.
 CubeFormat = typer.Option("zarr", "--format", help="zarr (one store) or cog (one COG per month "
                           "and layer in a folder).")

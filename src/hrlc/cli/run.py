@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import AreaOfInterest, OutputOverride, read_options
+from hrlc.cli.options import AreaOfInterest, OutputOverride, output_override, read_options
 
 
 def run(
@@ -59,7 +59,7 @@ def run(
 
     console = Console(soft_wrap=True)
     cfg = load_config(config, RunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     cfg.read = read_options(cfg.read, aoi=aoi)
     def echo(text: str) -> None:
         console.print(text, highlight=False, markup=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from hrlc.cli.options import OutputOverride, Overwrite
+from hrlc.cli.options import OutputOverride, output_override, Overwrite
 
 
 def _sample_file(path: str) -> Path:
@@ -89,7 +89,7 @@ def train(
     from hrlc.model.report import write_report
 
     run = load_config(config, TrainRunConfig,
-                      overrides={"output": None if output is None else str(output)})
+                      overrides=output_override(output))
     console = Console(stderr=True, soft_wrap=True)
     report_path, bundle_path = _outputs(run, overwrite)
     start = time.perf_counter()
