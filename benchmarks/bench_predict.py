@@ -22,7 +22,7 @@ from sklearn.datasets import make_classification
 from sklearn.svm import SVC
 
 from hrlc.benchmark import measure, write_results
-from hrlc.mapping.svm_kernel import FastRbfPredictor, RbfSvm
+from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm
 
 
 def _problem(pixels: int, features: int, classes: int, train: int):

@@ -41,11 +41,67 @@ def test_chooser_picks_the_lowest_out_of_fold_log_loss(truth, n, winner):
     splits = _splits(hit)
     by_hand = {m: _independent_log_loss(m, f, hit, splits) for m in ("isotonic", "sigmoid")}
     method, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
-                                       n_classes=2)
+                                       n_classes=2, criterion="log_loss")
     assert method == min(by_hand, key=by_hand.get) == winner
     for m, loss in by_hand.items():
         assert table[m]["log_loss"] == pytest.approx(loss, rel=1e-9)
         assert 0 <= table[m]["ece"] <= 1
+
+
+def _independent_ece(method, f, hit, splits, n_bins=10):
+    """Pooled out-of-fold top-label ECE of a binary calibrator, binned by hand."""
+    p = np.zeros(len(f))
+    for train, test in splits:
+        model = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
+                 else _SigmoidCalibration()).fit(f[train], hit[train])
+        p[test] = model.predict(f[test])
+    confidence = np.maximum(p, 1 - p)
+    correct = (p > 0.5) == (hit == 1)  # top label 1 when p1 > p0 (argmax: ties go to 0)
+    edges = np.linspace(0, 1, n_bins + 1)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        members = (confidence > low) & (confidence <= high) if low > 0 else confidence <= high
+        if members.any():
+            total += members.sum() * abs(correct[members].mean() - confidence[members].mean())
+    return total / len(f)
+
+
+@pytest.mark.parametrize("truth, n", [
+    (lambda f: 1 / (1 + np.exp(-1.5 * f)), 60),
+    (lambda f: np.where(f < 0, 0.15, np.where(f < 1.5, 0.5, 0.97)), 3000),
+])
+def test_default_criterion_is_the_out_of_fold_ece(truth, n):
+    rng = np.random.default_rng(4)
+    f = rng.normal(0, 2, n)
+    hit = (rng.random(n) < truth(f)).astype(int)
+    splits = _splits(hit)
+    by_hand = {m: _independent_ece(m, f, hit, splits) for m in ("isotonic", "sigmoid")}
+    method, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
+                                       n_classes=2)
+    assert method == min(by_hand, key=by_hand.get)
+    for m, ece in by_hand.items():
+        assert table[m]["ece"] == pytest.approx(ece, abs=1e-12)
+
+
+def test_ece_criterion_prefers_calibration_over_a_few_zero_probabilities():
+    """Isotonic regression gives probability 0 beyond its last step: one such row makes
+    its log loss the worst although its probabilities are the better calibrated."""
+    rng = np.random.default_rng(1)
+    f = rng.normal(0, 2, 300)
+    p_true = np.where(f < -1, 0.02, np.where(f < 1, 0.5, 0.98))  # a step: sigmoid misfits
+    hit = (rng.random(len(f)) < p_true).astype(int)
+    splits = _splits(hit)
+    _, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
+                                  n_classes=2)
+    by_ece, _ = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
+                                   n_classes=2, criterion="ece")
+    by_loss, _ = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
+                                    n_classes=2, criterion="log_loss")
+    assert by_ece == min(table, key=lambda m: table[m]["ece"]) == "isotonic"
+    assert by_loss == min(table, key=lambda m: table[m]["log_loss"]) == "sigmoid"
+    with pytest.raises(ValueError, match="criterion must be one of"):
+        choose_calibration(f, hit, splits, methods=("isotonic",), n_classes=2,
+                           criterion="brier")
 
 
 def test_temperature_wins_when_the_truth_is_a_softmax_and_equals_scikit_learn():
@@ -56,7 +112,8 @@ def test_temperature_wins_when_the_truth_is_a_softmax_and_equals_scikit_learn():
     y = np.array([rng.choice(3, p=row) for row in p])
     low, high = scores.min() - 1, scores.max() + 1
     method, table = choose_calibration(scores, y, _splits(y), methods=(
-        "isotonic", "sigmoid", "temperature"), n_classes=3, score_range=(low, high))
+        "isotonic", "sigmoid", "temperature"), n_classes=3, score_range=(low, high),
+        criterion="log_loss")
     assert method == "temperature"
     assert table["temperature"]["log_loss"] < min(table["isotonic"]["log_loss"],
                                                   table["sigmoid"]["log_loss"])

@@ -13,7 +13,7 @@ from hrlc.mapping.outputs import (MAP_FILES, class_distribution, code_counts, re
 from hrlc.mapping.predict import CLASS_NODATA, PERCENT_NODATA, predict_map
 from hrlc.mapping.predictor import BundlePredictor, PixelPredictions
 from hrlc.mapping.resume import BlockRun, compute_blocks
-from hrlc.mapping.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
+from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
 
 __all__ = [
     "CLASS_NODATA",

@@ -3,9 +3,10 @@
 :class:`BundlePredictor` follows the bundle's reference path
 (:meth:`hrlc.model.ModelBundle.predict_proba`) step for step and replaces only the
 kernel evaluation of scikit-learn's ``SVC.decision_function`` by
-:class:`~hrlc.mapping.svm_kernel.FastRbfPredictor` (multiclass) or
-:class:`~hrlc.mapping.svm_kernel.StackedRbfPredictor` (one-vs-all): the preprocessing
-(imputation, scaler, PCA) is the bundle's own ``transform`` and the probabilities come
+:class:`~hrlc.model.svm_kernel.FastRbfPredictor` (multiclass) or
+:class:`~hrlc.model.svm_kernel.StackedRbfPredictor` (one-vs-all): the preprocessing
+(imputation, scaler, PCA) is the bundle's ``transform`` in one pass
+(:class:`~hrlc.mapping.preprocessing.Preprocessing`) and the probabilities come
 from the model's :func:`~hrlc.model.probabilities_from_scores` with its calibrators.
 A random-forest bundle needs no replacement: its trees are already evaluated by a
 compiled kernel that gives scikit-learn's probabilities exactly
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrlc.mapping.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
+from hrlc.mapping.preprocessing import Preprocessing
+from hrlc.model.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
                                      confidence_term)
 
 
@@ -91,6 +93,7 @@ class BundlePredictor:
         self.bundle = bundle
         self.dtype = np.dtype(dtype)
         self.rule = bundle.probability_rule()
+        self._transform = Preprocessing(bundle)
         self._forest = bundle.classifier if self.rule["kind"] == "random_forest" else None
         if self._forest is not None:
             self._svm = self._exact = None
@@ -208,8 +211,8 @@ class BundlePredictor:
     def decision_scores(self, features: np.ndarray) -> np.ndarray:
         """As ``bundle.decision_scores``: features (n, n_input) in ``input_features`` order."""
         if self._forest is not None:
-            return self._forest.predict_proba(self.bundle.transform(features))
-        return self._scores(self.bundle.transform(features))[0]
+            return self._forest.predict_proba(self._transform(features))
+        return self._scores(self._transform(features))[0]
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) from decision scores, by the bundle's rule
@@ -241,9 +244,9 @@ class BundlePredictor:
         its probabilities are the mean of its trees' leaf probabilities.
         """
         if self._forest is not None:
-            proba = self._forest.predict_proba(self.bundle.transform(features))
+            proba = self._forest.predict_proba(self._transform(features))
             return _with_confidence(self.classes, proba, np.argmax(proba, axis=1))
-        scores, pairwise = self._scores(self.bundle.transform(features),
+        scores, pairwise = self._scores(self._transform(features),
                                         resolution=resolution)
         if not self.has_probabilities:
             votes = self._svm.votes(pairwise)

@@ -5,8 +5,8 @@ Both search C, gamma and (``class_weight="auto"``) no vs balanced class weights 
 cross-validation grouped by spatial block, on kernels shared by every C, fold and
 weighting, with successive halving (:func:`hrlc.model.kernel_search.kernel_search`), and
 calibrate on the search's own out-of-fold decision values (isotonic, sigmoid or
-temperature scaling, or the one of these with the lowest out-of-fold log loss:
-:mod:`hrlc.model.calibration_choice`). The final SVM is a plain RBF ``SVC`` fitted on all
+temperature scaling, or the one of these with the lowest out-of-fold calibration error
+or log loss: :mod:`hrlc.model.calibration_choice`). The final SVM is a plain RBF ``SVC`` fitted on all
 samples, so a map needs one SVM (not one per fold). ``SVC(probability=True)`` is not used.
 
 gamma is searched as multiples (``gamma_factors``) of scikit-learn's ``"scale"`` value
@@ -26,6 +26,7 @@ from hrlc.model._grid_svm import LABEL_RULES, _GridSVM, cv_splits, gamma_scale
 from hrlc.model.calibration import AGGREGATIONS, probabilities_from_scores
 from hrlc.model.calibration_choice import (METHODS, choose_calibration, fit_calibrators,
                                            fit_temperature, ovr_score_range)
+from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
 
 __all__ = ["LABEL_RULES", "MulticlassSVM", "OneVsAllSVM", "cv_splits", "gamma_scale",
            "uncalibrated"]
@@ -44,8 +45,12 @@ class MulticlassSVM(_GridSVM):
         Calibration of the one-vs-rest decision values f, fitted on the search's
         out-of-fold values: per class isotonic or Platt sigmoid (then normalised), or
         temperature scaling ``softmax(f / T)``; ``auto``: the one with the lowest
-        out-of-fold log loss (``calibration_scores_``). ``None``: the uncalibrated SVM,
+        out-of-fold ``calibration_metric`` (``calibration_scores_``). ``None``: the
+        uncalibrated SVM,
         labels by its vote and no ``predict_proba`` (libsvm's vote is no probability).
+    calibration_metric : {"ece", "log_loss"}
+        What ``calibration="auto"`` minimises: the expected calibration error (default)
+        or the log loss of the out-of-fold calibrated probabilities.
     labels : {"decision", "probability"}
         ``decision``: the SVM's own label (the one-vs-one vote; one-vs-all: the largest
         binary decision value), so calibration never changes a label, accuracy or
@@ -92,13 +97,15 @@ class MulticlassSVM(_GridSVM):
 
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
                  calibration: Literal["isotonic", "sigmoid", "temperature", "auto"] | None
-                 = "isotonic", labels: Literal["decision", "probability"] = "decision",
+                 = "isotonic", calibration_metric: Literal["ece", "log_loss"] = "ece",
+                 labels: Literal["decision", "probability"] = "decision",
                  n_folds: int = 3, class_weight=None, n_jobs: int | None = None,
                  cache_size: float = 500.0, halving_factor: int = 3,
                  kernel_memory_mb: float = 6144.0, random_state: int = 0):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
+        self.calibration_metric = calibration_metric
         self.labels = labels
         self.n_folds = n_folds
         self.class_weight = class_weight
@@ -131,7 +138,7 @@ class MulticlassSVM(_GridSVM):
             if self.calibration == "auto":
                 self.calibration_, self.calibration_scores_ = choose_calibration(
                     found.oof_decision, y_index, splits, methods=METHODS,
-                    n_classes=len(self.classes_), **kw)
+                    n_classes=len(self.classes_), criterion=self.calibration_metric, **kw)
             self.calibrators_ = fit_calibrators(self.calibration_, found.oof_decision,
                                                 y_index, **kw)
         return self
@@ -141,11 +148,12 @@ class MulticlassSVM(_GridSVM):
 
     def _scores(self, X):
         """``SVC.decision_function`` (one-vs-rest shape): (n_samples, n_classes), or
-        (n_samples,) for two classes (positive favours ``classes_[1]``)."""
-        return self.svc_.decision_function(X)
+        (n_samples,) for two classes (positive favours ``classes_[1]``); by float64 GEMM
+        (:func:`_gemm`)."""
+        return _gemm(self.svc_).decision_function(X)
 
     def _decision_labels(self, X):
-        return self.svc_.predict(X)  # the one-vs-one vote
+        return _gemm(self.svc_).predict(X)  # the one-vs-one vote
 
     def _proba(self, X):
         return probabilities_from_scores(self._scores(X), self.calibrators_,
@@ -164,7 +172,8 @@ class OneVsAllSVM(_GridSVM):
     ----------
     calibration : {"isotonic", "sigmoid", "auto", "temperature"} or None
         Per binary SVM; ``auto``: isotonic or sigmoid, whichever gives the lower
-        out-of-fold log loss of the aggregated probabilities. ``temperature`` (with
+        out-of-fold ``calibration_metric`` of the aggregated probabilities.
+        ``temperature`` (with
         ``aggregation="score_softmax"`` only): the ``score_softmax`` of the decision
         values with a temperature fitted on the out-of-fold values (``temperature_``)
         instead of ``temperature``.
@@ -201,7 +210,7 @@ class OneVsAllSVM(_GridSVM):
 
     def __init__(self, C=(1.0, 10.0, 100.0), gamma_factors=(0.3, 1.0, 3.0), *,
                  calibration: Literal["isotonic", "sigmoid", "temperature", "auto"] | None
-                 = "isotonic",
+                 = "isotonic", calibration_metric: Literal["ece", "log_loss"] = "ece",
                  aggregation: Literal["normalise", "softmax", "score_softmax"] = "normalise",
                  temperature: float = 1.0,
                  labels: Literal["decision", "probability"] = "decision",
@@ -212,6 +221,7 @@ class OneVsAllSVM(_GridSVM):
         self.C = C
         self.gamma_factors = gamma_factors
         self.calibration = calibration
+        self.calibration_metric = calibration_metric
         self.labels = labels
         self.aggregation = aggregation
         self.temperature = temperature
@@ -274,7 +284,8 @@ class OneVsAllSVM(_GridSVM):
             self.calibration_, self.calibration_scores_ = choose_calibration(
                 scores, y_index, splits, methods=("isotonic", "sigmoid"),
                 n_classes=len(self.classes_), sample_weight=weights,
-                aggregation=self.aggregation, temperature=self.temperature)
+                aggregation=self.aggregation, temperature=self.temperature,
+                criterion=self.calibration_metric)
         self.calibrators_ = fit_calibrators(self.calibration_, scores, y_index,
                                             sample_weight=weights)
 
@@ -282,8 +293,9 @@ class OneVsAllSVM(_GridSVM):
         return True
 
     def _scores(self, X):
-        """Binary decision values (n_samples, n_classes): column k favours class k."""
-        return np.column_stack([svc.decision_function(X) for svc in self.svcs_])
+        """Binary decision values (n_samples, n_classes): column k favours class k (as
+        each ``SVC.decision_function``, by float64 GEMM: :func:`_gemm`)."""
+        return _gemm(self.svcs_).decision_function(X)
 
     def _decision_labels(self, X):
         return self.classes_[np.argmax(self._scores(X), axis=1)]
@@ -299,6 +311,21 @@ class OneVsAllSVM(_GridSVM):
     def predict_proba(self, X):
         """Probabilities (n_samples, n_classes), rows summing to 1."""
         return self._proba(self._check(X))
+
+
+def _gemm(fitted):
+    """The float64 GEMM predictor of ``fitted``: an ``SVC``, or the list of a one-vs-all
+    model's binary ``SVC``.
+
+    libsvm evaluates the kernel one sample at a time on one core; one GEMM per batch of
+    samples gives the same decision values (float64: equal to rounding, ~1e-13) several
+    times faster, which is most of the held-out evaluation's time with many support
+    vectors (:mod:`hrlc.model.svm_kernel`). Built per call (arranging the arrays costs
+    far less than one batch), so predicting leaves the estimator unchanged.
+    """
+    if isinstance(fitted, list):
+        return StackedRbfPredictor([RbfSvm.from_sklearn(s) for s in fitted], dtype=np.float64)
+    return FastRbfPredictor(RbfSvm.from_sklearn(fitted), dtype=np.float64)
 
 
 def uncalibrated(model: MulticlassSVM) -> MulticlassSVM:

@@ -6,7 +6,7 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from hrlc.mapping.svm_kernel import FastRbfPredictor, RbfSvm
+from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm
 
 
 def _fitted(n_classes, seed=0, n_features=12, gamma="scale", labels=None):
@@ -67,7 +67,7 @@ def test_only_rbf():
 def test_class_segments_give_the_full_weights_product():
     """Each class's kernel slabs meet only its own pairs' columns of W: the same decision
     values as the product with the whole W (one segment)."""
-    from hrlc.mapping.svm_kernel import _KernelGemm
+    from hrlc.model.svm_kernel import _KernelGemm
 
     svc, x = _fitted(6, seed=7)
     model = RbfSvm.from_sklearn(svc)

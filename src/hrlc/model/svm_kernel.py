@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrlc.model.bundle import SvmArrays
+from hrlc.model.svm_arrays import SvmArrays
 
 
 @dataclass(frozen=True)
