@@ -133,9 +133,10 @@ def main(argv=None) -> int:
         n = len(pixels)
         preprocessing = Preprocessing(bundle)
         with _Clock() as clock:  # the map's pixel batches
-            model_features = np.vstack([preprocessing(pixels[lo:lo + BATCH])
-                                        for lo in range(0, n, BATCH)])
+            for lo in range(0, n, BATCH):
+                preprocessing(pixels[lo:lo + BATCH])
         rows["transform"] = {"cpu": clock.cpu, "wall": clock.wall}
+        model_features = preprocessing(pixels)
         for refine in (True, False):
             predictor = BundlePredictor(bundle, refine=refine)
             with _Clock() as clock:

@@ -27,7 +27,7 @@ from hrlc.config.run import STAGES as RUN_STAGES
 
 REPO_BENCHMARKS = default_benchmarks()
 #: Real results committed with the benchmarks (read here, copied, never written).
-REAL = ("masks.json", "features.json", "glcm.json", "train.json", "simulate_full.json")
+REAL = ("masks.json", "masks_jp2.json", "features.json", "glcm.json", "train.json", "simulate_full.json")
 #: A bench_map.json row as the script writes it (its full-tile run is in progress).
 MAP_ROWS = [{"case": "2744 x 2744 px (0.0625 tile)", "pixels": 7529536, "seconds": 215.19,
              "predict_seconds": 209.79, "cpu_seconds": 167.62, "peak_rss_mb": 3236.1,
@@ -133,7 +133,7 @@ def test_from_results_takes_a_newer_hand_run_and_keeps_older_rows(tree, capsys):
     code, _, err = run(capsys, "--from-results", "--benchmarks", tree)
     assert code == 0, err
     first = _rows(tree)
-    assert set(first) == {"simulate", "masks", "features", "glcm", "train", "map"}
+    assert set(first) == {"simulate", "masks", "masks_jp2", "features", "glcm", "train", "map"}
     assert not (tree / "results" / "suite").exists()  # nothing ran
     # the full-tile masks run, by hand, finishes after the table was made
     masks = json.loads((tree / "results/masks.json").read_text())

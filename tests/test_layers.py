@@ -1,7 +1,7 @@
 """The import structure of src/hrlc follows DESIGN.md §3, so that CI catches a regression.
 
-Layers, from the bottom: ``errors`` -> ``config``, ``io``, ``geo`` (and the shared
-``compute`` and ``kernels`` modules) -> the stages -> ``simulate`` -> ``pipeline`` -> ``cli``. A module imports only from its own layer or
+Layers, from the bottom: ``errors`` (and ``versions``) -> ``config``, ``io``, ``geo`` (and
+the shared ``compute`` and ``kernels`` modules) -> the stages -> ``simulate`` -> ``pipeline`` -> ``cli``. A module imports only from its own layer or
 below, and no modules import each other in a cycle. Every import counts, also one inside
 a function (a lazy import is still a dependency); imports under ``if TYPE_CHECKING:``
 do not (they never run).
@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Layer of each top-level module or package of hrlc (DESIGN.md §3); 0 is the bottom.
 #: ``geo`` shares the layer of ``io`` because it works on :class:`hrlc.io.grid.Grid`.
 LAYERS: dict[str, int] = {
-    "errors": 0,
+    "errors": 0, "versions": 0,
     "config": 1, "io": 1, "geo": 1, "compute": 1, "kernels": 1,
     **dict.fromkeys(("masks", "composite", "restore", "features", "dataset", "model",
                      "mapping", "report"), 2),
@@ -34,8 +34,6 @@ LAYERS: dict[str, int] = {
 #: Private names imported from another top-level package, known and to be removed (a new
 #: one fails the test; delete an entry when it is fixed).
 KNOWN_PRIVATE: set[tuple[str, str]] = {
-    ("hrlc.mapping.compare", "hrlc.geo._grid"),
-    ("hrlc.mapping.predict", "hrlc.geo._grid"),
     ("hrlc.pipeline.experiment_files", "hrlc.report._html"),
     ("hrlc.masks.refine", "hrlc.config._base"),  # hrlc.config exports validate_config
     ("hrlc.simulate.series", "hrlc.config._base"),
@@ -253,3 +251,150 @@ def test_loading_and_checking_the_configs_imports_no_stage():
     assert not {m for m in imported if m == "numba" or m.startswith("numba.")}
     stages = [m for m in found["hrlc"] if LAYERS[top(m)] > LAYERS["config"]]
     assert stages == []
+
+
+# ---- stages write no files (DESIGN.md §3, issue #18) ---------------------------------------
+
+#: Packages whose modules are stages: they build objects and never write a file themselves.
+STAGE_PACKAGES = ("masks", "composite", "restore", "features", "dataset", "model", "mapping",
+                  "report", "simulate")
+#: Calls that write, move or remove files whatever they are called on (``Path.write_text``,
+#: ``Figure.savefig``, ``DataArray.rio.to_raster``, a file handle's ``write``...).
+#: ``Path.replace`` / ``Path.rename`` cannot be told from ``str.replace`` / ``DataFrame.rename``
+#: by the syntax alone: only the ``os`` functions are caught.
+WRITING_CALLS = {"savefig", "write", "writelines", "write_text", "write_bytes", "to_raster",
+                 "to_zarr", "to_excel", "to_pickle", "to_hdf", "to_feather", "to_file",
+                 "tofile", "savez", "savez_compressed", "savetxt", "mkdir", "makedirs", "touch",
+                 "unlink", "rmdir", "rmtree", "symlink_to", "hardlink_to", "folder_lock"}
+#: Functions of a module that write, move or remove files: module name -> functions.
+MODULE_WRITERS = {
+    "os": {"replace", "rename", "renames", "remove", "link", "symlink", "truncate"},
+    "shutil": {"copy", "copy2", "copyfile", "copytree", "move", "make_archive",
+               "unpack_archive"},
+    "np": {"save"}, "numpy": {"save"}, "json": {"dump"}, "pickle": {"dump"},
+}
+#: Methods that return text or bytes without a destination and write a file with one.
+DESTINATION_CALLS = {"to_csv", "to_json", "to_html", "to_markdown", "to_latex", "to_string",
+                     "to_xml", "to_parquet", "to_netcdf"}
+DESTINATION_KEYWORDS = {"path", "path_or_buf", "path_or_buffer", "buf"}
+#: Stage modules that use a writer of hrlc.io (a name ``write_*`` imported from it): public
+#: entry points, documented for users, that build the objects in the stage and leave the
+#: files to io. A new one fails the test: have the CLI or the pipeline call the io writer.
+IO_WRITER_USERS: set[tuple[str, str]] = {
+    # ModelBundle.save (README, docs/train.md, notebooks/05_train.ipynb)
+    ("hrlc.model.bundle", "write_bundle_file"),
+    # write_report (docs/train.md)
+    ("hrlc.model.report", "write_report_folder"),
+    # write_map_outputs (docs/map.md, notebooks/06_map.ipynb)
+    ("hrlc.mapping.outputs", "write_map_files"),
+    # write_comparison (notebooks/06_map.ipynb)
+    ("hrlc.mapping.compare", "write_small_files"),
+    # compute_blocks (docs/map.md): each block's write is a dask task of its graph
+    ("hrlc.mapping.resume", "write_block"),
+    # re-exported, not called: hrlc.dataset.write_samples (docs/dataset.md, notebooks 04, 07)
+    ("hrlc.dataset", "write_samples"),
+}
+
+
+def _write_mode(call: ast.Call) -> bool:
+    """Whether an ``open``-like call opens for writing: a mode among its first two
+    positional arguments or its ``mode`` keyword holds w, a, x or +."""
+    given = [*call.args[:2], *(k.value for k in call.keywords if k.arg == "mode")]
+    modes = [a.value for a in given if isinstance(a, ast.Constant) and isinstance(a.value, str)
+             and a.value and set(a.value) <= set("rwxabt+U")]
+    return any(set(m) & set("wxa+") for m in modes)
+
+
+def _writes_a_file(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        name, owner = func.id, None
+    elif isinstance(func, ast.Attribute):
+        name, owner = func.attr, ast.unparse(func.value)
+    else:
+        return False
+    if "atomic" in name or name in WRITING_CALLS or name in MODULE_WRITERS.get(owner, ()):
+        return True
+    if name in DESTINATION_CALLS:
+        return bool(call.args) or any(k.arg in DESTINATION_KEYWORDS for k in call.keywords)
+    if name == "open" or name.startswith("open_"):
+        return _write_mode(call)
+    return False
+
+
+def file_writes(root: Path, packages: tuple[str, ...] = STAGE_PACKAGES) -> list[str]:
+    """``module:line call`` of every call that writes, moves or removes a file (see
+    :data:`WRITING_CALLS`) in the modules of ``packages``."""
+    found = []
+    for name, path in modules(root).items():
+        if top(name) not in packages:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _writes_a_file(node):
+                found.append((name, node.lineno, ast.unparse(node.func)))
+    return [f"{name}:{line} {call}" for name, line, call in sorted(found)]
+
+
+def io_writer_users(root: Path, packages: tuple[str, ...] = STAGE_PACKAGES,
+                    ) -> set[tuple[str, str]]:
+    """(module, name) for every ``write_*`` name a module of ``packages`` imports from
+    hrlc.io."""
+    found = set()
+    for name, path in modules(root).items():
+        if top(name) not in packages:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hrlc.io"):
+                found.update((name, a.name) for a in node.names if a.name.startswith("write_"))
+    return found
+
+
+def test_stages_write_no_files():
+    assert file_writes(SRC) == []
+
+
+def test_stages_use_io_writers_only_in_their_documented_entry_points():
+    assert io_writer_users(SRC) - IO_WRITER_USERS == set()
+
+
+def test_the_scan_finds_file_writes_and_leaves_objects_alone(tmp_path):
+    root = _write(tmp_path, {
+        "__init__.py": "",
+        "io/__init__.py": "",
+        "io/files.py": "def write_x(path):\n    open(path, 'w').write('x')\n",
+        "model/__init__.py": "",
+        "model/report.py": """
+            import os, shutil
+            import numpy as np
+            from hrlc.io.atomic import atomic_output
+            from hrlc.io.files import write_x, read_x
+            def writes(fig, path, table, da, arrays):
+                fig.savefig(path)
+                path.write_text("x")
+                open(path, "w")
+                open(path, mode="ab")
+                path.open("w")
+                os.replace(path, path)
+                shutil.rmtree(path)
+                np.save(path, arrays)
+                table.to_csv(path, index=False)
+                da.rio.to_raster(path)
+                with atomic_output(path) as tmp:
+                    pass
+            def builds(path, table, da, text):
+                text.replace("|", "/")
+                table.rename(columns={"a": "b"})
+                da.rio.write_crs(32630)
+                open(path).read()
+                open(path, "rb")
+                return table.to_csv(index=False), np.load(path)
+            """,
+    })
+    assert file_writes(root) == [
+        f"hrlc.model.report:{line} {call}" for line, call in (
+            (7, "fig.savefig"), (8, "path.write_text"), (9, "open"), (10, "open"),
+            (11, "path.open"), (12, "os.replace"), (13, "shutil.rmtree"), (14, "np.save"),
+            (15, "table.to_csv"), (16, "da.rio.to_raster"), (17, "atomic_output"))]
+    assert io_writer_users(root) == {("hrlc.model.report", "write_x")}
+    assert file_writes(root, ("io",)) == ["hrlc.io.files:2 open",
+                                          "hrlc.io.files:2 open(path, 'w').write"]

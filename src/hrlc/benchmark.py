@@ -20,6 +20,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hrlc.versions import library_versions
+
+#: The libraries whose versions a benchmark result records (``versions``).
+VERSIONS = ("python", "numpy", "scikit-learn", "dask", "rasterio", "gdal")
+
 
 def _child(queue, func, args, kwargs) -> None:
     start = time.perf_counter()
@@ -127,17 +132,6 @@ def _blas() -> list[dict[str, Any]]:
     return [{k: pool.get(k) for k in keys} for pool in threadpool_info()]
 
 
-def _versions() -> dict[str, str]:
-    import dask
-    import numpy
-    import rasterio
-    import sklearn
-
-    return {"python": platform.python_version(), "numpy": numpy.__version__,
-            "scikit-learn": sklearn.__version__, "dask": dask.__version__,
-            "rasterio": rasterio.__version__, "gdal": rasterio.__gdal_version__}
-
-
 def machine_facts(*, load_at_start: Sequence[float] | None = None) -> dict[str, Any]:
     """What a benchmark result needs to be read: the machine, its load, the libraries.
 
@@ -166,7 +160,7 @@ def machine_facts(*, load_at_start: Sequence[float] | None = None) -> dict[str, 
     return {"cores": os.cpu_count(), "cpu_model": _cpu_model(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "platform": platform.platform(), "load_average_start": start,
-            "load_average_end": end, "blas": _blas(), "versions": _versions()}
+            "load_average_end": end, "blas": _blas(), "versions": library_versions(VERSIONS)}
 
 
 def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results") -> Path:

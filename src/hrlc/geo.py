@@ -41,7 +41,27 @@ _SAMPLED = {"nearest", "bilinear"}
 _KERNEL_RADIUS = {"nearest": 1, "bilinear": 1, "cubic": 2, "cubic_spline": 2, "lanczos": 3}
 
 
-def _grid(data: xr.DataArray, role: str) -> Grid:
+def grid_of(data: xr.DataArray, role: str) -> Grid:
+    """The grid (CRS, transform, shape) of a georeferenced array.
+
+    Parameters
+    ----------
+    data : DataArray (..., y, x)
+        Georeferenced with rioxarray (``data.rio.crs`` set).
+    role : str
+        What ``data`` is, for the error message (``"the mask"``: "the mask array has no
+        CRS").
+
+    Returns
+    -------
+    Grid
+        Its transform from the coordinates, its (height, width) in pixels.
+
+    Raises
+    ------
+    GridMismatchError
+        ``data`` has no CRS.
+    """
     crs = data.rio.crs
     if crs is None:
         raise GridMismatchError(
@@ -170,7 +190,7 @@ def reproject_match(source: xr.DataArray, like: xr.DataArray, *,
         Unknown ``resampling``.
     """
     method = _resampling(resampling)
-    src, dst = _grid(source, "source"), _grid(like, "like")
+    src, dst = grid_of(source, "source"), grid_of(like, "like")
     ydim, xdim = like.rio.y_dim, like.rio.x_dim
     chunks = like.data.chunks if isinstance(like.data, da.Array) else None
     out_chunks = ((chunks[like.dims.index(ydim)], chunks[like.dims.index(xdim)])

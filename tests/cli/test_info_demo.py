@@ -67,7 +67,13 @@ def test_help_lists_commands_with_example(capsys):
 @pytest.mark.slow
 def test_demo_runs_the_whole_chain_on_real_and_simulated_data(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path))
-    assert code == 0 and "held-out accuracy" in out
+    assert code == 0 and "held-out scores" in out
+    for folder, data in (("aberystwyth", "Aberystwyth (real)"),
+                         ("simulated/run", "simulated season")):
+        # the ranked table and the report's sentence on which classifier to map with
+        report = json.loads((tmp_path / folder / "model" / "report.json").read_text())
+        assert set(report["ranking"]) == {"svm_multiclass", "random_forest"}
+        assert report["choice"].split()[:6] == out.split(f"{data}: ")[1].split()[:6]
     for folder, stages in (("aberystwyth", ["features", "dataset", "train", "map"]),
                            ("simulated/run", ["masks", "composite", "restore", "features",
                                               "dataset", "train", "map"])):

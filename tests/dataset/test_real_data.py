@@ -32,9 +32,9 @@ from tests.dataset.conftest import ABER_LAYERS, CONFIGS, EOLEARN
 pytestmark = pytest.mark.filterwarnings("ignore::hrlc.dataset.DatasetWarning")
 
 
-def counts(table, classes, column="source"):
-    summary = class_summary(table, classes).set_index("name")
-    return summary
+def counts(table, classes):
+    """Per class name: the sample counts by source and the polygon count."""
+    return class_summary(table, classes).set_index("name")
 
 
 def rasterized(polygons, cube) -> dict[str, int]:

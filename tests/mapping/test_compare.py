@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 
 from hrlc.mapping import compare_maps, write_comparison
+from hrlc.mapping.compare import COMPARE_FILES, comparison_files
 
 TABLE = {1: {"name": "forest", "colour": "#1b7837"}, 2: {"name": "grass", "colour": "#a6d96a"},
          3: {"name": "urban", "colour": "#d73027"}}
@@ -151,3 +152,24 @@ def test_cli_small_overlap_is_one_line_and_writes_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "overlap 3.70 % of map A (27 of its 729 mapped pixels are mapped in B)" in out
     assert "agreement 100.00 %" in out
+
+
+def test_comparison_files_are_objects_and_match_the_files(tmp_path):
+    from matplotlib.figure import Figure
+
+    result = compare_maps(_map(A), _map(B), class_table=TABLE)
+    contents = comparison_files(result, labels=("new", "old"))
+    assert list(contents) == list(COMPARE_FILES)
+    assert list(tmp_path.iterdir()) == []
+    summary = json.loads(contents["summary"])
+    assert (summary["A"], summary["B"]) == ("new", "old")
+    assert summary["overall_agreement"] == pytest.approx(8 / 10)
+    # rows A, columns B: the hand-counted cross-tabulation of test_agreement_crosstab_and_areas
+    assert contents["crosstab_pixels"].splitlines() == ["A,1,2,3", "1,3,1,0", "2,0,4,0",
+                                                        "3,1,0,1"]
+    for role in ("distribution_plot", "disagreement"):
+        assert isinstance(contents[role], Figure)
+    assert contents["disagreement"].axes[0].get_title() == "new vs old: agreement 80.0 %"
+    written = write_comparison(result, tmp_path, labels=("new", "old"))
+    for role in ("summary", "per_class", "crosstab_pixels", "crosstab_ha"):
+        assert written[role].read_text() == contents[role]

@@ -10,6 +10,7 @@ import xarray as xr
 
 from hrlc.errors import OutputExistsError
 from hrlc.mapping import class_distribution, read_class_table, write_map_outputs
+from hrlc.mapping.outputs import map_products
 from tests.mapping.conftest import CLASS_TABLE
 
 
@@ -119,3 +120,33 @@ def test_disk_full_leaves_no_half_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space"):
         write_map_outputs(_hand_made(300), tmp_path, class_table=CLASS_TABLE)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_map_products_are_objects_and_match_the_files(tmp_path, monkeypatch):
+    """map_products builds what write_map_outputs writes, without touching a file."""
+    from matplotlib.figure import Figure
+
+    monkeypatch.chdir(tmp_path)
+    result = _hand_made(300)
+    products = map_products(result, class_table=CLASS_TABLE, tags={"run": "a"}, title="t")
+    assert list(tmp_path.iterdir()) == []
+    assert list(products.layers) == ["classes", "probabilities", "confidence"]
+    classes, options = products.layers["classes"]
+    assert classes.data is result["classes"].data  # still lazy: computed as it is written
+    assert options["nodata"] == 0 and options["overview_resampling"] == "mode"
+    assert options["colormap"] == {0: (0, 0, 0), 1: (0x1b, 0x78, 0x37), 2: (0xa6, 0xd9, 0x6a)}
+    assert options["tags"]["run"] == "a"
+    assert json.loads(options["tags"]["class_table"]) == {
+        "1": {"name": "forest", "colour": "#1b7837"}, "2": {"name": "grass", "colour": "#a6d96a"}}
+    proba_options = products.layers["probabilities"][1]
+    assert proba_options["nodata"] == 255 and proba_options["band_descriptions"] == [
+        "forest", "grass"]
+    confidence = products.layers["confidence"][0]
+    assert list(confidence["band"].values) == ["confidence", "margin"]
+    counts = np.bincount(result["classes"].values.ravel(), minlength=3)
+    assert products.distribution["pixels"].tolist() == counts[1:].tolist()
+    np.testing.assert_allclose(products.distribution["area_ha"], counts[1:] * 0.01)
+    assert isinstance(products.documents["quicklook"], Figure)
+    assert isinstance(products.documents["distribution_plot"], Figure)
+    paths = write_map_outputs(result, tmp_path / "map", class_table=CLASS_TABLE)
+    assert products.documents["distribution"] == paths["distribution"].read_text()

@@ -18,27 +18,40 @@ def _splits(y, seed=0):
     return list(StratifiedKFold(3, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def _independent_log_loss(method, f, hit, splits):
-    """Pooled out-of-fold log loss of a binary calibrator, computed with scikit-learn."""
+def _out_of_fold(method, f, hit, splits):
+    """Pooled out-of-fold probabilities of a binary calibrator, fitted by scikit-learn."""
     p = np.zeros(len(f))
     for train, test in splits:
         model = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
                  else _SigmoidCalibration()).fit(f[train], hit[train])
         p[test] = model.predict(f[test])
+    return p
+
+
+def _independent_log_loss(method, f, hit, splits):
+    """Pooled out-of-fold log loss of a binary calibrator, computed with scikit-learn."""
+    p = _out_of_fold(method, f, hit, splits)
     return log_loss(hit, np.column_stack([1 - p, p]), labels=[0, 1])
 
 
-@pytest.mark.parametrize("truth, n, winner", [
-    # few rows whose true probability is a sigmoid of the score: Platt wins
-    (lambda f: 1 / (1 + np.exp(-1.5 * f)), 60, "sigmoid"),
-    # a step the sigmoid cannot follow, on many rows: isotonic wins
-    (lambda f: np.where(f < 0, 0.15, np.where(f < 1.5, 0.5, 0.97)), 3000, "isotonic"),
-])
-def test_chooser_picks_the_lowest_out_of_fold_log_loss(truth, n, winner):
-    rng = np.random.default_rng(4)
+def _problem(truth, n, seed=4):
+    """Scores f, outcomes drawn with probability truth(f), and 3 stratified folds."""
+    rng = np.random.default_rng(seed)
     f = rng.normal(0, 2, n)
     hit = (rng.random(n) < truth(f)).astype(int)
-    splits = _splits(hit)
+    return f, hit, _splits(hit)
+
+
+#: Few rows whose true probability is a sigmoid of the score (Platt wins); a step the
+#: sigmoid cannot follow, on many rows (isotonic wins).
+SIGMOID_TRUTH = (lambda f: 1 / (1 + np.exp(-1.5 * f)), 60)
+STEP_TRUTH = (lambda f: np.where(f < 0, 0.15, np.where(f < 1.5, 0.5, 0.97)), 3000)
+
+
+@pytest.mark.parametrize("truth, n, winner", [(*SIGMOID_TRUTH, "sigmoid"),
+                                                (*STEP_TRUTH, "isotonic")])
+def test_chooser_picks_the_lowest_out_of_fold_log_loss(truth, n, winner):
+    f, hit, splits = _problem(truth, n)
     by_hand = {m: _independent_log_loss(m, f, hit, splits) for m in ("isotonic", "sigmoid")}
     method, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
                                        n_classes=2, criterion="log_loss")
@@ -50,11 +63,7 @@ def test_chooser_picks_the_lowest_out_of_fold_log_loss(truth, n, winner):
 
 def _independent_ece(method, f, hit, splits, n_bins=10):
     """Pooled out-of-fold top-label ECE of a binary calibrator, binned by hand."""
-    p = np.zeros(len(f))
-    for train, test in splits:
-        model = (IsotonicRegression(out_of_bounds="clip") if method == "isotonic"
-                 else _SigmoidCalibration()).fit(f[train], hit[train])
-        p[test] = model.predict(f[test])
+    p = _out_of_fold(method, f, hit, splits)
     confidence = np.maximum(p, 1 - p)
     correct = (p > 0.5) == (hit == 1)  # top label 1 when p1 > p0 (argmax: ties go to 0)
     edges = np.linspace(0, 1, n_bins + 1)
@@ -66,15 +75,9 @@ def _independent_ece(method, f, hit, splits, n_bins=10):
     return total / len(f)
 
 
-@pytest.mark.parametrize("truth, n", [
-    (lambda f: 1 / (1 + np.exp(-1.5 * f)), 60),
-    (lambda f: np.where(f < 0, 0.15, np.where(f < 1.5, 0.5, 0.97)), 3000),
-])
+@pytest.mark.parametrize("truth, n", [SIGMOID_TRUTH, STEP_TRUTH])
 def test_default_criterion_is_the_out_of_fold_ece(truth, n):
-    rng = np.random.default_rng(4)
-    f = rng.normal(0, 2, n)
-    hit = (rng.random(n) < truth(f)).astype(int)
-    splits = _splits(hit)
+    f, hit, splits = _problem(truth, n)
     by_hand = {m: _independent_ece(m, f, hit, splits) for m in ("isotonic", "sigmoid")}
     method, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
                                        n_classes=2)
@@ -86,11 +89,8 @@ def test_default_criterion_is_the_out_of_fold_ece(truth, n):
 def test_ece_criterion_prefers_calibration_over_a_few_zero_probabilities():
     """Isotonic regression gives probability 0 beyond its last step: one such row makes
     its log loss the worst although its probabilities are the better calibrated."""
-    rng = np.random.default_rng(1)
-    f = rng.normal(0, 2, 300)
-    p_true = np.where(f < -1, 0.02, np.where(f < 1, 0.5, 0.98))  # a step: sigmoid misfits
-    hit = (rng.random(len(f)) < p_true).astype(int)
-    splits = _splits(hit)
+    f, hit, splits = _problem(  # a step the sigmoid misfits
+        lambda f: np.where(f < -1, 0.02, np.where(f < 1, 0.5, 0.98)), 300, seed=1)
     _, table = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),
                                   n_classes=2)
     by_ece, _ = choose_calibration(f, hit, splits, methods=("isotonic", "sigmoid"),

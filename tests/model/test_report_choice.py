@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hrlc.model.plots import reliability_figure
-from hrlc.model.report import classifier_choice, rank_variants, write_report
+from hrlc.model.report import classifier_choice, rank_variants, report_files, write_report
 
 
 def _variants(**scores):
@@ -133,3 +133,24 @@ def test_reliability_panel_for_every_variant_with_probabilities(trained, samples
     assert "svm_multiclass (bundle)" in titles[with_probabilities.index("svm_multiclass")]
     empty = reliability_figure({"svm_multiclass_uncalibrated": {"ece": None}})
     assert "no variant gives probabilities" in empty.axes[0].texts[0].get_text()
+
+
+def test_report_files_are_what_write_report_writes(forest_result, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    monkeypatch.chdir(tmp_path)
+    figures, texts = report_files(forest_result, area_unit="px")
+    assert list(tmp_path.iterdir()) == []  # built, not written
+    assert all(isinstance(fig, Figure) for fig in figures.values())
+    assert {"confusion.png", "reliability.png", "correlation.png"} <= set(figures)
+    assert set(texts) == {"report.md", "report.html", "report.json"}
+    for name in figures:
+        assert f"]({name})" in texts["report.md"]  # the Markdown shows every figure
+    assert json.loads(texts["report.json"])["choice"] == classifier_choice(
+        forest_result.variants, forest_result.bundle.variant)
+    written = write_report(forest_result, tmp_path / "report", area_unit="px")
+    assert set(written) == set(figures) | set(texts)
+    for name, text in texts.items():
+        assert written[name].read_text() == text
+    for name in figures:
+        assert written[name].read_bytes()[:4] == b"\x89PNG"

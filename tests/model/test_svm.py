@@ -47,6 +47,30 @@ def test_class_weight_moves_labels():
     assert np.mean(svm.predict(X) == 0) > 0.87
 
 
+@pytest.mark.parametrize("labels", ["decision", "probability"])
+def test_balanced_weights_calibrate_for_the_class_frequencies_only_with_decision_labels(
+        labels):
+    """With ``labels="decision"`` the weights move the SVM only: the probabilities then
+    estimate the real class frequencies (their means on new rows match them), where a
+    balanced calibration would pull every class towards 1/3."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=4000, n_features=6, n_informative=4, n_classes=3,
+                               weights=[0.75, 0.18, 0.07], class_sep=0.6, flip_y=0.05,
+                               random_state=3)
+    groups = np.arange(len(y)) % 30
+    train, new = slice(0, 1500), slice(1500, None)
+    svm = MulticlassSVM(calibration="isotonic", class_weight="balanced", labels=labels,
+                        **_TINY).fit(X[train], y[train], groups[train])
+    mean_probability = svm.predict_proba(X[new]).mean(axis=0)
+    frequency = np.bincount(y[new], minlength=3) / len(y[new])
+    gap = np.abs(mean_probability - frequency).max()
+    if labels == "decision":
+        assert gap < 0.03
+    else:  # weighted calibration: the rare class gets far more than its frequency
+        assert mean_probability[2] > frequency[2] + 0.05
+
+
 def _xy(table, names=None):
     names = names or [c for c in table.columns if c.startswith("f")]
     return table[names].to_numpy(np.float64), table["class"].to_numpy(), table["block"].to_numpy()

@@ -40,7 +40,8 @@ REFERENCE: dict[str, dict[str, Figures]] = {
 }
 #: hrlc's targets on a full tile (wall seconds, peak RSS GB); chain: one tile-year, from
 #: the products to the map (issue 20).
-TARGET = {"masks": (600.0, 4.0), "map": (600.0, 4.0), "chain": (7200.0, 4.0)}
+TARGET = {"masks": (600.0, 4.0), "masks_jp2": (600.0, 4.0), "map": (600.0, 4.0),
+          "chain": (7200.0, 4.0)}
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,13 @@ def _simulate(data: dict) -> dict:
 def _masks(data: dict) -> dict:
     full = next(r for r in data["runs"] if r["mode"] == "full")
     size = full["shape"][-1]
+    machine = data.get("machine") or {}
     return {"size": size, "size_text": f"{size} px, {_count(full['scenes'], 'date')}",
             "wall_s": data["full_seconds"], "peak_rss_gb": data["full_peak_rss_gb"],
             "cpu_s": full.get("cpu_seconds"), "read_s": data["read_decode_seconds"],
+            **({"cores": machine["cores"], "load": [machine["load_average_start"][0],
+                                                   machine["load_average_end"][0]]}
+               if machine else {}),
             "compute_s": data["compute_seconds"],
             "note": f"read + decode {data['read_decode_seconds']} s (a run of its own), "
                     f"compute {data['compute_seconds']} s; chunks {full['chunks']}, "
@@ -209,6 +214,15 @@ def _chain(data: dict) -> dict:
             "stages": times, "note": note}
 
 
+def _masks_args(fmt: str) -> Callable:
+    """bench_masks.py's arguments for one product format (the same simulated season: the
+    data folder holds one sub-folder per format)."""
+    return lambda o, out: ["--size", str(_mult(o.size, 6)), *_optional("--dates", o.dates),
+                           *_optional("--workers", o.workers), "--data",
+                           str(o.data / f"masks-{_mult(o.size, 6)}-{o.dates or 'default'}"),
+                           "--format", fmt, "--out", str(out)]
+
+
 def _json(suffix: str = ".json") -> Callable[[Path], Path]:
     return lambda out: out.with_name(out.name + suffix)
 
@@ -219,13 +233,11 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           lambda o, out: ["--size", str(_mult(o.size, 6)), *_optional("--dates", o.dates),
                           "--formats", "geotiff", "--no-compute", "--json", f"{out}.json"],
           _json(), _simulate),
-    Stage("masks", "bench_masks.py", "refined cloud/shadow masks of a season",
-          ("masks.json",),
-          lambda o, out: ["--size", str(_mult(o.size, 6)), *_optional("--dates", o.dates),
-                          *_optional("--workers", o.workers), "--data",
-                          str(o.data / f"masks-{_mult(o.size, 6)}-{o.dates or 'default'}"),
-                          "--out", str(out)],
-          _json(), _masks),
+    Stage("masks", "bench_masks.py", "refined cloud/shadow masks of a season (GeoTIFF "
+          "products)", ("masks.json",), _masks_args("geotiff"), _json(), _masks),
+    Stage("masks_jp2", "bench_masks.py", "refined cloud/shadow masks of the same season "
+          "(JPEG 2000 SAFE products, as delivered)", ("masks_jp2.json",), _masks_args("jp2"),
+          _json("_jp2.json"), _masks),
     Stage("composite", "bench_composite.py", "monthly composites + restoration",
           ("composite.json",),
           lambda o, out: ["--size", str(o.size), *_optional("--workers", o.workers),

@@ -68,16 +68,15 @@ def _simulated_run(products: Path, out: Path) -> dict:
                      "glcm_textures": ["contrast", "entropy"]},
         "dataset": {"strategy": "enhanced", "lc_per_class": 150, "lc_erosion": 1,
                     "block_size": 300, "min_per_class": 20, "drop_small_classes": True},
-        "train": {"C": [10, 100], "gamma_factors": [1.0], "compare": [], "cv_folds": 2,
-                  "cv_groups": "polygon"},
+        # the product's search and calibration choice, the Random Forest beside the SVM
+        "train": {"compare": ["random_forest"], "cv_folds": 2, "cv_groups": "polygon"},
     }
 
 
 def _summary(run_dir: Path) -> dict:
     report = json.loads((run_dir / "model" / "report.json").read_text())
-    scores = {name: variant["test"] for name, variant in report["variants"].items()
-              if "test" in variant}
-    return {"scores": scores, "distribution": (run_dir / "map" / "distribution.csv").read_text(),
+    scores = {name: report["variants"][name]["test"] for name in report["ranking"]}
+    return {"scores": scores, "choice": report["choice"], "distribution": (run_dir / "map" / "distribution.csv").read_text(),
             "png": run_dir / "map" / "quicklook.png", "report": run_dir / "model" / "report.html",
             "run_report": run_dir / "report.html"}
 
@@ -127,14 +126,17 @@ def demo(
               echo=plain)
     results["simulated season"] = _summary(simulated)
 
-    table = Table(title="held-out accuracy (split by spatial block)")
-    for column in ("data", "classifier", "OA", "macro-F1", "ECE"):
+    table = Table(title="held-out scores (split by spatial block), ranked by macro-F1 then ECE")
+    for column in ("data", "rank", "classifier", "OA", "macro-F1", "ECE"):
         table.add_column(column)
     for data, result in results.items():
-        for name, test in result["scores"].items():
-            table.add_row(data, name, f"{test['overall_accuracy']:.3f}",
-                          f"{test['macro_f1']:.3f}", f"{test['ece']:.3f}")
+        for rank, (name, test) in enumerate(result["scores"].items(), 1):
+            ece = "-" if test.get("ece") is None else f"{test['ece']:.3f}"
+            table.add_row(data, str(rank), name, f"{test['overall_accuracy']:.3f}",
+                          f"{test['macro_f1']:.3f}", ece)
     console.print(table)
+    for data, result in results.items():
+        plain(f"{data}: {result['choice']}")
     for data, result in results.items():
         say(f"[bold]{data}[/] class areas:\n{result['distribution']}")
         say(f"  map: {result['png']}\n  model report: {result['report']}\n"

@@ -30,9 +30,9 @@ def _mask(run):
 
 
 def _fingerprint(run, checksum: str, cube) -> str:
-    """Identity of a map run: what the blocks of the intermediate depend on."""
-    import hashlib
-    import json
+    """Identity of a map run: what the blocks of the intermediate depend on (SHA-256,
+    :func:`hrlc.io.checksum.json_digest`)."""
+    from hrlc.io.checksum import json_digest
 
     ident = {"bundle_sha256": checksum, "map": run.map.model_dump(mode="json"),
              "features": [str(f) for f in cube["feature"].values], "shape": list(cube.shape),
@@ -41,7 +41,7 @@ def _fingerprint(run, checksum: str, cube) -> str:
              "crs": str(cube.rio.crs), "mask": run.mask,
              "source": run.model_dump(mode="json", include={"features", "composites", "dem",
                                                            "feature_options"})}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    return json_digest(ident)
 
 
 def _manifest(path: Path, record: dict) -> None:
@@ -86,10 +86,11 @@ def map_(
     from hrlc.config import load_config
     from hrlc.config.mapping import MapRunConfig
     from hrlc.io import read_zarr
+    from hrlc.io.checksum import file_checksum
     from hrlc.io.cubes import decoding
+    from hrlc.io.map_files import check_outputs
     from hrlc.mapping import compute_blocks, predict_map, write_map_outputs
-    from hrlc.mapping.outputs import check_outputs
-    from hrlc.model import file_checksum, load_bundle
+    from hrlc.model import load_bundle
 
     run = load_config(config, MapRunConfig,
                       overrides=output_override(output))

@@ -57,7 +57,8 @@ class TrainConfig(StageConfig):
     variants (those and ``random_forest``) trained and evaluated on the same split for
     the report; ``calibration``: ``auto`` (default: of isotonic, sigmoid (Platt) and
     temperature scaling, the one whose out-of-fold calibrated probabilities have the lowest
-    log loss; one-vs-all: isotonic or sigmoid) | ``isotonic`` | ``sigmoid`` |
+    ``calibration_metric``, ``ece`` (default) or ``log_loss``; one-vs-all: isotonic or
+    sigmoid) | ``isotonic`` | ``sigmoid`` |
     ``temperature`` (multiclass: softmax(f / T) over the one-vs-rest decision values;
     one-vs-all: ``aggregation: score_softmax`` with a fitted T, a ``compare`` variant only
     until the bundle stores the fitted T); ``labels``: the class of a
@@ -99,6 +100,7 @@ class TrainConfig(StageConfig):
     classifier: Variant = "multiclass"
     compare: list[Variant] = Field(default_factory=lambda: ["random_forest"])
     calibration: Literal["auto", "isotonic", "sigmoid", "temperature"] = "auto"
+    calibration_metric: Literal["ece", "log_loss"] = "ece"
     labels: Literal["decision", "probability"] = "decision"
     aggregation: Literal["normalise", "softmax", "score_softmax"] = "normalise"
     temperature: PositiveFloat = 1.0

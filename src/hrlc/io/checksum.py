@@ -11,17 +11,39 @@ Two strengths:
   truncated, overwritten or deleted intermediate is found without trusting modification
   times; a same-size change in the middle of a file larger than ``FULL_HASH_BYTES`` is
   the one case it misses. Cost: about one second per GB of small files.
+
+And the digests of values that identify what was computed (one scheme for all of hrlc):
+
+- :func:`json_digest`: SHA-256 of a JSON-able value in the canonical encoding of
+  :func:`canonical_json` (run and stage fingerprints, map identities, model bundle
+  metadata);
+- :func:`array_digest`: SHA-256 of an array's dtype, shape and C-order bytes (model
+  bundle arrays);
+- :func:`file_checksum`: SHA-256 of a whole file (a model bundle a map was made with).
+
+The bundle checksums of :mod:`hrlc.model` were written with exactly these encodings
+before they moved here, so bundles saved by earlier versions still verify.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 #: Files up to this size are hashed whole by :func:`content_checksum`.
 FULL_HASH_BYTES = 16 << 20
 _EDGE = 1 << 20
+
+
+def _feed(digest, handle) -> None:
+    """Update ``digest`` with the rest of the open binary file ``handle``, 1 MiB a time."""
+    for block in iter(lambda: handle.read(_EDGE), b""):
+        digest.update(block)
 
 
 def _files(path: Path) -> list[Path]:
@@ -70,11 +92,46 @@ def content_checksum(path: str | os.PathLike) -> dict:
         digest.update(f"{name}\0{size}\0".encode())
         with open(file, "rb") as handle:
             if size <= FULL_HASH_BYTES:
-                for block in iter(lambda: handle.read(_EDGE), b""):
-                    digest.update(block)
+                _feed(digest, handle)
             else:
                 digest.update(handle.read(_EDGE))
                 handle.seek(-_EDGE, os.SEEK_END)
                 digest.update(handle.read(_EDGE))
     return {"path": str(path), "bytes": total, "files": len(files),
             "blake2b": digest.hexdigest()}
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical JSON encoding of ``value``: keys sorted, no spaces, ASCII only;
+    objects JSON cannot encode (paths, dates...) are written as their ``str``.
+
+    Equal values give equal bytes in any process (a tuple encodes as the list it holds).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      default=str).encode("ascii")
+
+
+def json_digest(value: Any) -> str:
+    """SHA-256 (64 hex characters) of ``value`` in :func:`canonical_json`'s encoding."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def array_digest(array: Any) -> str:
+    """SHA-256 (64 hex characters) of an array: its dtype (``numpy`` ``dtype.str``, byte
+    order included), its shape and its values as C-order bytes.
+
+    The same bytes under another dtype or shape give another digest: the encoding is
+    ``"<dtype>|<shape>|"`` (e.g. ``"<f4|(2, 3)|"``) followed by the bytes.
+    """
+    array = np.asarray(array)
+    digest = hashlib.sha256(f"{array.dtype.str}|{array.shape}|".encode())
+    digest.update(array.tobytes(order="C"))
+    return digest.hexdigest()
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """SHA-256 (64 hex characters) of a file's whole content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        _feed(digest, handle)
+    return digest.hexdigest()

@@ -48,11 +48,10 @@ from pathlib import Path
 import numpy as np
 
 from hrlc.errors import InputError
+from hrlc.io.acquisition import baseline_offset_dn
 from hrlc.io.bands import canonical_band
 from hrlc.io.scene import BandFile, Scene
 
-#: Offset added to DN from processing baseline 04.00 (Sentinel-2 products' BOA_ADD_OFFSET).
-BASELINE_OFFSET_DN = -1000.0
 #: STAC common names (and Earth Search asset keys) of Sentinel-2 L2A bands.
 COMMON_NAMES = {
     "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05",
@@ -177,26 +176,24 @@ def item_baseline(props: Mapping, product: str) -> str | None:
     return None if version is None else str(version)
 
 
-def _after_04(baseline: str | None) -> bool:
-    try:
-        return baseline is not None and float(baseline) >= 4.0
-    except ValueError:
-        return False
-
-
 def offset_dn(*, declared: float | None, scale: float, baseline: str | None,
               applied_flag: bool | None, rule: str) -> float:
-    """The BOA offset of one band in DN under ``rule`` (see the module docstring)."""
-    baseline_offset = BASELINE_OFFSET_DN if _after_04(baseline) else 0.0
+    """The BOA offset of one band in DN under ``rule`` (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        The offset follows from ``baseline`` (``apply``, or ``auto`` with none declared)
+        and it is not of the form ``NN.NN``.
+    """
     if rule == "none":
         return 0.0
-    if rule == "apply":
-        return baseline_offset
-    if applied_flag:
-        return 0.0
-    if declared is not None:
-        return float(declared) / scale
-    return baseline_offset
+    if rule != "apply":  # auto
+        if applied_flag:
+            return 0.0
+        if declared is not None:
+            return float(declared) / scale
+    return baseline_offset_dn(baseline)
 
 
 def _sun(props: Mapping) -> tuple[float, float]:

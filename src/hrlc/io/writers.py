@@ -30,9 +30,19 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 
-class _FileLock:
+class FileLock:
     """A picklable lock valid across threads (threading.Lock) and processes (flock on
-    ``path + '.lock'``), so that threads, processes and dask workers can share a file."""
+    ``path + '.lock'``), so that threads, processes and dask workers can share a file.
+
+    Parameters
+    ----------
+    path : str
+        The file to guard; the lock file is ``path + '.lock'``, left in place after
+        release (whoever made ``path`` removes it).
+
+    Use as a context manager, or as the ``lock`` of :func:`dask.array.store`. On
+    platforms without ``fcntl`` (Windows) it locks across threads only.
+    """
 
     def __init__(self, path: str):
         self.path = path + ".lock"
@@ -207,7 +217,7 @@ def write_cog(
                     dst.update_tags(**{k: str(v) for k, v in tags.items()})
                 if colormap is not None:
                     dst.write_colormap(1, {int(k): tuple(v) for k, v in colormap.items()})
-            da.store(array, _WindowWriter(staging, ndim), lock=_FileLock(staging))
+            da.store(array, _WindowWriter(staging, ndim), lock=FileLock(staging))
             rasterio.shutil.copy(
                 staging, str(tmp_cog), driver="COG", COMPRESS=compress.upper(),
                 BLOCKSIZE=blocksize, OVERVIEW_RESAMPLING=overview_resampling.upper(),

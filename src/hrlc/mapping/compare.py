@@ -5,7 +5,8 @@ the grids differ. Pixels that are nodata (0) in either map are left out of every
 figure but counted (``nodata_pixels``). The overlap, the share of A's mapped pixels that
 B maps too, is always stated; under ``min_overlap`` the comparison is refused (an
 agreement over a sliver of A reads like one over the whole map). Everything is computed
-chunk by chunk.
+chunk by chunk. :func:`comparison_files` builds the files' contents (texts and figures);
+:func:`write_comparison` has them written by :func:`hrlc.io.small_files.write_small_files`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hrlc.io.small_files import refuse_existing, write_small_files
 from hrlc.mapping.outputs import class_distribution, code_counts
-from hrlc.mapping.plots import class_name, pixel_area_ha, plot_disagreement, plot_distribution
+from hrlc.mapping.plots import (class_name, disagreement_figure, distribution_figure,
+                                pixel_area_ha)
 
 #: Files written by :func:`write_comparison`.
 COMPARE_FILES = {"summary": "summary.json", "per_class": "per_class.csv",
@@ -106,9 +110,9 @@ def _as_classes(data: xr.DataArray, role: str) -> xr.DataArray:
 
 
 def _align(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, bool]:
-    from hrlc.geo import _grid, reproject_match
+    from hrlc.geo import grid_of, reproject_match
 
-    if _grid(a, "map A").same_as(_grid(b, "map B")):
+    if grid_of(a, "map A").same_as(grid_of(b, "map B")):
         return b.chunk(dict(zip(b.dims, a.chunks))), False
     return reproject_match(b, a, resampling="nearest"), True
 
@@ -206,35 +210,46 @@ def compare_maps(a: xr.DataArray, b: xr.DataArray, *, class_table: Mapping | Non
                          class_table={int(k): dict(v) for k, v in (class_table or {}).items()})
 
 
+def comparison_files(result: MapComparison, *, labels: tuple[str, str] = ("A", "B"),
+                     ) -> dict[str, Any]:
+    """The contents of a comparison's files, by role (see :data:`COMPARE_FILES`): the
+    summary JSON and the CSV tables as text, the two PNGs as matplotlib figures.
+
+    ``labels``: the names of map A and map B in the summary and the figures.
+    """
+    summary = {"A": labels[0], "B": labels[1], **result.summary()}
+    named = dict(zip(labels, result.distributions.values()))
+    return {
+        "summary": json.dumps(summary, indent=2, default=float),
+        "per_class": result.per_class.to_csv(index=False, float_format="%.6g"),
+        "crosstab_pixels": result.crosstab.to_csv(),
+        "crosstab_ha": result.crosstab_ha.to_csv(float_format="%.4f"),
+        "distribution_plot": distribution_figure(
+            named, class_table=result.class_table,
+            title="class distribution (pixels mapped in both)"),
+        "disagreement": disagreement_figure(
+            result.agreement_map, title=f"{labels[0]} vs {labels[1]}: agreement "
+                                        f"{100 * result.overall_agreement:.1f} %")}
+
+
 def write_comparison(result: MapComparison, folder: str | os.PathLike, *,
                      labels: tuple[str, str] = ("A", "B"), overwrite: bool = False,
                      ) -> dict[str, Path]:
-    """Write a comparison: summary JSON, per-class and cross-tab CSVs, two PNGs.
+    """Write a comparison: summary JSON, per-class and cross-tab CSVs, two PNGs
+    (:func:`comparison_files`, each file atomic).
+
+    Raises
+    ------
+    OutputExistsError
+        One of the files exists and ``overwrite`` is false (before anything is drawn or
+        written).
 
     Returns
     -------
     dict role -> Path (see :data:`COMPARE_FILES`).
     """
-    from hrlc.errors import OutputExistsError
-    from hrlc.io.atomic import atomic_output
-
     paths = {role: Path(folder) / name for role, name in COMPARE_FILES.items()}
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --overwrite "
-                                "to replace them, or choose another --out folder")
-    summary = {"A": labels[0], "B": labels[1], **result.summary()}
-    texts = {"summary": json.dumps(summary, indent=2, default=float),
-             "per_class": result.per_class.to_csv(index=False, float_format="%.6g"),
-             "crosstab_pixels": result.crosstab.to_csv(),
-             "crosstab_ha": result.crosstab_ha.to_csv(float_format="%.4f")}
-    for role, text in texts.items():
-        with atomic_output(paths[role], overwrite=overwrite) as tmp:
-            tmp.write_text(text)
-    named = dict(zip(labels, result.distributions.values()))
-    plot_distribution(named, paths["distribution_plot"], class_table=result.class_table,
-                      title="class distribution (pixels mapped in both)", overwrite=overwrite)
-    plot_disagreement(result.agreement_map, paths["disagreement"], overwrite=overwrite,
-                      title=f"{labels[0]} vs {labels[1]}: agreement "
-                            f"{100 * result.overall_agreement:.1f} %")
-    return paths
+    fix = "pass --overwrite to replace them, or choose another --out folder"
+    refuse_existing(paths.values(), overwrite=overwrite, fix=fix)
+    return write_small_files(comparison_files(result, labels=labels), paths,
+                             overwrite=overwrite)

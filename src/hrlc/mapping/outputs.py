@@ -1,6 +1,8 @@
-"""The files of a land-cover map: COGs, quick-look, class distribution; all atomic.
+"""What a land-cover map folder holds: COG layers, quick-look, class distribution.
 
-:func:`write_map_outputs` writes, into one folder:
+:func:`map_products` builds, from a map (``predict_map``'s Dataset), the contents of a
+map folder and returns them; :func:`hrlc.io.map_files.write_map_files` writes them
+(:func:`write_map_outputs` does both):
 
 - ``classes.tif``: uint8 class codes, nodata 0, internal colour table from the class
   table, overviews by ``mode`` resampling;
@@ -21,24 +23,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dask
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hrlc.errors import OutputExistsError
-from hrlc.mapping.plots import (class_colours, class_name, pixel_area_ha, plot_classes,
-                                plot_distribution)
+# the file names and the class table reader live with the writer; kept importable here
+from hrlc.io.map_files import MAP_FILES, check_outputs, read_class_table, write_map_files
+from hrlc.mapping.plots import (class_colours, class_name, classes_figure, distribution_figure,
+                                pixel_area_ha)
 
-#: File names of a map folder, by role.
-MAP_FILES: dict[str, str] = {
-    "classes": "classes.tif", "probabilities": "probabilities.tif",
-    "confidence": "confidence.tif", "quicklook": "quicklook.png",
-    "distribution": "distribution.csv", "distribution_plot": "distribution.png",
-    "manifest": "map.json",
-}
+__all__ = ["MAP_FILES", "MapProducts", "check_outputs", "class_distribution", "code_counts",
+           "map_products", "read_class_table", "write_map_outputs"]
 
 
 def code_counts(data: xr.DataArray | np.ndarray, *, minlength: int = 256) -> np.ndarray:
@@ -79,33 +79,42 @@ def class_distribution(classes: xr.DataArray, *, class_table: Mapping | None = N
                          "percent": 100.0 * pixels / mapped})
 
 
-def map_paths(folder: str | os.PathLike) -> dict[str, Path]:
-    """The output files of a map folder, by role (see :data:`MAP_FILES`)."""
-    return {role: Path(folder) / name for role, name in MAP_FILES.items()}
-
-
-def check_outputs(folder: str | os.PathLike, *, overwrite: bool) -> dict[str, Path]:
-    """Paths of the map outputs; raise if any exists and ``overwrite`` is false."""
-    paths = map_paths(folder)
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not overwrite:
-        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --overwrite "
-                                "(overwrite=True) to replace them, or choose another output")
-    return paths
-
-
 def _percent_or_float(data: xr.DataArray) -> dict:
     if data.dtype == np.uint8:
         return {"nodata": 255, "overview_resampling": "average"}
     return {"nodata": float("nan"), "overview_resampling": "average"}
 
 
-def write_map_outputs(result: xr.Dataset, folder: str | os.PathLike, *,
-                      class_table: Mapping | None = None, tags: Mapping | None = None,
-                      title: str | None = None, overwrite: bool = False) -> dict[str, Path]:
-    """Write a map (``predict_map``'s Dataset) as files.
 
-    Each file is computed from ``result`` on its own, so give a stored map (the Zarr of
+@dataclass(frozen=True)
+class MapProducts:
+    """The contents of a map folder, by role (see :data:`MAP_FILES`).
+
+    Attributes
+    ----------
+    layers : dict role -> (DataArray, dict)
+        ``classes``, ``probabilities`` (when the map has them) and ``confidence``: the
+        (y, x) or (band, y, x) arrays and their :func:`hrlc.io.write_cog` options
+        (nodata, colour map, band descriptions, overview resampling, tags).
+    documents : dict role -> str or Figure
+        ``quicklook`` and ``distribution_plot`` (matplotlib figures), ``distribution``
+        (CSV text of :func:`class_distribution`).
+    distribution : DataFrame
+        The class distribution table itself.
+    """
+
+    layers: dict[str, tuple[xr.DataArray, dict[str, Any]]]
+    documents: dict[str, Any]
+    distribution: pd.DataFrame = field(repr=False)
+
+
+def map_products(result: xr.Dataset, *, class_table: Mapping | None = None,
+                 tags: Mapping | None = None, title: str | None = None) -> MapProducts:
+    """What the files of a map hold, built from ``predict_map``'s Dataset (nothing written).
+
+    The distribution and the quick-look are computed here (a pass over the classes and
+    a decimated copy); the layers stay as given (lazy or not), to be computed chunk by
+    chunk as they are written. Give a stored map (the Zarr of
     :func:`hrlc.mapping.compute_blocks`, opened with ``hrlc.io.read_zarr``) or a computed
     one: a lazy prediction would be computed again for every file.
 
@@ -114,76 +123,59 @@ def write_map_outputs(result: xr.Dataset, folder: str | os.PathLike, *,
     result : Dataset
         ``classes`` (y, x) uint8; ``probabilities`` (class, y, x), ``confidence`` and
         ``margin`` (y, x), uint8 percent or float32; CRS attached.
-    folder : path
-        Output folder (created).
     class_table : mapping code -> {"name", "colour"}, optional
         Names and colours (the bundle's ``class_table``); missing colours get a palette.
     tags : mapping, optional
         Metadata stored in every COG (values as strings; dicts and lists as JSON).
     title : str, optional
         Title of the quick-look.
-    overwrite : bool
-        Replace existing outputs; otherwise :class:`OutputExistsError` before anything
-        is written.
+
+    Returns
+    -------
+    MapProducts
+    """
+    class_table = {int(k): dict(v) for k, v in (class_table or {}).items()}
+    codes = [int(c) for c in result.attrs.get("class_codes", sorted(class_table))]
+    colours = class_colours(class_table, codes)
+    table_tag = {c: {"name": class_name(class_table, c), "colour": "#%02x%02x%02x" % colours[c]}
+                 for c in codes}
+    all_tags = {k: v if isinstance(v, str) else json.dumps(v, default=str)
+                for k, v in (tags or {}).items()}
+    all_tags["class_table"] = json.dumps(table_tag)
+    layers = {"classes": (result["classes"], {
+        "nodata": 0, "tags": all_tags, "colormap": {0: (0, 0, 0), **colours},
+        "overview_resampling": "mode", "band_descriptions": ["class"]})}
+    if "probabilities" in result:
+        proba = result["probabilities"]
+        layers["probabilities"] = (proba, {
+            "tags": all_tags, **_percent_or_float(proba),
+            "band_descriptions": [class_name(class_table, c) for c in proba["class"].values]})
+    confidence = xr.concat([result["confidence"], result["margin"]], dim="band").assign_coords(
+        band=["confidence", "margin"])
+    layers["confidence"] = (confidence, {"tags": all_tags, **_percent_or_float(confidence)})
+    table = class_distribution(result["classes"], class_table=table_tag)
+    documents = {
+        "quicklook": classes_figure(result["classes"], class_table=table_tag, title=title),
+        "distribution": table.to_csv(index=False, float_format="%.4f"),
+        "distribution_plot": distribution_figure({"map": table}, class_table=table_tag)}
+    return MapProducts(layers=layers, documents=documents, distribution=table)
+
+
+def write_map_outputs(result: xr.Dataset, folder: str | os.PathLike, *,
+                      class_table: Mapping | None = None, tags: Mapping | None = None,
+                      title: str | None = None, overwrite: bool = False) -> dict[str, Path]:
+    """Write a map (``predict_map``'s Dataset) as files: :func:`map_products` written by
+    :func:`hrlc.io.map_files.write_map_files`.
+
+    Parameters are those of :func:`map_products`, plus ``folder`` (the output folder,
+    created) and ``overwrite`` (replace existing outputs; otherwise
+    :class:`OutputExistsError` before anything is computed or written).
 
     Returns
     -------
     dict role -> Path of the files written (see :data:`MAP_FILES`).
     """
-    from hrlc.io import write_cog
-
-    paths = check_outputs(folder, overwrite=overwrite)
-    class_table = {int(k): dict(v) for k, v in (class_table or {}).items()}
-    codes = [int(c) for c in result.attrs.get("class_codes", sorted(class_table))]
-    table_tag = {c: {"name": class_name(class_table, c),
-                     "colour": "#%02x%02x%02x" % class_colours(class_table, codes)[c]}
-                 for c in codes}
-    all_tags = {k: v if isinstance(v, str) else json.dumps(v, default=str)
-                for k, v in (tags or {}).items()}
-    all_tags["class_table"] = json.dumps(table_tag)
-    written = {}
-    written["classes"] = write_cog(
-        result["classes"], paths["classes"], nodata=0, tags=all_tags,
-        colormap={0: (0, 0, 0), **class_colours(class_table, codes)},
-        overview_resampling="mode", band_descriptions=["class"], overwrite=overwrite)
-    if "probabilities" in result:
-        proba = result["probabilities"]
-        written["probabilities"] = write_cog(
-            proba, paths["probabilities"], tags=all_tags, overwrite=overwrite,
-            band_descriptions=[class_name(class_table, c) for c in proba["class"].values],
-            **_percent_or_float(proba))
-    layers = xr.concat([result["confidence"], result["margin"]], dim="band").assign_coords(
-        band=["confidence", "margin"])
-    written["confidence"] = write_cog(layers, paths["confidence"], tags=all_tags,
-                                      overwrite=overwrite, **_percent_or_float(layers))
-    written["quicklook"] = plot_classes(result["classes"], paths["quicklook"],
-                                        class_table=table_tag, title=title, overwrite=overwrite)
-    table = class_distribution(result["classes"], class_table=table_tag)
-    written["distribution"] = _write_csv(table, paths["distribution"], overwrite=overwrite)
-    written["distribution_plot"] = plot_distribution(
-        {"map": table}, paths["distribution_plot"], class_table=table_tag, overwrite=overwrite)
-    return written
-
-
-def _write_csv(table: pd.DataFrame, path: Path, *, overwrite: bool) -> Path:
-    from hrlc.io.atomic import atomic_output
-
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    return path
-
-
-def read_class_table(path: str | os.PathLike) -> dict[int, dict]:
-    """The class table of a class COG: its ``class_table`` tag, else its colour table."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        tag = src.tags().get("class_table")
-        if tag:
-            return {int(k): v for k, v in json.loads(tag).items()}
-        try:
-            cmap = src.colormap(1)
-        except ValueError:
-            return {}
-    return {int(k): {"name": str(k), "colour": "#%02x%02x%02x" % tuple(v[:3])}
-            for k, v in cmap.items() if k != 0 and tuple(v[:3]) != (0, 0, 0)}
+    check_outputs(folder, overwrite=overwrite)
+    products = map_products(result, class_table=class_table, tags=tags, title=title)
+    return write_map_files(folder, layers=products.layers, documents=products.documents,
+                           overwrite=overwrite)

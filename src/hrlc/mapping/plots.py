@@ -1,17 +1,23 @@
 """Figures of class maps: quick-looks with legend and scale bar, distribution bars.
 
-Shared by the map outputs and the map comparison. Images are drawn from a decimated
-copy of the map (every n-th pixel, i.e. nearest neighbour), never from the whole tile.
+Shared by the map outputs and the map comparison. Every function returns a matplotlib
+``Figure`` (no pyplot state); :func:`hrlc.io.small_files.write_figure` writes it as PNG.
+Images are drawn from a decimated copy of the map (every n-th pixel, i.e. nearest
+neighbour), never from the whole tile.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with hrlc.mapping
+    from matplotlib.figure import Figure
 
 #: Colours of classes without one in the class table (matplotlib's tab20).
 _FALLBACK = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -46,13 +52,11 @@ def pixel_area_ha(data: xr.DataArray) -> float:
 
 
 def _figure(small: xr.DataArray, *, title: str | None, extra_height: float = 0.0):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     aspect = small.sizes["y"] / max(small.sizes["x"], 1)
-    fig, ax = plt.subplots(figsize=(9, 7 * aspect + 0.8 + extra_height))
+    fig = Figure(figsize=(9, 7 * aspect + 0.8 + extra_height))
+    ax = fig.add_subplot()
     if title:
         ax.set_title(title)
     return fig, ax
@@ -93,18 +97,6 @@ def _rgb(codes: np.ndarray, colours: Mapping[int, tuple[int, int, int]],
     return lut[codes]
 
 
-def _save(fig, path, overwrite: bool):
-    import matplotlib.pyplot as plt
-
-    from hrlc.io.atomic import atomic_output
-
-    with atomic_output(path, overwrite=overwrite) as tmp:
-        # "tight": the legend beside the axes and the axis labels stay in the picture
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight", pad_inches=0.15)
-    plt.close(fig)
-    return path
-
-
 def _legend(ax, entries: Sequence[tuple[str, tuple[int, int, int]]]) -> None:
     from matplotlib.patches import Patch
 
@@ -113,9 +105,10 @@ def _legend(ax, entries: Sequence[tuple[str, tuple[int, int, int]]]) -> None:
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
 
-def plot_classes(classes: xr.DataArray, path, *, class_table: Mapping, title: str | None = None,
-                 max_side: int = 1500, overwrite: bool = False):
-    """PNG quick-look of a (y, x) uint8 class map: class colours, legend, scale bar."""
+def classes_figure(classes: xr.DataArray, *, class_table: Mapping, title: str | None = None,
+                   max_side: int = 1500) -> Figure:
+    """Quick-look of a (y, x) uint8 class map (0 = nodata, white): class colours, legend,
+    scale bar, easting/northing axes; drawn from at most ``max_side`` px a side."""
     from hrlc.io.quicklook import decimate
 
     small = decimate(classes, max_side).compute()
@@ -129,7 +122,7 @@ def plot_classes(classes: xr.DataArray, path, *, class_table: Mapping, title: st
     scale_bar(ax, extent, unit_metres=_unit(classes))
     _coordinate_axes(ax)
     fig.tight_layout()
-    return _save(fig, path, overwrite)
+    return fig
 
 
 def _coordinate_axes(ax) -> None:
@@ -139,9 +132,9 @@ def _coordinate_axes(ax) -> None:
     ax.set_ylabel("northing")
 
 
-def plot_disagreement(agree: xr.DataArray, path, *, title: str | None = None,
-                      max_side: int = 1500, overwrite: bool = False):
-    """PNG of where two maps agree (grey), disagree (red) or either is nodata (white).
+def disagreement_figure(agree: xr.DataArray, *, title: str | None = None,
+                        max_side: int = 1500) -> Figure:
+    """Where two maps agree (grey), disagree (red) or either is nodata (white).
 
     ``agree``: (y, x) uint8, 0 nodata, 1 agree, 2 disagree.
     """
@@ -157,7 +150,7 @@ def plot_disagreement(agree: xr.DataArray, path, *, title: str | None = None,
     scale_bar(ax, extent, unit_metres=_unit(agree))
     _coordinate_axes(ax)
     fig.tight_layout()
-    return _save(fig, path, overwrite)
+    return fig
 
 
 def _unit(data: xr.DataArray) -> float:
@@ -165,20 +158,18 @@ def _unit(data: xr.DataArray) -> float:
     return crs.linear_units_factor[1] if crs is not None and crs.is_projected else 1.0
 
 
-def plot_distribution(tables: Mapping[str, pd.DataFrame], path, *, class_table: Mapping,
-                      title: str = "class distribution", overwrite: bool = False):
+def distribution_figure(tables: Mapping[str, pd.DataFrame], *, class_table: Mapping,
+                        title: str = "class distribution") -> Figure:
     """Bar chart of the area share (%) per class; several maps side by side.
 
     ``tables``: map label -> :func:`hrlc.mapping.class_distribution` table.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     codes = sorted({int(c) for t in tables.values() for c in t["code"]})
     colours = class_colours(class_table, codes)
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(codes) * len(tables)), 4.5))
+    fig = Figure(figsize=(max(6, 1.2 * len(codes) * len(tables)), 4.5))
+    ax = fig.add_subplot()
     width = 0.8 / len(tables)
     positions = np.arange(len(codes))
     for k, (label, table) in enumerate(tables.items()):
@@ -194,4 +185,4 @@ def plot_distribution(tables: Mapping[str, pd.DataFrame], path, *, class_table: 
     if len(tables) > 1:
         ax.legend()
     fig.tight_layout()
-    return _save(fig, path, overwrite)
+    return fig

@@ -47,12 +47,12 @@ def _regular(cube: xr.DataArray, chunks: int | None) -> xr.DataArray:
 
 
 def _check_mask(mask: xr.DataArray, cube: xr.DataArray) -> xr.DataArray:
-    from hrlc.geo import _grid
+    from hrlc.geo import grid_of
 
     mask = mask.squeeze(drop=True)
     if mask.dims != ("y", "x"):
         raise InputError(f"the mask must be a (y, x) layer; got dims {mask.dims}")
-    cube_grid, mask_grid = _grid(cube, "the feature cube"), _grid(mask, "the mask")
+    cube_grid, mask_grid = grid_of(cube, "the feature cube"), grid_of(mask, "the mask")
     if not cube_grid.same_as(mask_grid):
         raise GridMismatchError(
             f"the mask's grid ({mask_grid.describe()}) is not the feature cube's "

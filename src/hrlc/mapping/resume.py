@@ -1,23 +1,18 @@
 """Block-level resumable computation of a lazy map into a Zarr intermediate.
 
-:func:`compute_blocks` writes every spatial block of a Dataset (all variables of the
-block in one task) into a Zarr store and, once the block's data is on disk, drops an
-empty marker file ``.hrlc-blocks/<row>_<col>``. A run that is killed leaves the blocks it
-finished with their markers; the next run with the same ``fingerprint`` computes only
-the blocks without one. A block cut off half way has no marker and is computed again.
-
-Zarr chunks equal the dask chunks, so two tasks never write the same Zarr chunk and the
-store can be filled from threads, processes or dask.distributed workers that see the
-same file system.
+:func:`compute_blocks` computes every spatial block of a Dataset (all variables of the
+block in one task) and has it written into a Zarr store, with an empty marker file
+``.hrlc-blocks/<row>_<col>`` once the block's data is on disk (the files are
+:mod:`hrlc.io.block_store`'s). A run that is killed leaves the blocks it finished with
+their markers; the next run with the same ``fingerprint`` computes only the blocks
+without one. A block cut off half way has no marker and is computed again.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import product
 from pathlib import Path
 
 import dask
@@ -25,10 +20,11 @@ import numpy as np
 import xarray as xr
 
 from hrlc.errors import InputError
+from hrlc.io.block_store import (FINGERPRINT, MARKERS, block_marker, open_block_store,
+                                 pending_blocks, write_block)
 from hrlc.mapping.block_queue import BlockGraphs, compute_queued, shared_computed_once
 
-MARKERS = ".hrlc-blocks"
-FINGERPRINT = ".hrlc-fingerprint"
+__all__ = ["FINGERPRINT", "MARKERS", "BlockRun", "compute_blocks", "pending_blocks"]
 
 
 @dataclass(frozen=True)
@@ -68,38 +64,6 @@ def _spatial_chunks(ds: xr.Dataset) -> tuple[tuple[int, ...], tuple[int, ...]]:
             raise InputError(f"{dim} chunks must be regular for block-wise writing; got "
                              f"{sizes[:4]}...; rechunk first")
     return chunks["y"], chunks["x"]
-
-
-def _create(ds: xr.Dataset, path: Path, fingerprint: str) -> None:
-    """Write the store's metadata and coordinates (no data) under a temporary name."""
-    tmp = path.with_name(f".{path.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    encoding = {name: {"chunks": tuple(max(c) for c in var.chunks), "_FillValue": None}
-                for name, var in ds.data_vars.items()}
-    template = ds.drop_encoding() if hasattr(ds, "drop_encoding") else ds
-    template.to_zarr(tmp, mode="w", compute=False, zarr_format=2, consolidated=True,
-                     encoding=encoding)
-    (tmp / MARKERS).mkdir()
-    (tmp / FINGERPRINT).write_text(fingerprint)
-    os.replace(tmp, path)
-
-
-def _write_block(path: str, names: list[str], region: tuple[slice, slice], marker: str,
-                 *blocks: np.ndarray) -> None:
-    import zarr
-
-    group = zarr.open_group(path, mode="r+", zarr_format=2)
-    for name, block in zip(names, blocks):
-        group[name][(Ellipsis, *region)] = block
-    Path(marker).touch()
-
-
-def pending_blocks(path: str | os.PathLike, shape: tuple[int, int]) -> list[tuple[int, int]]:
-    """Block indices (row, col) of a (rows, cols) block grid without a completion marker."""
-    done = {entry.name for entry in os.scandir(Path(path) / MARKERS)}
-    return [(i, j) for i, j in product(range(shape[0]), range(shape[1]))
-            if f"{i}_{j}" not in done]
 
 
 def _local_threads() -> int | None:
@@ -162,16 +126,8 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
         Blocks found complete and blocks computed; open the result with
         ``hrlc.io.read_zarr(path)``.
     """
-    path = Path(path)
     ychunks, xchunks = _spatial_chunks(ds)
-    if path.exists():
-        stored = path / FINGERPRINT
-        same = stored.is_file() and stored.read_text() == fingerprint
-        if not (resume and same):
-            shutil.rmtree(path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create(ds, path, fingerprint)
+    path = open_block_store(ds, path, fingerprint=fingerprint, resume=resume)
     grid = (len(ychunks), len(xchunks))
     todo = pending_blocks(path, grid)
     ystart, xstart = np.cumsum((0, *ychunks)), np.cumsum((0, *xchunks))
@@ -184,8 +140,8 @@ def compute_blocks(ds: xr.Dataset, path: str | os.PathLike, *, fingerprint: str,
     for i, j in todo:
         region = (slice(ystart[i], ystart[i + 1]), slice(xstart[j], xstart[j + 1]))
         blocks = [chunks[name][(0,) * (ds[name].ndim - 2) + (i, j)] for name in names]
-        writes.append(dask.delayed(_write_block, pure=False)(
-            str(path), names, region, str(path / MARKERS / f"{i}_{j}"), *blocks))
+        writes.append(dask.delayed(write_block, pure=False)(
+            str(path), names, region, block_marker(path, i, j), *blocks))
     on_block = on_block or (lambda: None)
     for _ in range(grid[0] * grid[1] - len(todo)):
         on_block()  # finished by an earlier run

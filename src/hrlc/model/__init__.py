@@ -4,8 +4,8 @@
 map needs (:class:`ModelBundle`, saved without pickle, read back by :func:`load_bundle`).
 """
 
+from hrlc.io.checksum import file_checksum  # re-exported: hrlc.model.file_checksum
 from hrlc.model._checks import FeatureMismatchError, TrainingDataError, check_feature_names
-from hrlc.model._integrity import file_checksum
 from hrlc.model.bundle import ModelBundle, SvmArrays, load_bundle
 from hrlc.model.calibration import (AGGREGATIONS, Calibrator, expected_calibration_error,
                                     normalise_probabilities, probabilities_from_scores,

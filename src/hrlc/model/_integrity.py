@@ -9,6 +9,10 @@ checked by :func:`hrlc.model.load_bundle`)::
                   metadata but this record},
      "arrays": {name: sha256 of "<dtype>|<shape>|" + the C-order bytes, for every array}}
 
+(:func:`hrlc.io.checksum.json_digest` and :func:`~hrlc.io.checksum.array_digest`; the
+bytes they hash must never change, or every bundle saved before would be refused as
+modified: ``tests/model/test_old_bundles.py`` reads bundles written by hrlc 0.1.0.)
+
 A digest per metadata entry and per array lets the message name what changed (e.g.
 ``metadata entry input_features``, ``array calibration/0/y``, an array added or
 removed). The record is no signature: whoever edits a bundle on purpose can recompute
@@ -27,12 +31,13 @@ loading; the training record (``training``, ``cv_results_``) is left out.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 
 import numpy as np
+
+from hrlc.io.checksum import array_digest, json_digest
 
 ALGORITHM = "sha256"
 #: The metadata sections that hold the fitted model (the others are records).
@@ -41,25 +46,17 @@ _RECORDS = ("cv_results_",)
 _LISTED = 5
 
 
-def _array_digest(array: np.ndarray) -> str:
-    array = np.asarray(array)
-    digest = hashlib.sha256(f"{array.dtype.str}|{array.shape}|".encode())
-    digest.update(array.tobytes(order="C"))
-    return digest.hexdigest()
-
-
 def _metadata_digests(meta: dict) -> dict[str, str]:
     body = {k: v for k, v in meta.items() if k != "integrity"}
     # read back from JSON first: tuples become lists and int keys strings, as in the file
     body = json.loads(json.dumps(body))
-    return {key: hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"))
-                                .encode()).hexdigest() for key, value in sorted(body.items())}
+    return {key: json_digest(value) for key, value in sorted(body.items())}
 
 
 def seal(meta: dict, arrays: dict[str, np.ndarray]) -> dict:
     """``meta`` with its checksum record over ``meta`` and ``arrays`` (a new dict)."""
     record = {"algorithm": ALGORITHM, "metadata": _metadata_digests(meta),
-              "arrays": {name: _array_digest(arrays[name]) for name in sorted(arrays)}}
+              "arrays": {name: array_digest(arrays[name]) for name in sorted(arrays)}}
     return {**{k: v for k, v in meta.items() if k != "integrity"}, "integrity": record}
 
 
@@ -108,7 +105,7 @@ def verify(meta: dict, arrays: dict[str, np.ndarray], *, path: str | os.PathLike
             f"({str(record)[:60]!r}); it was modified since it was written: restore the "
             "original file or train it again with `hrlc train`")
     changes = (_differences(record["metadata"], _metadata_digests(meta), "metadata entry")
-               + _differences(record["arrays"], {name: _array_digest(array) for name, array
+               + _differences(record["arrays"], {name: array_digest(array) for name, array
                                                  in arrays.items()}, "array"))
     if changes:
         raise CorruptFileError(
@@ -209,11 +206,3 @@ def probe_message(path, *, saved: str | None, current: str, sealed: bool) -> str
             "it was written (it predates bundle checksums): restore the original file or "
             "train it again with `hrlc train`")
 
-
-def file_checksum(path: str | os.PathLike) -> str:
-    """SHA-256 of a file (hex), read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

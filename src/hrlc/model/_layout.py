@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hrlc.model import _state
 from hrlc.model.calibration import Calibrator
 from hrlc.model.forest import ForestArrays
 from hrlc.model.pca import ScreePCA
 from hrlc.model.svm import MulticlassSVM, OneVsAllSVM
+from hrlc.versions import library_versions
 
 if TYPE_CHECKING:
     from hrlc.model.bundle import ModelBundle
@@ -32,12 +31,9 @@ def code(value):
 
 
 def versions() -> dict:
-    """Versions of the software that writes or reads a bundle."""
-    import sklearn
-
-    from hrlc import __version__
-
-    return {"hrlc": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
+    """Versions of the software that writes or reads a bundle: ``hrlc``,
+    ``scikit-learn`` and ``numpy`` (:func:`hrlc.versions.library_versions`)."""
+    return library_versions(("hrlc", "scikit-learn", "numpy"))
 
 
 def _describe_forest(forest: ForestArrays, arrays: dict) -> dict:

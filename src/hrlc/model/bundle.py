@@ -2,7 +2,8 @@
 
 File format (version 3)
 -----------------------
-One ``.npz`` archive (``numpy.load(path, allow_pickle=False)`` reads it). The entry
+One ``.npz`` archive (``numpy.load(path, allow_pickle=False)`` reads it; the archive itself
+is written and read by :mod:`hrlc.io.bundle_file`, its content is built here). The entry
 ``__meta__`` is UTF-8 JSON (as uint8) with ``format = "hrlc-model"``, ``version``, the
 software versions, the input feature names in order, the class codes and class table,
 the training record (configuration, data checksum, sample counts) and the description of
@@ -43,15 +44,13 @@ rebuilt; a forest is rebuilt from its arrays only, after checking that they form
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from hrlc.io.bundle_file import read_bundle_file, write_bundle_file
 from hrlc.model import _integrity, _state
 from hrlc.model._checks import check_feature_names
 from hrlc.model._layout import (FORMAT, VERSION, code, describe, rebuild_classifier,
@@ -288,15 +287,10 @@ class ModelBundle:
         OutputExistsError
             ``path`` exists and ``overwrite`` is false.
         """
-        from hrlc.io.atomic import atomic_output
-
         path = Path(path)
         meta, arrays = self._contents(path)
-        meta = _integrity.seal(meta, arrays)
-        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        with atomic_output(path, overwrite=overwrite) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        return path
+        return write_bundle_file(path, _integrity.seal(meta, arrays), arrays,
+                                 overwrite=overwrite)
 
 
 def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
@@ -322,21 +316,10 @@ def load_bundle(path: str | os.PathLike, *, verify: bool = True) -> ModelBundle:
         Saved with another scikit-learn version, or written before bundles carried a
         checksum (accepted: edits cannot be detected).
     """
-    from hrlc.errors import CorruptFileError, InputError
+    from hrlc.errors import CorruptFileError
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: model bundle not found; train one with `hrlc train`")
-    try:
-        archive = np.load(path, allow_pickle=False)
-        # fresh copies: arrays read from a zip member may be less aligned than numpy's own
-        # allocations, and BLAS then takes another code path (last-bit differences)
-        arrays = {k: np.array(archive[k], copy=True) for k in archive.files}
-        meta = json.loads(bytes(arrays.pop("__meta__")).decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise CorruptFileError(f"{path}: not an hrlc model bundle ({exc}); if it is one, it "
-                               "is corrupt or truncated: train it again with `hrlc train`"
-                               ) from None
+    meta, arrays = read_bundle_file(path)
     found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
     if found != FORMAT:
         raise CorruptFileError(f"{path}: not an hrlc model bundle (format {found!r}); give "

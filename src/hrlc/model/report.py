@@ -1,5 +1,8 @@
 """The training report: Markdown + HTML + JSON of the figures + PNG plots, in one folder.
 
+:func:`report_files` builds the folder's contents (texts and matplotlib figures);
+:func:`write_report` has them written by :func:`hrlc.io.report_files.write_report_folder`.
+
 The variants are ranked by their held-out (test set) macro-F1, then their ECE
 (:func:`rank_variants`), and one sentence generated from those numbers says which
 classifier the bundle holds and why, or which would be better and how to train it
@@ -11,9 +14,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from hrlc.io.report_files import write_report_folder
 from hrlc.model import plots
 from hrlc.model.evaluation import HEADLINE, headline
 from hrlc.model.train import TrainResult
@@ -300,9 +305,45 @@ def _figures(result: TrainResult) -> dict:
     return figs
 
 
+#: The page around the report's Markdown rendered as HTML.
+_HTML_HEAD = ("<!doctype html><html><head><meta charset='utf-8'><title>hrlc training report"
+              "</title><style>body{font-family:sans-serif;max-width:60em;margin:auto}"
+              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
+              "img{max-width:100%}</style></head><body>")
+
+
+def report_html(markdown: str) -> str:
+    """The report's Markdown (tables included) as a standalone HTML page."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    return _HTML_HEAD + body + "</body></html>"
+
+
+def report_files(result: TrainResult, *, area_unit: str = "ha",
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The contents of the report folder, nothing written.
+
+    Returns
+    -------
+    figures : dict file name -> matplotlib Figure
+        ``confusion.png``, ``reliability.png``, ``correlation.png`` and, when the
+        training made them, ``rfecv.png`` and ``scree.png``.
+    texts : dict file name -> str
+        ``report.md``, ``report.html`` and ``report.json`` (:func:`report_json`).
+    """
+    drawn = _figures(result)
+    names = {key: f"{key}.png" for key in drawn}
+    text = report_markdown(result, figures=names, area_unit=area_unit)
+    return {names[key]: fig for key, fig in drawn.items()}, {"report.md": text, "report.html": report_html(text),
+                     "report.json": json.dumps(report_json(result), indent=1,
+                                               default=_json_default)}
+
+
 def write_report(result: TrainResult, folder: str | os.PathLike, *, overwrite: bool = False,
                  area_unit: str = "ha", dpi: int = 110) -> dict[str, Path]:
-    """Write ``report.md``, ``report.html``, ``report.json`` and the PNGs to ``folder``.
+    """Write ``report.md``, ``report.html``, ``report.json`` and the PNGs
+    (:func:`report_files`; ``dpi``: dots per inch of the PNGs) to ``folder``.
 
     The folder is written whole or not at all (a temporary folder renamed at the end).
 
@@ -311,30 +352,9 @@ def write_report(result: TrainResult, folder: str | os.PathLike, *, overwrite: b
     dict
         Name -> path of every file written.
     """
-    from markdown_it import MarkdownIt
-
-    from hrlc.io.atomic import atomic_output
-
-    folder = Path(folder)
-    written = {}
-    with atomic_output(folder, overwrite=overwrite) as tmp:
-        tmp.mkdir(parents=True)
-        names = {}
-        for key, fig in _figures(result).items():
-            names[key] = f"{key}.png"
-            fig.savefig(tmp / names[key], dpi=dpi)
-        text = report_markdown(result, figures=names, area_unit=area_unit)
-        (tmp / "report.md").write_text(text)
-        body = MarkdownIt("commonmark").enable("table").render(text)
-        (tmp / "report.html").write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>hrlc training report"
-            "</title><style>body{font-family:sans-serif;max-width:60em;margin:auto}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-            "img{max-width:100%}</style></head><body>" + body + "</body></html>")
-        (tmp / "report.json").write_text(json.dumps(report_json(result), indent=1,
-                                                    default=_json_default))
-        written = {p.name: folder / p.name for p in tmp.iterdir()}
-    return written
+    figures, texts = report_files(result, area_unit=area_unit)
+    return write_report_folder(folder, figures=figures, texts=texts, dpi=dpi,
+                               overwrite=overwrite)
 
 
 def _json_default(value):

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from hrlc.io.checksum import array_digest, json_digest
 from hrlc.model._checks import TrainingDataError, describe_nonfinite, nonfinite_counts
 
 #: Columns of the sample table that are not features.
@@ -178,9 +179,12 @@ def cap_training(y: np.ndarray, *, max_samples: int | None, seed: int,
 
 
 def data_checksum(samples: pd.DataFrame) -> str:
-    """SHA-256 of the table's content (values and column names, not the index)."""
-    import hashlib
+    """SHA-256 (64 hex characters) of the table's content: its column names in order and
+    its values row by row (pandas' row hashes), not the index.
 
-    digest = hashlib.sha256(",".join(map(str, samples.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(samples, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+    :func:`hrlc.io.checksum.json_digest` of ``{"columns": [...], "rows":
+    array_digest(row hashes)}``.
+    """
+    rows = pd.util.hash_pandas_object(samples, index=False).to_numpy()
+    return json_digest({"columns": [str(c) for c in samples.columns],
+                        "rows": array_digest(rows)})

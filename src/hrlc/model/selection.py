@@ -19,6 +19,8 @@ scikit-learn's :class:`~sklearn.feature_selection.RFECV` with macro-F1 scoring a
 cross-validation splits given by the caller (grouped by spatial block). Importances come
 from a linear SVM's coefficients or from permutation importances of an RBF SVM
 (:class:`PermutationImportanceSVC`).
+
+The selection step of training is :class:`FeatureSelector`: either of these, or none.
 """
 
 from __future__ import annotations
@@ -216,6 +218,106 @@ def make_rfecv(*, importance: Literal["linear_svm", "permutation"] = "linear_svm
     step = int(step) if step >= 1 else float(step)
     return RFECV(clone(estimator), step=step, min_features_to_select=min_features, cv=cv,
                  scoring="f1_macro", n_jobs=n_jobs)
+
+
+class FeatureSelector(SelectorMixin, BaseEstimator):
+    """The selection step of training: ``none``, ``multicollinearity`` or ``rfecv``.
+
+    Parameters
+    ----------
+    method : {"none", "multicollinearity", "rfecv"}
+        ``none`` keeps every feature; the others as :class:`MulticollinearityFilter`
+        and :func:`make_rfecv`.
+    threshold : float
+        Largest absolute correlation between two kept features (multicollinearity, 0-1].
+    relevance : {"mutual_info", "anova"}
+        Relevance score of the multicollinearity ranking.
+    importance : {"linear_svm", "permutation"}
+        Importance of RFECV.
+    step : float
+        Features RFECV removes per step: a count >= 1, or a fraction of them.
+    min_features : int
+        Fewest features RFECV keeps (at most the number of features).
+    n_folds : int
+        Cross-validation folds of RFECV, stratified and grouped by the ``groups`` given
+        to :meth:`fit` (spatial blocks), as the SVM search's.
+    class_weight : None, "balanced" or dict
+        Of the RFECV estimator.
+    scaler : unfitted scikit-learn scaler or None
+        When given, fitted on X and the features are chosen on the scaled values while
+        :meth:`transform` passes the chosen columns through unscaled (the random forest
+        reads unscaled features); None: X comes scaled.
+    n_jobs : int or None
+        RFECV workers (joblib convention).
+    random_state : int
+        Seed of the mutual information, the folds and the RFECV estimator.
+
+    Attributes
+    ----------
+    support_ : ndarray of bool (n_features_in_,)
+    selector_ : MulticollinearityFilter, RFECV or None
+        The fitted selector (None for ``none``).
+    scaler_ : fitted scaler or None
+    """
+
+    def __init__(self, method: Literal["none", "multicollinearity", "rfecv"]
+                 = "multicollinearity", *, threshold: float = 0.9,
+                 relevance: Literal["mutual_info", "anova"] = "mutual_info",
+                 importance: Literal["linear_svm", "permutation"] = "linear_svm",
+                 step: float = 0.05, min_features: int = 5, n_folds: int = 3,
+                 class_weight=None, scaler=None, n_jobs: int | None = None,
+                 random_state: int = 0):
+        self.method = method
+        self.threshold = threshold
+        self.relevance = relevance
+        self.importance = importance
+        self.step = step
+        self.min_features = min_features
+        self.n_folds = n_folds
+        self.class_weight = class_weight
+        self.scaler = scaler
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        """Choose features of X (n_samples, n_features) for the classes y; ``groups``
+        (n_samples,): spatial block of each sample, grouping the RFECV folds."""
+        from sklearn.utils.multiclass import check_classification_targets
+
+        X, y = validate_data(self, X, y, ensure_min_samples=2)
+        check_classification_targets(y)
+        if self.method not in SELECTIONS:
+            raise ValueError(f"unknown selection {self.method!r}; use one of "
+                             f"{', '.join(SELECTIONS)}")
+        self.scaler_ = None if self.scaler is None else clone(self.scaler).fit(X)
+        Xs = X if self.scaler_ is None else self.scaler_.transform(X)
+        if self.method == "none":
+            self.selector_ = None
+            self.support_ = np.ones(X.shape[1], dtype=bool)
+            return self
+        if self.method == "multicollinearity":
+            self.selector_ = MulticollinearityFilter(self.threshold, relevance=self.relevance,
+                                                     random_state=self.random_state)
+        else:
+            from hrlc.model._grid_svm import cv_splits
+
+            splits = cv_splits(y, groups, n_folds=self.n_folds, random_state=self.random_state)
+            self.selector_ = make_rfecv(importance=self.importance, step=self.step,
+                                        min_features=min(self.min_features, X.shape[1]),
+                                        cv=splits, class_weight=self.class_weight,
+                                        n_jobs=self.n_jobs, random_state=self.random_state)
+        self.support_ = np.asarray(self.selector_.fit(Xs, y).get_support(), dtype=bool)
+        return self
+
+    def _get_support_mask(self):
+        check_is_fitted(self, "support_")
+        return self.support_
+
+    def summary(self, feature_names: list[str]) -> dict | None:
+        """:func:`selection_summary` of the fitted selector (None for ``none``)."""
+        check_is_fitted(self, "support_")
+        return None if self.selector_ is None else selection_summary(self.selector_,
+                                                                     feature_names)
 
 
 def selection_summary(selector, feature_names: list[str]) -> dict:

@@ -61,9 +61,13 @@ class MulticlassSVM(_GridSVM):
     n_folds : int
         Cross-validation folds (grouped by the ``groups`` passed to ``fit``).
     class_weight : None, "balanced", "auto" or dict
-        As ``SVC(class_weight=...)``, applied as sample weights to the SVM *and* its
-        calibration, so that the weights move the probabilities and labels; ``auto``:
-        none or balanced, whichever the search scores higher.
+        As ``SVC(class_weight=...)``, applied as sample weights to the SVM; ``auto``:
+        none or balanced, whichever the search scores higher. The calibration is
+        weighted too only with ``labels="probability"`` (the weights must then move the
+        labels through the probabilities); with ``labels="decision"`` the weights move
+        the SVM's labels and the probabilities estimate the class frequencies of the
+        training rows, unweighted: balanced weights would calibrate for a world of equal
+        classes (compare the held-out ECE in ``benchmarks/results/train_real.md``).
     n_jobs : int or None
         Threads of the search (joblib convention, -1: all cores).
     cache_size : float
@@ -85,6 +89,10 @@ class MulticlassSVM(_GridSVM):
         The calibration method used (``auto`` resolved).
     calibration_scores_ : dict or None
         With ``calibration="auto"``: method -> out-of-fold ``log_loss`` and ``ece``.
+    calibration_candidates_ : dict or None
+        With ``calibration="auto"``: method -> its calibrators fitted on all out-of-fold
+        values (``calibrators_`` is the chosen one's), to compare the methods on other
+        rows (``benchmarks/eval_train_real.py``); not stored in a bundle.
     best_params_ : dict
         ``C``, ``gamma``, ``class_weight`` (``SVC(**best_params_)`` is the final SVM).
     class_weight_ : None, "balanced" or dict
@@ -130,17 +138,22 @@ class MulticlassSVM(_GridSVM):
         self.cv_results_, self.selection_metric_ = found.table, found.selection_metric
         self.n_support_vectors_ = int(self.svc_.n_support_.sum())
         self.calibrators_ = self.calibration_ = self.calibration_scores_ = None
+        self.calibration_candidates_ = None
         if self.calibration is not None:
             y_index = np.searchsorted(self.classes_, y)
-            weight = weightings[found.best.weighting]
+            weight = _calibration_weight(self, weightings[found.best.weighting])
             kw = {"sample_weight": weight, "score_range": ovr_score_range(len(self.classes_))}
             self.calibration_ = self.calibration
             if self.calibration == "auto":
                 self.calibration_, self.calibration_scores_ = choose_calibration(
                     found.oof_decision, y_index, splits, methods=METHODS,
                     n_classes=len(self.classes_), criterion=self.calibration_metric, **kw)
-            self.calibrators_ = fit_calibrators(self.calibration_, found.oof_decision,
-                                                y_index, **kw)
+                self.calibration_candidates_ = {
+                    m: fit_calibrators(m, found.oof_decision, y_index, **kw) for m in METHODS}
+                self.calibrators_ = self.calibration_candidates_[self.calibration_]
+            else:
+                self.calibrators_ = fit_calibrators(self.calibration_, found.oof_decision,
+                                                    y_index, **kw)
         return self
 
     def _has_proba(self):
@@ -256,7 +269,7 @@ class OneVsAllSVM(_GridSVM):
             weightings = self._weightings(y, target)
             found.append(self._search(X, target, splits, gammas, weightings,
                                       scoring=self.scoring, pooled=False))
-            weights.append(weightings[found[-1].best.weighting])
+            weights.append(_calibration_weight(self, weightings[found[-1].best.weighting]))
         self.svcs_ = [f.svc for f in found]
         self.class_weight_ = [self._chosen_weight(f.best.weighting) for f in found]
         self.best_params_ = [{**f.best.params(), "class_weight": w}
@@ -313,6 +326,12 @@ class OneVsAllSVM(_GridSVM):
         return self._proba(self._check(X))
 
 
+def _calibration_weight(model, weight):
+    """The sample weights of the calibration: the SVM's only with ``labels="probability"``
+    (see ``class_weight`` of :class:`MulticlassSVM`)."""
+    return weight if model.labels == "probability" else None
+
+
 def _gemm(fitted):
     """The float64 GEMM predictor of ``fitted``: an ``SVC``, or the list of a one-vs-all
     model's binary ``SVC``.
@@ -346,4 +365,5 @@ def uncalibrated(model: MulticlassSVM) -> MulticlassSVM:
         if name.endswith("_") and not name.startswith("_"):
             setattr(bare, name, value)
     bare.calibrators_ = bare.calibration_ = bare.calibration_scores_ = None
+    bare.calibration_candidates_ = None
     return bare

@@ -33,9 +33,9 @@ import pandas as pd
 
 from hrlc.config.experiment import ExperimentConfig, GridVariant
 from hrlc.errors import ConfigError, HrlcError, InputError
+from hrlc.io.checksum import json_digest as digest
 from hrlc.pipeline.experiment_files import (check_folder, experiment_maps, read_record,
                                             table_frame, write_records, write_tables)
-from hrlc.pipeline.plan import digest
 
 #: TrainConfig fields used only after the feature selection: calls that differ in these
 #: alone share one selection.

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hrlc.pipeline.plan import digest
+from hrlc.io.checksum import json_digest as digest
 
 #: ``format`` and ``version`` of a cached variant record.
 RECORD_FORMAT, RECORD_VERSION = "hrlc-experiment-variant", 1
@@ -316,7 +316,8 @@ def write_tables(config, table: pd.DataFrame, *, maps: dict | None, records: dic
     """Write ``table.md``, ``table.csv``, ``table.html``, ``experiment.json`` (with maps
     also ``agreement.csv``, ``distribution.csv``, ``distribution.png``); role -> path."""
     from hrlc.io.atomic import atomic_output
-    from hrlc.mapping.plots import plot_distribution
+    from hrlc.io.small_files import write_figure
+    from hrlc.mapping.plots import distribution_figure
     from hrlc.report._html import Html, image, tag
     from hrlc.report._html import table as html_table
 
@@ -328,9 +329,10 @@ def write_tables(config, table: pd.DataFrame, *, maps: dict | None, records: dic
     if maps:
         files.update(agreement=out / "agreement.csv", distribution=out / "distribution.csv",
                      distribution_plot=out / "distribution.png")
-        plot_distribution(maps["distribution_tables"], files["distribution_plot"],
-                          class_table=maps["class_table"], overwrite=True,
-                          title="class distribution of each variant's map")
+        write_figure(distribution_figure(maps["distribution_tables"],
+                                         class_table=maps["class_table"],
+                                         title="class distribution of each variant's map"),
+                     files["distribution_plot"], overwrite=True)
         agreement = maps["agreement"].rename_axis("variant").reset_index()
         parts += [("map agreement (share of the pixels mapped in both with the same class)",
                    agreement),

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import yaml
@@ -17,14 +15,15 @@ import yaml
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
-from hrlc.io.checksum import content_checksum, fast_hash
+from hrlc.io.checksum import content_checksum, fast_hash, json_digest
 from hrlc.io.lock import folder_lock
 from hrlc.io.manifest import MANIFEST, ManifestError, load_manifest
 from hrlc.pipeline.child import INTERRUPTED_CODES, run_child
 from hrlc.pipeline.ownership import check_adoptable, claim
-from hrlc.pipeline.plan import Step, digest, fingerprint, label_files, plan
+from hrlc.pipeline.plan import Step, fingerprint, label_files, plan
 from hrlc.pipeline.report import write_run_report
 from hrlc.pipeline.select import check_upstream, selected
+from hrlc.versions import library_versions
 
 #: Packages whose versions the manifest records (``software``).
 DEPENDENCIES = ("numpy", "xarray", "dask", "distributed", "rasterio", "rioxarray", "zarr",
@@ -58,17 +57,6 @@ def write_manifest(out: Path, manifest: dict) -> None:
     """Write ``manifest`` as ``out/manifest.json``, atomically (a reader never sees half)."""
     with atomic_output(out / MANIFEST, overwrite=True) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, default=str))
-
-
-def _versions() -> dict:
-    found = {}
-    for name in ("hrlc", *DEPENDENCIES):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    found["python"] = sys.version.split()[0]
-    return found
 
 
 def _seeds(data, prefix="") -> dict:
@@ -206,7 +194,7 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
             manifest.get("stages", {}).pop(step.name, None)
     manifest.update({
         "format": "hrlc-run", "version": 1, "config_source": config_source,
-        "config": resolved, "config_hash": digest(resolved)[:16], "software": _versions(),
+        "config": resolved, "config_hash": json_digest(resolved)[:16], "software": library_versions(("hrlc", *DEPENDENCIES, "python")),
         "seeds": _seeds(resolved), "scenes": _scenes(run),
         "inputs": [fast_hash(Path(p)) for p in run.sources + label_files(run)
                    + ([run.dem] if run.dem else [])],

@@ -4,13 +4,11 @@ still valid."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrlc.config.run import RunConfig
-from hrlc.io.checksum import fast_hash
+from hrlc.io.checksum import fast_hash, json_digest
 from hrlc.io.vectors import sample_paths
 
 
@@ -116,20 +114,16 @@ def label_files(run: RunConfig) -> list[str]:
     return files + [p for m in run.lc_maps for p in (m.path, m.mapping)]
 
 
-def digest(data) -> str:
-    """SHA-256 (hex) of ``data`` as canonical JSON (sorted keys; other objects as ``str``):
-    the same data gives the same digest in any process."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def fingerprint(step: Step, shared: list[dict]) -> str:
     """What a finished ``step`` must match to be skipped: a 16-hex digest of its command
     line, configuration, config files and the quick hashes of its inputs
     (:func:`hrlc.io.checksum.fast_hash`); ``shared``: the content checksums of the inputs
-    made by another run (:attr:`Step.shared`)."""
+    made by another run (:attr:`Step.shared`). The digest is
+    :func:`hrlc.io.checksum.json_digest`; a change of its encoding only makes finished
+    steps run again."""
     inputs = [fast_hash(p) if p.exists() else {"path": str(p), "missing": True}
               for p in step.inputs]
     data = {"argv": step.argv, "config": step.config, "extra": step.extra, "inputs": inputs}
     if shared:  # only then, so that the fingerprints of earlier runs stay valid
         data["shared"] = shared
-    return digest(data)[:16]
+    return json_digest(data)[:16]

@@ -24,10 +24,11 @@ from pathlib import Path
 
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
+from hrlc.io.checksum import json_digest as digest
 from hrlc.io.lock import folder_lock
 from hrlc.pipeline.child import stop_all
 from hrlc.pipeline.folder import make_run_folder, read_manifest, run_folder, write_manifest
-from hrlc.pipeline.plan import digest, plan
+from hrlc.pipeline.plan import plan
 from hrlc.pipeline.select import check_upstream, selected
 
 #: ``format`` of the top-level manifest of a run with tiles.

@@ -26,7 +26,8 @@ from hrlc.errors import ConfigError, InputError
 from hrlc.restore.interpolate import fill_gaps
 from hrlc.restore.shadow import dem_relief, terrain_shadow
 from hrlc.restore.shadow_correction import correct_terrain_shadow, fit_shadow_correction
-from hrlc.restore.topographic import _sun_angles, correct_topography, fit_c_factors
+from hrlc.restore.sun import require_sun_angles
+from hrlc.restore.topographic import correct_topography, fit_c_factors
 
 #: Values of ``order``: the first is the default (the better one on the simulator, see
 #: docs/restore.md).
@@ -68,7 +69,7 @@ def _terrain(reflectance, slope, aspect, dem, strata, fitted: RestorationFit | N
     """(corrected reflectance, terrain_shadow, RestorationFit) for ``reflectance``."""
     codes = relief = None
     if dem is not None:
-        zenith, azimuth = _sun_angles(reflectance)
+        zenith, azimuth = require_sun_angles(reflectance)
         grid = {"y": reflectance.y, "x": reflectance.x}
         relief = fitted.relief if fitted is not None and fitted.relief is not None else \
             dem_relief(dem)

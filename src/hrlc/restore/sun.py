@@ -1,59 +1,61 @@
-"""Solar position from date, time and place, for inputs that carry no sun angles.
+"""Sun angles of a time series: read from its coordinates, or estimated for inputs that
+carry none.
 
-NOAA's general solar position equations (fractional-year series for the equation of
-time and the declination); error about 0.5 degree, small against the few degrees a
-monthly composite's dates span. Atmospheric refraction is ignored.
+The solar position is :func:`hrlc.io.acquisition.sun_position` (the low-precision
+ephemeris of the Astronomical Almanac, better than 0.01 degree for 1950-2050, checked
+against NREL's SPA in ``tests/io/test_acquisition.py``), computed at the centre of the
+array's footprint: the angles vary by about a degree across a 110 km tile, less than
+across the dates a monthly composite mixes. Atmospheric refraction is ignored.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import xarray as xr
+
+from hrlc.errors import GridMismatchError, InputError
+from hrlc.io.acquisition import sun_position
 
 #: Mean local solar time of the Sentinel-2 descending-node crossing (10:30).
 S2_LOCAL_SOLAR_TIME_H = 10.5
 
 
-def solar_angles(times, *, lon: float, lat: float) -> tuple[np.ndarray, np.ndarray]:
-    """Solar zenith and azimuth at UTC ``times`` seen from (``lon``, ``lat``).
+def require_sun_angles(reflectance: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """The ``sun_zenith`` and ``sun_azimuth`` coordinates of a composite series.
 
     Parameters
     ----------
-    times : array-like of datetime64
-        UTC instants.
-    lon, lat : float
-        Place, degrees (east and north positive).
+    reflectance : DataArray (time, ...)
+        Composites with ``sun_zenith`` and ``sun_azimuth`` coordinates along ``time``.
 
     Returns
     -------
-    zenith, azimuth : ndarray float64, degrees
-        Azimuth clockwise from north (0-360).
+    zenith, azimuth : DataArray (time,), degrees
+        Azimuth clockwise from north. Some may be NaN (months without any).
+
+    Raises
+    ------
+    InputError
+        A coordinate is missing, or all its values are NaN (the message says how to set
+        them).
     """
-    t = np.asarray(times, dtype="datetime64[s]")
-    year_start = t.astype("datetime64[Y]").astype("datetime64[s]")
-    day = (t - year_start).astype(np.float64) / 86400.0  # days since 1 Jan 00:00
-    days_in_year = np.where(_leap(t), 366.0, 365.0)
-    hours = (day % 1) * 24
-    g = 2 * np.pi / days_in_year * (np.floor(day) + (hours - 12) / 24)
-    eqtime = 229.18 * (0.000075 + 0.001868 * np.cos(g) - 0.032077 * np.sin(g)
-                       - 0.014615 * np.cos(2 * g) - 0.040849 * np.sin(2 * g))
-    decl = (0.006918 - 0.399912 * np.cos(g) + 0.070257 * np.sin(g)
-            - 0.006758 * np.cos(2 * g) + 0.000907 * np.sin(2 * g)
-            - 0.002697 * np.cos(3 * g) + 0.00148 * np.sin(3 * g))
-    true_solar_min = hours * 60 + eqtime + 4 * lon
-    hour_angle = np.deg2rad(true_solar_min / 4 - 180)
-    phi = np.deg2rad(lat)
-    cos_zen = np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.cos(hour_angle)
-    zenith = np.arccos(np.clip(cos_zen, -1, 1))
-    # azimuth clockwise from north via atan2 of the east and north components
-    east = -np.cos(decl) * np.sin(hour_angle)
-    north = np.cos(phi) * np.sin(decl) - np.sin(phi) * np.cos(decl) * np.cos(hour_angle)
-    azimuth = np.rad2deg(np.arctan2(east, north)) % 360
-    return np.rad2deg(zenith), azimuth
-
-
-def _leap(t: np.ndarray) -> np.ndarray:
-    year = t.astype("datetime64[Y]").astype(np.int64) + 1970
-    return (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    missing = [n for n in ("sun_zenith", "sun_azimuth") if n not in reflectance.coords]
+    if missing:
+        raise InputError(
+            f"the composites carry no {' or '.join(missing)} coordinate; the topographic "
+            "correction needs the sun angles per month (degrees): composites from "
+            "hrlc.composite have them, else .assign_coords(sun_zenith=('time', ...), "
+            "sun_azimuth=('time', ...)) or hrlc.restore.sun.estimate_sun_angles(composites, "
+            "monthly=True)"
+        )
+    zenith, azimuth = reflectance["sun_zenith"], reflectance["sun_azimuth"]
+    if not (np.isfinite(zenith.values).any() and np.isfinite(azimuth.values).any()):
+        raise InputError(
+            "the composites' sun_zenith/sun_azimuth are all NaN (the scenes carried no sun "
+            "angles); estimate them for the tile centre with "
+            "hrlc.restore.sun.estimate_sun_angles(composites, monthly=True)"
+        )
+    return zenith, azimuth
 
 
 def overpass_times(starts, *, lon: float, day: int = 1) -> np.ndarray:
@@ -90,8 +92,6 @@ def estimate_sun_angles(array, *, monthly: bool):
     """
     from pyproj import Transformer
 
-    from hrlc.errors import GridMismatchError
-
     times = np.asarray(array["time"].values, dtype="datetime64[s]")
     have = {n: (np.asarray(array[n].values, dtype=np.float64) if n in array.coords
                 else np.full(times.shape, np.nan)) for n in ("sun_zenith", "sun_azimuth")}
@@ -112,7 +112,7 @@ def estimate_sun_angles(array, *, monthly: bool):
         date_only = times == times.astype("datetime64[D]")
         when = np.where(date_only, overpass_times(times.astype("datetime64[D]"), lon=lon),
                         times)
-    zenith, azimuth = solar_angles(when, lon=lon, lat=lat)
+    zenith, azimuth = sun_position(when, lat, lon)
     out = array.assign_coords(
         sun_zenith=("time", np.where(todo, zenith, have["sun_zenith"])),
         sun_azimuth=("time", np.where(todo, azimuth, have["sun_azimuth"])))

@@ -39,6 +39,7 @@ import xarray as xr
 from hrlc.composite.validate import check_same_grid, require_dims
 from hrlc.errors import ConfigError, InputError, MissingBandError
 from hrlc.restore import _topo_kernels as _kernels
+from hrlc.restore.sun import require_sun_angles
 
 
 def illumination(slope: xr.DataArray, aspect: xr.DataArray, *, sun_zenith, sun_azimuth
@@ -65,24 +66,6 @@ def illumination(slope: xr.DataArray, aspect: xr.DataArray, *, sun_zenith, sun_a
         long_name="cosine of the local solar incidence angle", units="1")
 
 
-def _sun_angles(reflectance: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
-    missing = [n for n in ("sun_zenith", "sun_azimuth") if n not in reflectance.coords]
-    if missing:
-        raise InputError(
-            f"the composites carry no {' or '.join(missing)} coordinate; the topographic "
-            "correction needs the sun angles per month (degrees): composites from "
-            "hrlc.composite have them, else .assign_coords(sun_zenith=('time', ...), "
-            "sun_azimuth=('time', ...))"
-        )
-    zenith, azimuth = reflectance["sun_zenith"], reflectance["sun_azimuth"]
-    if not (np.isfinite(zenith.values).any() and np.isfinite(azimuth.values).any()):
-        raise InputError(
-            "the composites' sun_zenith/sun_azimuth are all NaN (the scenes carried no sun "
-            "angles); set them, e.g. with hrlc.restore.sun.solar_angles for the tile centre"
-        )
-    return zenith, azimuth
-
-
 def _prepare(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArray, *,
              min_slope: float, shadow_cos_i: float, water_ndwi: float | None, green: str,
              nir: str):
@@ -94,7 +77,7 @@ def _prepare(reflectance: xr.DataArray, slope: xr.DataArray, aspect: xr.DataArra
                         reference_name="the composites")
     if not 0 <= min_slope < 90:
         raise ConfigError(f"min_slope must lie in [0, 90) degrees, got {min_slope}")
-    zenith, azimuth = _sun_angles(reflectance)
+    zenith, azimuth = require_sun_angles(reflectance)
     bands = [str(b) for b in reflectance["band"].values]
     if water_ndwi is not None:
         absent = [b for b in (green, nir) if b not in bands]
@@ -271,7 +254,7 @@ def correct_topography(reflectance: xr.DataArray, slope: xr.DataArray,
     else:
         flag = xr.DataArray(given[0], dims=("time", "y", "x"), coords=flag_coords,
                             name="terrain_shadow", attrs=dict(shadow.attrs))
-    zenith, azimuth = _sun_angles(reflectance)
+    zenith, azimuth = require_sun_angles(reflectance)
     cos_i = illumination(slope.assign_coords(y=reflectance.y, x=reflectance.x),
                          aspect.assign_coords(y=reflectance.y, x=reflectance.x),
                          sun_zenith=zenith, sun_azimuth=azimuth)

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from hrlc.io.acquisition import BASELINE_04_START, Acquisition, has_offset, sun_position
+from hrlc.io.acquisition import BASELINE_04_START, Acquisition, has_boa_offset, sun_position
 
 _S2A_FIRST_ORBIT = datetime(2015, 6, 23)
 _S2B_FIRST_ORBIT = datetime(2017, 3, 7)
@@ -53,10 +53,10 @@ def plan_acquisitions(*, start: date, dates: int, interval_days: int | None,
         launch = _S2A_FIRST_ORBIT if spacecraft == "S2A" else _S2B_FIRST_ORBIT
         absolute = int((sensing - launch).total_seconds() / 86400 * _ORBITS_PER_DAY) + 1
         baseline = baselines[k % len(baselines)]
-        if sensing >= BASELINE_04_START and not has_offset(baseline):
-            newer = [b for b in baselines if has_offset(b)]
+        if sensing >= BASELINE_04_START and not has_boa_offset(baseline):
+            newer = [b for b in baselines if has_boa_offset(b)]
             baseline = max(newer) if newer else "04.00"
-        if not has_offset(baseline):
+        if not has_boa_offset(baseline):
             generated = sensing + timedelta(hours=2, minutes=13, seconds=k % 60)
         elif sensing < BASELINE_04_START:
             generated = _REPROCESSING_TIME + timedelta(minutes=7 * k)
@@ -72,5 +72,5 @@ def plan_acquisitions(*, start: date, dates: int, interval_days: int | None,
     return plan
 
 
-__all__ = ["BASELINE_04_START", "Acquisition", "has_offset", "plan_acquisitions",
+__all__ = ["BASELINE_04_START", "Acquisition", "has_boa_offset", "plan_acquisitions",
            "sun_position"]

@@ -20,7 +20,7 @@ import rasterio.shutil
 from affine import Affine
 from rasterio.windows import Window
 
-from hrlc.io.writers import _FileLock
+from hrlc.io.writers import FileLock
 
 QUANTIFICATION = 10000.0
 #: GDAL block cache while writing (GDAL's default, 5 % of the RAM, would stay allocated).
@@ -108,7 +108,7 @@ class StagingTarget:
 
     def __init__(self, layer: Layer, lock_path: str):
         self.layer = layer
-        self.lock = _FileLock(lock_path)
+        self.lock = FileLock(lock_path)
 
     def __setitem__(self, key: tuple[slice, ...], block: np.ndarray) -> None:
         f = self.layer.factor
