@@ -196,7 +196,11 @@ def main() -> None:
     parser.add_argument("--write", default=None, help="write a Zarr store here (else no output)")
     parser.add_argument("--json", default=None, help="save the result as JSON here")
     args = parser.parse_args()
+    from hrlc.benchmark import load_average, machine_facts
+
+    start = load_average()
     result = run(args)
+    result["machine"] = machine_facts(load_at_start=start)
     print(json.dumps(result, indent=2))
     if args.json:
         with open(args.json, "w") as fh:

@@ -103,6 +103,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from hrlc.benchmark import load_average, machine_facts
+
+    start = load_average()
     if args.child:
         _child(int(args.child[0]), int(args.child[1]), int(args.child[2]), args.child[3])
         return
@@ -117,6 +120,7 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     result["load_average"] = os.getloadavg()[0]
+    result["machine"] = machine_facts(load_at_start=start)
     result["pixels_per_second"] = result["size"] ** 2 / result["seconds"]
     print(f"{'features':>9}{'tile px':>9}{'months':>7}{'seconds':>9}{'peak RSS MB':>13}"
           f"{'Zarr GB':>9}{'raw GB':>8}{'load':>6}")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -137,6 +136,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="JSON results file")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from hrlc.benchmark import load_average, machine_facts
+
+    start = load_average()
     if args.child:
         _child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
@@ -152,7 +154,7 @@ def main() -> None:
         "angles": ANGLES, "textures": 6, "speedup_vs_skimage": speedup,
         "speedup_vs_skimage_lazy": (results[0]["seconds"] / results[2]["seconds"]
                                     if compared else None),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": machine_facts(load_at_start=start),
         "results": results,
     }
     print(f"{'case':<18}{'pixels':>14}{'seconds':>10}{'px/s':>14}{'peak RSS MB':>13}"

@@ -163,7 +163,7 @@ def _map(composites_path: str, repeat: int, bundle_path: str, folder: str, chunk
 
 
 def main() -> None:
-    from hrlc.benchmark import measure, write_results
+    from hrlc.benchmark import load_average, machine_facts, measure, write_results
     from hrlc.model import load_bundle
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -218,6 +218,7 @@ def main() -> None:
         for repeat in args.repeats:
             size = args.base * repeat
             case = root / f"case_{repeat}"
+            start_load = load_average()
             report = measure(_map, composites, repeat, bundle_path, str(case), args.chunks,
                              args.base)
             pixels = size * size
@@ -230,7 +231,8 @@ def main() -> None:
                          "blocks": report["result"]["blocks"],
                          "support_vectors": bundle.n_support_vectors,
                          "features": len(bundle.input_features),
-                         "load_average": os.getloadavg()[0]})
+                         "load_average": os.getloadavg()[0],
+                         "machine": machine_facts(load_at_start=start_load)})
             print(rows[-1], flush=True)
             shutil.rmtree(case, ignore_errors=True)
             write_results(args.name, rows, args.results)

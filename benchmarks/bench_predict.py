@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.svm import SVC
 
-from hrlc.benchmark import measure, write_results
+from hrlc.benchmark import load_average, machine_facts, measure, write_results
 from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm
 
 
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--name", default="bench_predict", help="results file name (.json)")
     parser.add_argument("--results", default="benchmarks/results", help="results folder")
     args = parser.parse_args()
+    start = load_average()
     if args.size is not None:
         args.pixels = args.size * args.size
     svc, x = _problem(args.pixels, args.features, args.classes, args.train)
@@ -121,7 +122,7 @@ def main() -> None:
             for name, report in ours.items()]
     rows.append(row("sklearn SVC.predict", reference, label_agreement=1.0))
     rows.append(row("sklearn SVC.decision_function", decision))
-    write_results(args.name, rows, args.results)
+    write_results(args.name, rows, args.results, machine=machine_facts(load_at_start=start))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: temp)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
+    from hrlc.benchmark import load_average, machine_facts
+
+    start = load_average()
 
     results = []
     if not args.no_compute:
@@ -85,7 +88,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
               f" {r['cpu_seconds']:>8.1f} {r['peak_rss_mb']:>12.0f} {r.get('output_mb', 0):>10.0f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"cpus": os.cpu_count(), "results": results}, indent=2))
+        args.json.write_text(json.dumps({"cpus": os.cpu_count(), "results": results,
+                                         "machine": machine_facts(load_at_start=start)},
+                                        indent=2))
     return results
 
 

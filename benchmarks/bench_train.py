@@ -320,6 +320,9 @@ def main(argv=None) -> int:
             X, y, X_test, y_test, np.asarray(sample_groups(train, by="block")),
             params={k: v for k, v in hrlc["best_params"].items() if k != "class_weight"})
     out["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    from hrlc.benchmark import machine_facts
+
+    out["machine_facts"] = machine_facts(load_at_start=load_start)
     # the keys the benchmark suite reads (hrlc.bench_suite.stages), from run (1)
     out.update(total_seconds=hrlc["wall_seconds"], cpu_seconds=hrlc["cpu_seconds"],
                peak_rss_mb=hrlc["peak_rss_mb"], load_average=load_start[0],

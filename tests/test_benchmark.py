@@ -1,3 +1,4 @@
+import json
 import os
 
 import numpy as np
@@ -99,3 +100,15 @@ def test_bench_masks_measures_both_formats_of_one_season(tmp_path):
         assert summary["machine"]["cores"] == os.cpu_count()
         assert len(full["load_average_start"]) == len(full["load_average_end"]) == 3
         assert STAGES["masks"].parse(summary)["size"] == 96  # the suite reads both files
+
+
+def test_write_results_stores_the_machine_in_rows_without_their_own(tmp_path):
+    from hrlc.benchmark import write_results
+
+    own = {"cores": 99}
+    path = write_results("rows", [{"case": "a", "seconds": 1.5},
+                                  {"case": "b", "seconds": 2.0, "machine": own}],
+                         tmp_path, machine={"cores": 2, "load_average_start": [1.0, 1.0, 1.0]})
+    rows = json.loads(path.read_text())
+    assert rows[0]["machine"]["cores"] == 2 and rows[1]["machine"] == own
+    assert [r["seconds"] for r in rows] == [1.5, 2.0]

@@ -163,17 +163,24 @@ def machine_facts(*, load_at_start: Sequence[float] | None = None) -> dict[str, 
             "load_average_end": end, "blas": _blas(), "versions": library_versions(VERSIONS)}
 
 
-def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results") -> Path:
-    """Save benchmark rows as JSON (``folder/name.json``) and print them as a table."""
+def write_results(name: str, rows: list[dict[str, Any]], folder: str | Path = "benchmarks/results",
+                  *, machine: dict | None = None) -> Path:
+    """Save benchmark rows as JSON (``folder/name.json``) and print them as a table.
+
+    ``machine`` (:func:`machine_facts` of the run) is stored in every row that has no
+    record of its own, so that each row says on what machine and load it was measured.
+    """
     from rich.console import Console
     from rich.table import Table
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
+    if machine is not None:
+        rows = [row if "machine" in row else {**row, "machine": machine} for row in rows]
     path.write_text(json.dumps(rows, indent=2, default=str))
     table = Table(title=name)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    columns = [k for k in dict.fromkeys(k for row in rows for k in row) if k != "machine"]
     for column in columns:
         table.add_column(column)
     for row in rows:

@@ -151,7 +151,7 @@ def _glcm(data: dict) -> dict:
     return {"size": row["size"], "size_text": f"{row['size']} px, 1 band",
             "wall_s": row["seconds"], "peak_rss_gb": _gb(row["peak_rss_mb"]),
             "cpu_s": row.get("cpu_seconds"), "load": row.get("load_average"),
-            "cores": data.get("machine", {}).get("cpus"), "note": note}
+            "cores": _cores(data.get("machine") or {}), "note": note}
 
 
 def _train(data: dict) -> dict:
@@ -212,6 +212,12 @@ def _chain(data: dict) -> dict:
             "load": [data["machine"]["load_average_start"][0],
                      data["machine"]["load_average_end"][0]],
             "stages": times, "note": note}
+
+
+def _cores(machine: dict):
+    """Cores of a result's ``machine`` record (:func:`hrlc.benchmark.machine_facts`, or the
+    older ``cpus``)."""
+    return machine.get("cores", machine.get("cpus"))
 
 
 def _masks_args(fmt: str) -> Callable:
