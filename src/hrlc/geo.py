@@ -41,34 +41,46 @@ _SAMPLED = {"nearest", "bilinear"}
 _KERNEL_RADIUS = {"nearest": 1, "bilinear": 1, "cubic": 2, "cubic_spline": 2, "lanczos": 3}
 
 
-def grid_of(data: xr.DataArray, role: str) -> Grid:
-    """The grid (CRS, transform, shape) of a georeferenced array.
+def grid_of(data: xr.DataArray, role: str = "the", *, require_crs: bool = True,
+            north_up: bool = False) -> Grid:
+    """The grid (CRS, transform, shape) of a georeferenced array: the one grid description
+    of every stage (reprojection, grid checks, rasterising labels).
 
     Parameters
     ----------
     data : DataArray (..., y, x)
-        Georeferenced with rioxarray (``data.rio.crs`` set).
+        Georeferenced with rioxarray (``data.rio.crs``), y/x coordinates at pixel centres.
     role : str
         What ``data`` is, for the error message (``"the mask"``: "the mask array has no
         CRS").
+    require_crs : bool
+        Refuse an array without CRS (else its grid has ``crs=None``: arrays built in
+        memory are often compared by their coordinates only).
+    north_up : bool
+        Refuse a rotated or sheared transform.
 
     Returns
     -------
     Grid
-        Its transform from the coordinates, its (height, width) in pixels.
+        The transform from the coordinates (one pixel: rioxarray's stored transform, as
+        there is no spacing to infer), the (height, width) in pixels.
 
     Raises
     ------
     GridMismatchError
-        ``data`` has no CRS.
+        ``data`` has no CRS (``require_crs``), or is not north-up (``north_up``).
     """
     crs = data.rio.crs
-    if crs is None:
+    if crs is None and require_crs:
         raise GridMismatchError(
-            f"{role} array has no CRS; attach one with .rio.write_crs('EPSG:...') before "
-            "reprojecting")
-    return Grid(crs=crs, transform=data.rio.transform(recalc=True),
-                shape=(data.rio.height, data.rio.width))
+            f"{role} array has no CRS; attach one with .rio.write_crs('EPSG:...') so that it "
+            "can be put on another grid")
+    one_pixel = data.sizes["y"] < 2 or data.sizes["x"] < 2
+    transform = data.rio.transform(recalc=not one_pixel)
+    if north_up and (transform.b or transform.d):
+        raise GridMismatchError(f"{role} grid must be north-up, got transform "
+                                f"{tuple(transform)}")
+    return Grid(crs=crs, transform=transform, shape=(data.sizes["y"], data.sizes["x"]))
 
 
 def _resampling(name: str) -> Resampling:

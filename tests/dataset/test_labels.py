@@ -16,11 +16,11 @@ from hrlc.dataset import (
     read_class_table,
     read_vectors,
 )
-from hrlc.dataset.build import _grid
+from hrlc.geo import grid_of
 from hrlc.errors import ConfigError, InputError
 from tests.dataset.conftest import make_cube
 
-GRID = _grid(make_cube())
+GRID = grid_of(make_cube(), "the feature cube", north_up=True)
 SQUARE = box(1017.5, 1937.5, 1052.5, 1972.5)  # 9 pixel centres, 25 touched
 
 

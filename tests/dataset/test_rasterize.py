@@ -8,11 +8,11 @@ import pytest
 from shapely.geometry import MultiPoint, Point, Polygon, box
 
 from hrlc.dataset import polygon_labels, rasterize_labels, read_class_table, read_vectors
-from hrlc.dataset.build import _grid
+from hrlc.geo import grid_of
 from hrlc.io.grid import Grid
 from tests.dataset.conftest import CONFIGS, EOLEARN, labelled, make_cube
 
-GRID = _grid(make_cube())
+GRID = grid_of(make_cube(), "the feature cube", north_up=True)
 
 
 def count(geometry, *, all_touched=False) -> int:

@@ -13,6 +13,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 from hrlc.errors import GridMismatchError, InputError
+from hrlc.geo import grid_of
 from hrlc.io.grid import Grid
 
 
@@ -31,22 +32,14 @@ def require_dims(array: xr.DataArray, dims: Sequence[str], *, what: str) -> None
         )
 
 
-def grid_of(array: xr.DataArray) -> Grid:
-    """The grid (CRS, transform, shape) of a georeferenced array with y/x coordinates."""
-    if array.sizes["y"] < 2 or array.sizes["x"] < 2:  # one pixel: no spacing to infer
-        transform = array.rio.transform()
-    else:
-        transform = array.rio.transform(recalc=True)
-    return Grid(array.rio.crs, transform, (array.sizes["y"], array.sizes["x"]))
-
-
 def check_same_grid(array: xr.DataArray, reference: xr.DataArray, *, what: str,
                     reference_name: str) -> None:
     """Raise :class:`GridMismatchError` unless both arrays lie on one grid.
 
     The CRS is compared only when both arrays carry one (test arrays often do not).
     """
-    grid, ref = grid_of(array), grid_of(reference)
+    grid = grid_of(array, what, require_crs=False)
+    ref = grid_of(reference, reference_name, require_crs=False)
     if grid.crs is None or ref.crs is None:
         grid = Grid(None, grid.transform, grid.shape)
         ref = Grid(None, ref.transform, ref.shape)

@@ -22,7 +22,8 @@ from hrlc.dataset.labels import to_pyproj
 from hrlc.dataset.lcmap import Exclusion, lc_classes, merge_by_priority, sample_lc
 from hrlc.dataset.rasterize import rasterize_labels
 from hrlc.dataset.summary import check_classes, count_table
-from hrlc.errors import ConfigError, GridMismatchError, InputError
+from hrlc.errors import ConfigError, InputError
+from hrlc.geo import grid_of
 from hrlc.io.grid import Grid
 from hrlc.io.vectors import SAMPLE_COLUMNS
 
@@ -33,17 +34,6 @@ COLUMNS = tuple(SAMPLE_COLUMNS)
 
 class DatasetWarning(UserWarning):
     """Something in the labels deserves a look (also listed in ``metadata["warnings"]``)."""
-
-
-def _grid(features: xr.DataArray) -> Grid:
-    if features.rio.crs is None:
-        raise GridMismatchError("the feature cube has no CRS; attach one with "
-                                ".rio.write_crs('EPSG:...') so labels can be put on its grid")
-    t = features.rio.transform(recalc=True)
-    if t.b or t.d:
-        raise GridMismatchError(f"the feature grid must be north-up, got transform {tuple(t)}")
-    return Grid(crs=features.rio.crs, transform=t,
-                shape=(features.sizes["y"], features.sizes["x"]))
 
 
 def _sources(strategy: str, polygons, lc_maps, note: Callable[[str], None]) -> tuple[bool, bool]:
@@ -253,7 +243,7 @@ def build_dataset(
         warnings.warn(message, DatasetWarning, stacklevel=3)
 
     use_poly, use_lc = _sources(strategy, polygons, lc_maps, note)
-    grid = _grid(features)
+    grid = grid_of(features, "the feature cube", north_up=True)
     block_px = block_pixels(block_size, grid.resolution)
     width = grid.shape[1]
     cap_seed, split_seed, lc_seed, lc_split_seed = np.random.SeedSequence(seed).spawn(4)
