@@ -84,8 +84,9 @@ def _summary(run_dir: Path) -> dict:
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--output", "-o", "--out",
                              help="Folder for the demo outputs."),
-    size: int = typer.Option(360, "--size", min=126, help="Side of the simulated tile, px "
-                             "(a multiple of 6)."),
+    size: int = typer.Option(360, "--size", min=180, help="Side of the simulated tile, px "
+                             "(a multiple of 6, at least 180: a smaller tile holds too few "
+                             "polygons of some class for the cross-validation)."),
     dates: int = typer.Option(6, "--dates", min=3, help="Scenes in the simulated season."),
 ) -> None:
     """Run the whole chain on bundled real data and on a small simulated season (no download).
