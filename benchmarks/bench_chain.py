@@ -166,10 +166,14 @@ def fresh_run_folder(folder: Path) -> None:
 
 
 class TreeSampler:
-    """Every ``interval`` s: the RSS of process ``pid`` and all its descendants, and the CPU
-    time of its direct child, booked to the stage that child runs (``python -m hrlc
-    <stage> ...``). ``stages[name]``: ``tree_peak`` and ``parent_rss`` (largest seen, bytes),
-    ``cpu_s`` (last seen: up to one interval of the stage's end is missed), ``samples``."""
+    """Every ``interval`` s: the memory of process ``pid`` and all its descendants, and the
+    CPU time of its stage process, booked to that stage (forked by the run's launcher,
+    process name ``hrlc <stage>``, or started as ``python -m hrlc <stage> ...``).
+    ``stages[name]``: ``tree_peak`` and ``parent_rss`` (largest seen, bytes), ``cpu_s``
+    (last seen: up to one interval of the stage's end is missed), ``samples``. The tree's
+    memory is the sum of proportional set sizes (PSS) where Linux gives them: a stage
+    forked from the launcher shares the launcher's imported libraries, and a sum of RSS
+    would count those pages twice."""
 
     def __init__(self, pid: int, interval: float = 0.25):
         self.pid, self.interval = pid, interval
@@ -188,10 +192,19 @@ class TreeSampler:
 
     def _stage(self, proc) -> str | None:
         if proc.pid not in self._names:
-            argv = proc.cmdline()
+            title, argv = proc.name(), proc.cmdline()
             hits = [k for k in range(len(argv) - 2) if argv[k:k + 2] == ["-m", "hrlc"]]
-            self._names[proc.pid] = argv[hits[0] + 2] if hits else None
+            self._names[proc.pid] = (
+                title.removeprefix("hrlc ") if title.startswith("hrlc ")
+                and title != "hrlc launcher" else argv[hits[0] + 2] if hits else None)
         return self._names[proc.pid]
+
+    @staticmethod
+    def _memory(proc, psutil) -> int:
+        try:
+            return proc.memory_full_info().pss
+        except (AttributeError, psutil.AccessDenied):  # no PSS on this system
+            return proc.memory_info().rss
 
     def _loop(self) -> None:
         import psutil
@@ -209,11 +222,11 @@ class TreeSampler:
 
     def _sample(self, root, psutil) -> None:
         parent = root.memory_info().rss
-        total, stage, cpu = parent, None, 0.0
+        total, stage, cpu = self._memory(root, psutil), None, 0.0
         for proc in root.children(recursive=True):
             try:
-                total += proc.memory_info().rss
-                if proc.ppid() == self.pid:
+                total += self._memory(proc, psutil)
+                if self._stage(proc) is not None:
                     stage = self._stage(proc)
                     t = proc.cpu_times()
                     cpu = t.user + t.system + t.children_user + t.children_system

@@ -322,7 +322,7 @@ def test_html_table_sorts_by_a_clicked_column():
     import subprocess
 
     from hrlc.pipeline.experiment_files import _SORT_JS, _html_rows
-    from hrlc.report._html import table as html_table
+    from hrlc.report.html import table as html_table
 
     frame = pd.DataFrame({"variant": ["b", "a", "c", "d"], "OA": [0.9, np.nan, 0.95, 0.1]})
     page = html_table(list(frame.columns), _html_rows(frame), id="t")

@@ -13,6 +13,7 @@ import pytest
 import rasterio
 import xarray as xr
 from affine import Affine
+from rasterio.features import rasterize
 
 from hrlc.dataset import ClassTable
 
@@ -39,6 +40,17 @@ def make_cube(shape=(10, 10), *, chunks=(5, 5), n_features=3, crs=32633) -> xr.D
         coords={"feature": [f"f{k}" for k in range(n_features)],
                 "y": Y0 - RES * (np.arange(h) + 0.5), "x": X0 + RES * (np.arange(w) + 0.5)})
     return cube.rio.write_crs(crs)
+
+
+def rasterized(polygons, cube) -> dict[str, int]:
+    """Reference: per class, the pixels whose centre GDAL puts inside one of its polygons
+    and inside no polygon of another class (rasterio.features.rasterize)."""
+    shape, transform = (cube.sizes["y"], cube.sizes["x"]), cube.rio.transform()
+    cover = {name: rasterize(((g, 1) for g in group.geometry), out_shape=shape,
+                             transform=transform, fill=0, dtype="uint8").astype(bool)
+             for name, group in polygons.groupby("class_name")}
+    once = np.sum(list(cover.values()), axis=0) == 1
+    return {name: int((mask & once).sum()) for name, mask in cover.items()}
 
 
 @pytest.fixture

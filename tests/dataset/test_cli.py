@@ -9,10 +9,10 @@ import yaml
 from hrlc.cli import main
 from hrlc.config import load_config
 from hrlc.config.dataset import DatasetRunConfig
-from hrlc.dataset import read_samples
-from hrlc.io import write_zarr
+from hrlc.dataset import polygon_labels, read_class_table, read_samples, read_vectors
+from hrlc.io import read_zarr, write_zarr
 from hrlc.testing import bundled
-from tests.dataset.conftest import ABER_LAYERS, CONFIGS, EOLEARN
+from tests.dataset.conftest import ABER_LAYERS, CONFIGS, EOLEARN, rasterized
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,13 @@ def test_writes_tables_sidecar_and_report(tmp_path, eolearn_zarr, capsys):
                                  report_features=["L1C_s1_B08", "L1C_s3_B04"]))])
     table, meta = read_samples(tmp_path / "out" / "samples.csv")
     parquet, _ = read_samples(tmp_path / "out" / "samples.parquet")
-    assert table.equals(parquet) and len(table) == 9945
+    cube = read_zarr(eolearn_zarr)
+    classes = read_class_table(CONFIGS / "classes_eolearn.yaml")
+    polygons = polygon_labels(read_vectors(EOLEARN / "LULC_polygons.gpkg"), classes=classes,
+                              crs=cube.rio.crs, class_field="LULC_ID", ignore=[0])
+    # every polygon pixel is a sample (standard strategy): GDAL's rasterisation, counted
+    assert table.equals(parquet)
+    assert len(table) == sum(rasterized(polygons, cube).values())
     assert meta["features"][:2] == ["L1C_s1_B01", "L1C_s1_B02"] and len(meta["features"]) == 65
     report = tmp_path / "out" / "samples_report"
     text = (report / "dataset_report.md").read_text()

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import pytest
-from rasterio.features import rasterize
 
 from hrlc.dataset import (
     DatasetWarning,
@@ -27,7 +26,7 @@ from hrlc.dataset import (
 )
 from hrlc.errors import InputError
 from hrlc.testing import bundled
-from tests.dataset.conftest import ABER_LAYERS, CONFIGS, EOLEARN
+from tests.dataset.conftest import ABER_LAYERS, CONFIGS, EOLEARN, rasterized
 
 pytestmark = pytest.mark.filterwarnings("ignore::hrlc.dataset.DatasetWarning")
 
@@ -35,17 +34,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::hrlc.dataset.DatasetWarning")
 def counts(table, classes):
     """Per class name: the sample counts by source and the polygon count."""
     return class_summary(table, classes).set_index("name")
-
-
-def rasterized(polygons, cube) -> dict[str, int]:
-    """Reference: per class, the pixels whose centre GDAL puts inside one of its polygons
-    and inside no polygon of another class (rasterio.features.rasterize)."""
-    shape, transform = (cube.sizes["y"], cube.sizes["x"]), cube.rio.transform()
-    cover = {name: rasterize(((g, 1) for g in group.geometry), out_shape=shape,
-                             transform=transform, fill=0, dtype="uint8").astype(bool)
-             for name, group in polygons.groupby("class_name")}
-    once = np.sum(list(cover.values()), axis=0) == 1
-    return {name: int((mask & once).sum()) for name, mask in cover.items()}
 
 
 def quiet(cube, **options):

@@ -37,6 +37,29 @@ def aber_run(out, *, stages=("features", "dataset", "train", "map")) -> dict:
     }
 
 
+def stages_of(run_pid: int, name: str | None = None) -> list:
+    """The stage processes (psutil) of the ``hrlc run`` with pid ``run_pid``, or only
+    stage ``name``: forked by the run's launcher (process name "hrlc NAME") or started as
+    ``python -m hrlc NAME``."""
+    import psutil
+
+    found = []
+    for process in psutil.Process(run_pid).children(recursive=True):
+        try:
+            title, argv = process.name(), process.cmdline()
+        except psutil.NoSuchProcess:
+            continue
+        if title.startswith("hrlc ") and title != "hrlc launcher":
+            stage = title.removeprefix("hrlc ")
+        elif argv[1:3] == ["-m", "hrlc"] and len(argv) > 3:
+            stage = argv[3]
+        else:
+            continue
+        if name is None or stage == name:
+            found.append(process)
+    return found
+
+
 def write_run_yaml(path, data: dict):
     path.write_text(yaml.safe_dump(data))
     return path

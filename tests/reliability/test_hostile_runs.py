@@ -24,6 +24,8 @@ from hrlc.io.lock import LOCK_NAME
 from hrlc.io.safe_writer import write_series
 from hrlc.simulate import simulate_series
 
+from .conftest import stages_of
+
 
 @pytest.fixture(scope="module")
 def products(tmp_path_factory):
@@ -194,16 +196,31 @@ def _stage_of(process, out, name: str, timeout: float = 120.0) -> psutil.Process
         assert process.poll() is None, "the run ended before its stage wrote"
         assert time.monotonic() < deadline, f"stage {name} did not start writing"
         time.sleep(0.01)
-    (stage,) = [c for c in psutil.Process(process.pid).children() if name in c.cmdline()]
+    (stage,) = stages_of(process.pid, name)
     stage.suspend()
     return stage
 
 
+def _run_frozen_mid_stage(products, tmp_path, name: str):
+    """A run whose stage ``name`` is frozen while its temporary output exists: (run
+    folder, process, stdout file, stderr file, stage). On a loaded machine the stage can
+    finish between the moment its output is seen and the freeze: then again, 3 times."""
+    for attempt in range(3):
+        folder = tmp_path / f"attempt{attempt}"
+        folder.mkdir()
+        out = folder / "run"
+        process, stdout, stderr = _start_run(_run_yaml(folder / "run.yaml", products, out),
+                                             folder)
+        stage = _stage_of(process, out, name)
+        if any(out.glob(f".{name}.partial-*")) and not (out / name).exists():
+            return out, process, stdout, stderr, stage
+        stage.resume()
+        process.wait(timeout=120)
+    pytest.fail(f"stage {name} ended before it could be frozen, 3 times")
+
+
 def test_sigterm_stops_the_run_like_ctrl_c(products, tmp_path):
-    out = tmp_path / "run"
-    config = _run_yaml(tmp_path / "run.yaml", products, out)
-    process, stdout, stderr = _start_run(config, tmp_path)
-    stage = _stage_of(process, out, "masks")
+    out, process, stdout, stderr, stage = _run_frozen_mid_stage(products, tmp_path, "masks")
     process.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     stage.resume()
@@ -217,10 +234,8 @@ def test_sigterm_stops_the_run_like_ctrl_c(products, tmp_path):
 
 
 def test_a_killed_run_takes_its_stage_with_it(products, tmp_path):
-    out = tmp_path / "run"
-    config = _run_yaml(tmp_path / "run.yaml", products, out)
-    process, _, _ = _start_run(config, tmp_path)
-    stage = _stage_of(process, out, "masks")
+    out, process, _, _, stage = _run_frozen_mid_stage(products, tmp_path, "masks")
+    config = out.parent / "run.yaml"
     process.kill()
     process.wait()
     stage.resume()

@@ -19,7 +19,7 @@ from hrlc.config.run import RunConfig
 from hrlc.io import read_zarr
 from hrlc.pipeline import run_chain
 
-from .conftest import aber_run, assert_same_outputs, outputs_of, write_run_yaml
+from .conftest import aber_run, assert_same_outputs, outputs_of, stages_of, write_run_yaml
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +126,7 @@ def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
         # the dataset stage has opened its inputs and is computing the samples: freeze it
         # there, so that the interrupt reaches it mid-stage however loaded the machine is
         _wait_for(lambda: "features on" in stderr.read_text(), process, "the dataset stage")
-        stage = [c for c in psutil.Process(process.pid).children() if "dataset" in c.cmdline()]
+        stage = stages_of(process.pid, "dataset")
         try:
             for child in stage:
                 child.suspend()
@@ -164,7 +164,7 @@ def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run
     out, data, process, _, stderr = _start(tmp_path)
     _wait_for(lambda: any(out.glob(".features.zarr.partial-*")), process,
               "the features stage to write")
-    (child,) = psutil.Process(process.pid).children()
+    (child,) = stages_of(process.pid)
     child.kill()
     assert process.wait(timeout=60) == 2
     assert stderr.read_text().splitlines()[-1] == (

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from hrlc.report import SECTIONS, RunProducts, build_report_html
-from hrlc.report._html import number
+from hrlc.report.html import number
 
 from tests.report.conftest import parse_report, run_cli, values
 

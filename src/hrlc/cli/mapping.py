@@ -29,21 +29,6 @@ def _mask(run):
     return mask.isel(band=0, drop=True)
 
 
-def _fingerprint(run, checksum: str, cube) -> str:
-    """Identity of a map run: what the blocks of the intermediate depend on (SHA-256,
-    :func:`hrlc.io.checksum.json_digest`)."""
-    from hrlc.io.checksum import json_digest
-
-    ident = {"bundle_sha256": checksum, "map": run.map.model_dump(mode="json"),
-             "features": [str(f) for f in cube["feature"].values], "shape": list(cube.shape),
-             "chunks": [list(c) for c in cube.chunks] if cube.chunks else None,
-             "transform": list(cube.rio.transform(recalc=True))[:6],
-             "crs": str(cube.rio.crs), "mask": run.mask,
-             "source": run.model_dump(mode="json", include={"features", "composites", "dem",
-                                                           "feature_options"})}
-    return json_digest(ident)
-
-
 def _manifest(path: Path, record: dict) -> None:
     import json
 
@@ -89,7 +74,7 @@ def map_(
     from hrlc.io.checksum import file_checksum
     from hrlc.io.cubes import decoding
     from hrlc.io.map_files import check_outputs
-    from hrlc.mapping import compute_blocks, predict_map, write_map_outputs
+    from hrlc.mapping import compute_blocks, map_fingerprint, predict_map, write_map_outputs
     from hrlc.model import load_bundle
 
     run = load_config(config, MapRunConfig,
@@ -105,7 +90,10 @@ def map_(
     mask = _mask(run) if run.mask else None
     result = predict_map(cube, bundle, mask=mask, **run.map.model_dump())
     work = Path(run.work) if run.work else output / ".hrlc-work.zarr"
-    fingerprint = _fingerprint(run, checksum, cube)
+    fingerprint = map_fingerprint(
+        cube, bundle_sha256=checksum, options=run.map.model_dump(mode="json"),
+        source=run.model_dump(mode="json", include={"features", "composites", "dem",
+                                                    "feature_options"}), mask=run.mask)
     console.print(f"{bundle.kind} SVM, {len(bundle.input_features)} of "
                   f"{cube.sizes['feature']} features, {bundle.n_support_vectors} support "
                   f"vectors; {cube.sizes['y']} x {cube.sizes['x']} px -> {output}")

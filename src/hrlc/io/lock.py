@@ -42,8 +42,17 @@ def _alive(pid: int) -> bool:
 
 
 def _ours(holder: dict) -> bool:
-    return holder.get("host") == socket.gethostname() and holder.get("pid") in (
-        os.getpid(), os.getppid())
+    """The lock is this process's, or its run's: a stage of ``hrlc run`` is the run's
+    child (``python -m hrlc``) or grandchild (forked by the run's launcher)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    import psutil
+
+    try:
+        grandparent = psutil.Process(os.getppid()).ppid()
+    except psutil.Error:
+        grandparent = None
+    return holder.get("pid") in (os.getpid(), os.getppid(), grandparent)
 
 
 def _stale(holder: dict | None) -> bool:

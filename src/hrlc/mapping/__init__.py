@@ -12,7 +12,7 @@ from hrlc.mapping.outputs import (MAP_FILES, class_distribution, code_counts, re
                                   write_map_outputs)
 from hrlc.mapping.predict import CLASS_NODATA, PERCENT_NODATA, predict_map
 from hrlc.mapping.predictor import BundlePredictor, PixelPredictions
-from hrlc.mapping.resume import BlockRun, compute_blocks
+from hrlc.mapping.resume import BlockRun, compute_blocks, map_fingerprint
 from hrlc.model.svm_kernel import FastRbfPredictor, RbfSvm, StackedRbfPredictor
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "code_counts",
     "compare_maps",
     "compute_blocks",
+    "map_fingerprint",
     "predict_map",
     "read_class_table",
     "write_comparison",

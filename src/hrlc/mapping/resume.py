@@ -24,7 +24,28 @@ from hrlc.io.block_store import (FINGERPRINT, MARKERS, block_marker, open_block_
                                  pending_blocks, write_block)
 from hrlc.mapping.block_queue import BlockGraphs, compute_queued, shared_computed_once
 
-__all__ = ["FINGERPRINT", "MARKERS", "BlockRun", "compute_blocks", "pending_blocks"]
+__all__ = ["FINGERPRINT", "MARKERS", "BlockRun", "compute_blocks", "map_fingerprint",
+           "pending_blocks"]
+
+
+def map_fingerprint(cube: xr.DataArray, *, bundle_sha256: str, options: dict, source: dict,
+                    **extra) -> str:
+    """Identity of a map (SHA-256 of :func:`hrlc.io.checksum.json_digest`): what the blocks
+    of its intermediate depend on, for :func:`compute_blocks` to resume only the same map.
+
+    ``cube`` is the feature cube (feature, y, x): its feature names, shape, chunks, CRS and
+    transform; ``bundle_sha256`` the model file's checksum; ``options`` the map options
+    (JSON); ``source`` where the features come from (JSON); ``extra`` anything else the
+    caller's map depends on (JSON values).
+    """
+    from hrlc.io.checksum import json_digest
+
+    return json_digest({
+        "bundle_sha256": bundle_sha256, "map": options, "source": source,
+        "features": [str(f) for f in cube["feature"].values], "shape": list(cube.shape),
+        "chunks": [list(c) for c in cube.chunks] if cube.chunks else None,
+        "transform": list(cube.rio.transform(recalc=True))[:6], "crs": str(cube.rio.crs),
+        **extra})
 
 
 @dataclass(frozen=True)

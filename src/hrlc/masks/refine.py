@@ -28,7 +28,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from hrlc.config._base import validate_config
+from hrlc.config import validate_config
 from hrlc.config.masks import MasksConfig
 from hrlc.errors import GridMismatchError, InputError, MissingBandError
 from hrlc.features.indices import INDICES

@@ -1,6 +1,7 @@
 """``hrlc run``: the chain from L2A scenes to a land-cover map, resumable, with a manifest.
 
-Each stage runs as its own ``hrlc <stage>`` command in a child process, from a resolved
+Each stage runs as its own ``hrlc <stage>`` command in a process of its own (forked by
+the run's launcher, :mod:`~hrlc.cli.launcher`, on Linux), from a resolved
 configuration written to ``OUT/configs/`` (so any stage can be rerun by hand), and is
 measured there: wall time and peak RSS of that stage alone (``os.wait4``). A stage whose
 configuration and inputs are unchanged since it last finished (recorded in
@@ -11,7 +12,7 @@ outputs (see :mod:`hrlc.io.atomic`); the command then exits with code 130.
 
 The package: :mod:`~hrlc.pipeline.plan` (steps and fingerprints), :mod:`~hrlc.pipeline.select`
 (``--from``/``--until``), :mod:`~hrlc.pipeline.folder` (one run folder: manifest, lock,
-stages as child processes, :mod:`~hrlc.pipeline.child`), :mod:`~hrlc.pipeline.ownership`
+stages as processes of their own, :mod:`~hrlc.pipeline.child`), :mod:`~hrlc.pipeline.ownership`
 (which files the run owns), :mod:`~hrlc.pipeline.tiles` (several tiles from one config),
 :mod:`~hrlc.pipeline.report` (``OUT/report.html``) and ``hrlc experiment``
 (:mod:`~hrlc.pipeline.experiment`, :mod:`~hrlc.pipeline.experiment_files`).

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hrlc.io.checksum import json_digest as digest
 
 #: ``format`` and ``version`` of a cached variant record.
 RECORD_FORMAT, RECORD_VERSION = "hrlc-experiment-variant", 1
@@ -193,18 +192,16 @@ def map_variant(config, name: str, record: dict, cube, *, echo) -> Path:
     """Map one variant into ``OUT/maps/<name>/`` unless an identical map is there; the
     path of its ``classes.tif``."""
     from hrlc.io import read_zarr
-    from hrlc.mapping import compute_blocks, predict_map, write_map_outputs
+    from hrlc.mapping import compute_blocks, map_fingerprint, predict_map, write_map_outputs
     from hrlc.model import file_checksum, load_bundle
 
     folder = Path(config.output) / "maps" / name
     bundle_path = Path(config.output) / "cache" / record["bundle"]
-    fingerprint = digest({
-        "key": record["key"], "bundle": file_checksum(bundle_path), "window": config.window,
-        "map": config.map.model_dump(mode="json"), "shape": list(cube.shape),
-        "features": [str(f) for f in cube["feature"].values], "crs": str(cube.rio.crs),
-        "transform": list(cube.rio.transform(recalc=True))[:6],
-        "source": config.model_dump(mode="json", include={"features", "composites", "dem",
-                                                          "feature_options"})})
+    fingerprint = map_fingerprint(
+        cube, bundle_sha256=file_checksum(bundle_path), options=config.map.model_dump(mode="json"),
+        source=config.model_dump(mode="json", include={"features", "composites", "dem",
+                                                       "feature_options"}),
+        key=record["key"], window=config.window)
     manifest = folder / "map.json"
     if manifest.is_file() and (folder / "classes.tif").is_file():
         if json.loads(manifest.read_text()).get("fingerprint") == fingerprint:
@@ -302,7 +299,7 @@ def markdown_table(frame: pd.DataFrame) -> list[str]:
 
 
 def _html_rows(frame: pd.DataFrame) -> list[list]:
-    """Rows for :func:`hrlc.report._html.table`: numbers (exact in ``data-value``, which the
+    """Rows for :func:`hrlc.report.html.table`: numbers (exact in ``data-value``, which the
     sort uses) and text."""
     def value(v):
         if isinstance(v, np.generic):
@@ -318,8 +315,8 @@ def write_tables(config, table: pd.DataFrame, *, maps: dict | None, records: dic
     from hrlc.io.atomic import atomic_output
     from hrlc.io.small_files import write_figure
     from hrlc.mapping.plots import distribution_figure
-    from hrlc.report._html import Html, image, tag
-    from hrlc.report._html import table as html_table
+    from hrlc.report.html import Html, image, tag
+    from hrlc.report.html import table as html_table
 
     out = Path(config.output)
     files = {"markdown": out / "table.md", "csv": out / "table.csv", "html": out / "table.html",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hrlc.report._html import Html, image, note, number, section, swatch, table, tag
+from hrlc.report.html import Html, image, note, number, section, swatch, table, tag
 from hrlc.report.products import RunProducts, stage_note
 
 

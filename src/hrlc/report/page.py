@@ -3,7 +3,7 @@ no network) from the products of a run folder."""
 
 from __future__ import annotations
 
-from hrlc.report._html import Html, tag
+from hrlc.report.html import Html, tag
 from hrlc.report.classification import (accuracy_section, areas_section, calibration_section,
                                         confusion_section, map_section, samples_section)
 from hrlc.report.products import RunProducts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from hrlc.report._html import Html, note
+from hrlc.report.html import Html, note
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from hrlc.report._html import Html, note, number, section, table, tag
+from hrlc.report.html import Html, note, number, section, table, tag
 from hrlc.report.products import RunProducts, stage_note
 
 

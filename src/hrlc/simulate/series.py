@@ -15,7 +15,7 @@ from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 from pyproj import CRS, Transformer
 
-from hrlc.config._base import validate_config
+from hrlc.config import validate_config
 from hrlc.config.simulate import SimulateConfig
 from hrlc.io.bands import L2A_BANDS
 from hrlc.simulate.acquisitions import Acquisition, plan_acquisitions

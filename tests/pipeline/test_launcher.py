@@ -1,0 +1,110 @@
+"""Stages forked by the launcher behave as stages started as ``python -m hrlc``: exit
+codes, output, working folder, environment, interrupts and the launcher's death."""
+
+import signal
+import time
+
+import psutil
+import pytest
+import rasterio
+
+from hrlc.pipeline import child
+
+LAUNCHES = ["fork", "spawn"]
+
+
+def _simulate(out, size=66):
+    return ["simulate", "--out", str(out), "--size", str(size), "--dates", "2", "--seed", "3"]
+
+
+@pytest.mark.parametrize("launch", LAUNCHES)
+def test_exit_codes_and_messages_reach_the_runs_streams(launch, tmp_path, capfd):
+    code, seconds, peak = child.run_child(["info", str(tmp_path / "missing.zip")],
+                                          launch=launch)
+    err = capfd.readouterr().err
+    assert code == 2 and f"{tmp_path / 'missing.zip'}" in err and "Traceback" not in err
+    assert seconds > 0 and 50 < peak < 4000  # MiB: a Python process with hrlc imported
+    code, _, _ = child.run_child(["--version"], launch=launch)
+    assert code == 0 and capfd.readouterr().out.startswith("hrlc ")
+
+
+def test_relative_paths_are_the_runs_and_outputs_equal(tmp_path, monkeypatch):
+    values = {}
+    for launch in LAUNCHES:
+        (tmp_path / launch).mkdir()
+        monkeypatch.chdir(tmp_path / launch)
+        assert child.run_child(_simulate("products"), launch=launch)[0] == 0
+        (scl,) = sorted((tmp_path / launch / "products").rglob("*SCL*"))[:1]
+        with rasterio.open(scl) as src:
+            values[launch] = src.read()
+    assert (values["fork"] == values["spawn"]).all()  # the same stage however it started
+
+
+def test_one_launcher_per_environment(tmp_path, monkeypatch):
+    assert child.run_child(["--version"])[0] == 0
+    first = child._launcher
+    assert child.run_child(["--version"])[0] == 0
+    assert child._launcher is first  # started once, reused
+    monkeypatch.setenv("HRLC_TEST_VARIABLE", "1")  # read at import time by some library?
+    assert child.run_child(["--version"])[0] == 0
+    assert child._launcher is not first
+    assert first.process.poll() is not None  # it ran no stage any more: closed
+
+
+def test_a_replaced_launcher_ends_once_its_stages_have_ended(tmp_path, monkeypatch):
+    stage = _writing(tmp_path / "p")
+    first = child._launcher
+    monkeypatch.setenv("HRLC_TEST_VARIABLE", "2")
+    assert child.run_child(["--version"])[0] == 0
+    assert first in child._replaced and first.process.poll() is None  # its stage runs on
+    assert stage.poll() is None
+    child.stop(stage)
+    assert stage.wait()[0] == 130
+    monkeypatch.setenv("HRLC_TEST_VARIABLE", "3")
+    assert child.run_child(["--version"])[0] == 0
+    assert first not in child._replaced and first.process.poll() is not None
+
+
+def _writing(out, launch: str = child.DEFAULT_LAUNCH):
+    """A 1,500 px simulation, once it has started writing ``out``."""
+    stage = child.start_stage(_simulate(out, size=1500 - 1500 % 6), launch=launch)
+    deadline = time.monotonic() + 60
+    while not any(out.parent.glob(f".{out.name}*")) and not out.exists():
+        assert stage.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    return stage
+
+
+@pytest.mark.parametrize("launch", LAUNCHES)
+def test_stop_interrupts_a_stage(launch, tmp_path):
+    stage = _writing(tmp_path / "products", launch)
+    child.stop(stage)
+    assert stage.poll() == 130  # 128 + SIGINT: the CLI's clean interrupt
+    assert stage.wait()[0] == 130
+
+
+def test_a_stage_takes_the_interrupt_even_if_the_run_ignores_sigint(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a run under nohup
+    try:
+        stage = _writing(tmp_path / "p", "spawn")
+        child.stop(stage)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert stage.wait()[0] == 130
+
+
+def test_a_dead_launcher_takes_its_stages_with_it(tmp_path):
+    stage = _writing(tmp_path / "p")
+    launcher = child._launcher
+    assert psutil.Process(stage.pid).ppid() == launcher.process.pid
+    assert psutil.Process(stage.pid).name() == "hrlc simulate"
+    launcher.process.kill()
+    launcher.process.wait()
+    code, _ = stage.wait(60)
+    assert code == -signal.SIGKILL  # its end was not reported: counted as killed
+    deadline = time.monotonic() + 60
+    while psutil.pid_exists(stage.pid) and psutil.Process(stage.pid).status() != "zombie":
+        assert time.monotonic() < deadline, "the stage outlived its launcher"
+        time.sleep(0.05)
+    assert child.run_child(["--version"])[0] == 0  # a new launcher serves the next stage
+    assert child._launcher is not launcher
