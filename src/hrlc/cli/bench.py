@@ -59,8 +59,9 @@ def _refresh_readme(results: Path, readme: Path, console) -> None:
 def bench(
     stage_names: list[str] | None = typer.Argument(
         None, metavar="[STAGES]...", show_default=False,
-        help="Stages to run (also --stages): simulate, masks, composite, features, glcm, "
-        "train, predict, map, chain (a tile-year end to end with hrlc run: hours on a "
+        help="Stages to run (also --stages): simulate, masks (GeoTIFF products), masks_jp2 "
+        "(JPEG 2000 SAFE products), composite, features, glcm, train, predict, map, chain "
+        "(a tile-year end to end with hrlc run: hours on a "
         "full tile, so run only when named). Default: all but chain."),
     stages: list[str] | None = typer.Option(
         None, "--stages", show_default=False,
