@@ -146,7 +146,10 @@ class _Launcher:
         the launcher, None once its pid is sent."""
         stream = socket.socket(fileno=fds[0])
         for module in STAGE_MODULES.get(request["argv"][0] if request["argv"] else "", ()):
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the stage imports it again and says why
+                pass
         launcher = os.getpid()
         pid = os.fork()
         if pid == 0:
@@ -168,7 +171,10 @@ class _Launcher:
     def _reap(self) -> None:
         """Report every stage that has ended to its run."""
         while self.running:
-            pid, status, usage = os.wait4(-1, os.WNOHANG)
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:  # none left to wait for
+                return
             if pid == 0:
                 return
             stream = self.running.pop(pid, None)
