@@ -23,6 +23,7 @@ _USAGE = (click.ClickException, getattr(typer.exceptions, "TyperException", clic
 #: the outputs written so far are complete and a rerun resumes.
 _INTERRUPTED = 130
 
+from hrlc.interrupts import Interrupted, note
 from hrlc.errors import HrlcError
 
 app = typer.Typer(
@@ -89,28 +90,32 @@ def register_commands() -> None:
         app.command(name)(command)
 
 
-class Terminated(KeyboardInterrupt):
+def _terminate(signum, _frame) -> None:
     """SIGTERM or SIGHUP, handled like Ctrl-C (temporary outputs removed) but exiting with
     128 + the signal's number."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
+    note(signum)
+    raise Interrupted(signum)
 
 
-def _terminate(signum, _frame) -> None:
-    raise Terminated(signum)
+def _interrupt(signum, _frame) -> None:
+    """Ctrl-C: noted (no output is published from now on), then KeyboardInterrupt."""
+    note(signum)
+    raise KeyboardInterrupt
 
 
 def _handle_signals() -> None:
-    """SIGTERM and SIGHUP interrupt like Ctrl-C (main thread only: signal handlers can
-    only be set there; in-process calls from other threads keep the defaults)."""
+    """SIGTERM and SIGHUP interrupt like Ctrl-C, and every interrupt is noted in
+    :mod:`hrlc.interrupts` (main thread only: signal handlers can only be set there;
+    in-process calls from other threads keep the defaults). SIGINT keeps being ignored
+    where it was (nohup)."""
     import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _interrupt)
 
 
 def _os_error(exc: OSError) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hrlc.interrupts import check as check_interrupt
 from hrlc.errors import HrlcError, OutputExistsError
 from hrlc.io.lock import folder_lock
 
@@ -66,8 +67,14 @@ def remove_leftovers(folder: str | os.PathLike, *, depth: int = 2) -> list[Path]
 
 
 @contextmanager
-def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output(final: str | os.PathLike, *, overwrite: bool = False,
+                  after_interrupt: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it to ``final`` on success.
+
+    Once the process was told to stop (:mod:`hrlc.interrupts`), nothing is renamed:
+    the temporary path is removed and :class:`hrlc.interrupts.Interrupted` raised, even
+    if the interrupt itself was lost on its way up; ``after_interrupt=True`` publishes
+    anyway (the record of an interrupted run, which says so).
 
     Raises
     ------
@@ -98,6 +105,8 @@ def atomic_output(final: str | os.PathLike, *, overwrite: bool = False) -> Itera
         tmp = final.with_name(f".{final.name}.partial-{uuid.uuid4().hex[:8]}")
         try:
             yield tmp
+            if not after_interrupt:
+                check_interrupt()
         except BaseException:
             remove_settled(tmp)
             raise

@@ -55,7 +55,7 @@ def read_manifest(out: Path, *, strict: bool = False) -> dict:
 
 def write_manifest(out: Path, manifest: dict) -> None:
     """Write ``manifest`` as ``out/manifest.json``, atomically (a reader never sees half)."""
-    with atomic_output(out / MANIFEST, overwrite=True) as tmp:
+    with atomic_output(out / MANIFEST, overwrite=True, after_interrupt=True) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, default=str))
 
 
