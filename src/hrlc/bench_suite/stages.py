@@ -114,13 +114,10 @@ def _simulate(data: dict) -> dict:
 def _masks(data: dict) -> dict:
     full = next(r for r in data["runs"] if r["mode"] == "full")
     size = full["shape"][-1]
-    machine = data.get("machine") or {}
     return {"size": size, "size_text": f"{size} px, {_count(full['scenes'], 'date')}",
             "wall_s": data["full_seconds"], "peak_rss_gb": data["full_peak_rss_gb"],
             "cpu_s": full.get("cpu_seconds"), "read_s": data["read_decode_seconds"],
-            **({"cores": machine["cores"], "load": [machine["load_average_start"][0],
-                                                   machine["load_average_end"][0]]}
-               if machine else {}),
+            **_machine_columns(data),
             "compute_s": data["compute_seconds"],
             "note": f"read + decode {data['read_decode_seconds']} s (a run of its own), "
                     f"compute {data['compute_seconds']} s; chunks {full['chunks']}, "
@@ -139,6 +136,7 @@ def _features(data: dict) -> dict:
     return {"size": data["size"], "size_text": f"{data['size']} px, {data['months']} months",
             "wall_s": data["seconds"], "peak_rss_gb": _gb(data["peak_rss_mb"]),
             "cpu_s": data.get("cpu_seconds"), "load": data.get("load_average"),
+            **_machine_columns(data),
             "note": f"{data['features']} features written to Zarr ({_bytes(data['zarr_bytes'])})"}
 
 
@@ -212,6 +210,16 @@ def _chain(data: dict) -> dict:
             "load": [data["machine"]["load_average_start"][0],
                      data["machine"]["load_average_end"][0]],
             "stages": times, "note": note}
+
+
+def _machine_columns(data: dict) -> dict:
+    """``cores`` and ``load`` (1-minute load at the start and the end) of a result's
+    ``machine`` record (:func:`hrlc.benchmark.machine_facts`); nothing without one."""
+    machine = data.get("machine") or {}
+    if not machine:
+        return {}
+    return {"cores": _cores(machine), "load": [machine["load_average_start"][0],
+                                               machine["load_average_end"][0]]}
 
 
 def _cores(machine: dict):
