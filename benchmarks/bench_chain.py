@@ -192,11 +192,9 @@ class TreeSampler:
 
     def _stage(self, proc) -> str | None:
         if proc.pid not in self._names:
-            title, argv = proc.name(), proc.cmdline()
-            hits = [k for k in range(len(argv) - 2) if argv[k:k + 2] == ["-m", "hrlc"]]
-            self._names[proc.pid] = (
-                title.removeprefix("hrlc ") if title.startswith("hrlc ")
-                and title != "hrlc launcher" else argv[hits[0] + 2] if hits else None)
+            from hrlc.pipeline.child import stage_name
+
+            self._names[proc.pid] = stage_name(proc.name(), proc.cmdline())
         return self._names[proc.pid]
 
     @staticmethod

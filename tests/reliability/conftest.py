@@ -12,6 +12,7 @@ import yaml
 from hrlc.config.run import RunConfig
 from hrlc.io import read_zarr
 from hrlc.pipeline import run_chain
+from hrlc.pipeline.child import stage_name
 from hrlc.testing import bundled, bundled_aber
 from tests.mapping.conftest import (  # noqa: F401  (fixtures of both modules: a bundle, its cube)
     bundle,
@@ -49,11 +50,8 @@ def stages_of(run_pid: int, name: str | None = None) -> list:
             title, argv = process.name(), process.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if title.startswith("hrlc ") and title != "hrlc launcher":
-            stage = title.removeprefix("hrlc ")
-        elif argv[1:3] == ["-m", "hrlc"] and len(argv) > 3:
-            stage = argv[3]
-        else:
+        stage = stage_name(title, argv)
+        if stage is None:
             continue
         if name is None or stage == name:
             found.append(process)

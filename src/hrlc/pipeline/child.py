@@ -35,11 +35,37 @@ _running: set = set()
 _running_lock = threading.Lock()
 
 
-class _ForkedStage:
+class _Stage:
+    """A running stage: ``pid``, ``poll()``, ``wait(timeout)`` giving (exit code, peak RSS
+    MiB) and ``send_signal(signum)``. Subclasses set ``result`` in ``_end(timeout)``, which
+    says whether the stage has ended within ``timeout`` s (0: now, None: waits)."""
+
+    pid: int
+    result: tuple[int, float] | None = None
+
+    def _end(self, timeout: float | None) -> bool:
+        raise NotImplementedError
+
+    def poll(self) -> int | None:
+        return self.result[0] if self._end(0.0) else None
+
+    def wait(self, timeout: float | None = None) -> tuple[int, float]:
+        """(exit code, peak RSS MiB) once the stage has ended; TimeoutExpired after
+        ``timeout`` seconds."""
+        if not self._end(timeout):
+            raise subprocess.TimeoutExpired(f"stage {self.pid}", timeout)
+        return self.result
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+
+class _ForkedStage(_Stage):
     """A stage forked by a launcher: its pid, and its end read from the request's stream."""
 
     def __init__(self, stream: socket.socket, launcher: _Launcher):
-        self.stream, self.buffer, self.result, self.launcher = stream, b"", None, launcher
+        self.stream, self.buffer, self.launcher = stream, b"", launcher
         try:
             self.pid = self._message(None)["pid"]
         except EOFError:
@@ -73,33 +99,19 @@ class _ForkedStage:
                 self.launcher.stages.discard(self)
         return True
 
-    def poll(self) -> int | None:
-        return self.result[0] if self._end(0.0) else None
-
-    def wait(self, timeout: float | None = None) -> tuple[int, float]:
-        """(exit code, peak RSS MiB) once the stage has ended; TimeoutExpired after
-        ``timeout`` seconds."""
-        if not self._end(timeout):
-            raise subprocess.TimeoutExpired(f"stage {self.pid}", timeout)
-        return self.result
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
 
 def _reset_signals() -> None:  # pragma: no cover - runs in the child before exec
     """A stage takes the SIGINT its run passes on, even if the run ignores SIGINT (nohup)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-class _SpawnedStage:
+class _SpawnedStage(_Stage):
     """A stage started as ``python -m hrlc ARGV`` (where fork is not used)."""
 
     def __init__(self, argv: list[str]):
         self.process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv],
                                         process_group=0, preexec_fn=_reset_signals)
-        self.pid, self.result = self.process.pid, None
+        self.pid = self.process.pid
 
     def _reap(self, options: int) -> bool:
         if self.result is None:
@@ -110,22 +122,15 @@ class _SpawnedStage:
             self.process.returncode = self.result[0]
         return True
 
-    def poll(self) -> int | None:
-        return self.result[0] if self._reap(os.WNOHANG) else None
-
-    def wait(self, timeout: float | None = None) -> tuple[int, float]:
+    def _end(self, timeout: float | None) -> bool:
         if timeout is None:
-            self._reap(0)
-        deadline = time.monotonic() + (timeout or 0.0)
+            return self._reap(0)
+        deadline = time.monotonic() + timeout
         while not self._reap(os.WNOHANG):
             if time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"stage {self.pid}", timeout)
+                return False
             time.sleep(0.05)
-        return self.result
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
+        return True
 
 
 class _Launcher:
@@ -222,6 +227,15 @@ def _forked(argv: list[str]) -> _ForkedStage:
 def _close_launchers() -> None:
     for launcher in [*_replaced, *([_launcher] if _launcher else [])]:
         launcher.close()
+
+
+def stage_name(title: str, argv: list[str]) -> str | None:
+    """The stage a process runs, from its process name and command line: "hrlc STAGE"
+    when forked by a launcher, ``python -m hrlc STAGE ...`` when spawned; else None."""
+    if title.startswith("hrlc ") and title != "hrlc launcher":
+        return title.removeprefix("hrlc ")
+    hits = [k for k in range(len(argv) - 2) if argv[k:k + 2] == ["-m", "hrlc"]]
+    return argv[hits[0] + 2] if hits else None
 
 
 def start_stage(argv: list[str], *, launch: str = DEFAULT_LAUNCH):
