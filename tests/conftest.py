@@ -107,3 +107,17 @@ def cli_error(argv, capsys) -> str:
     assert [line for line in lines if line.startswith("hrlc:")] == lines[-1:], out.err
     assert lines[-1].startswith("hrlc: error: ")
     return lines[-1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_stage_launcher_across_tests():
+    """pytest sets PYTEST_CURRENT_TEST anew for each test, and a stage launcher serves only
+    the environment it was started with: without this, every test that runs a stage would
+    start (and import the libraries in) a launcher of its own. No library reads that
+    variable when it is imported, so a launcher may serve every test of a worker."""
+    from hrlc.pipeline import child
+
+    original = child.SET_BY_IMPORTS
+    child.SET_BY_IMPORTS = original | {"PYTEST_CURRENT_TEST"}
+    yield
+    child.SET_BY_IMPORTS = original

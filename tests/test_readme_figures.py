@@ -6,18 +6,32 @@ from pathlib import Path
 
 import pytest
 
-from hrlc.bench_suite.readme import (BEGIN, END, masks_table, replace_section, results_section,
-                                     speed_text)
+from hrlc.bench_suite.readme import (BEGIN, END, GENERATED, features_table, masks_table,
+                                     replace_section, speed_text)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def test_readme_block_is_what_the_result_files_say():
-    readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index(BEGIN):readme.index(END) + len(END)]
-    assert block == results_section(RESULTS), (
-        "README figures differ from benchmarks/results: run `hrlc bench --from-results`")
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_block_is_what_the_result_files_say(name):
+    text = (ROOT / name).read_text()
+    block = text[text.index(BEGIN):text.index(END) + len(END)]
+    assert block == GENERATED[name](RESULTS), (
+        f"{name}: figures differ from benchmarks/results: run `hrlc bench --from-results`")
+
+
+def test_features_table_quotes_the_glcm_and_cube_results(tmp_path):
+    for name in ("glcm.json", "features.json"):
+        shutil.copy(RESULTS / name, tmp_path / name)
+    glcm = json.loads((tmp_path / "glcm.json").read_text())
+    glcm["speedup_vs_skimage"] = 1234.4
+    glcm["results"][0]["seconds"] = 12.345
+    (tmp_path / "glcm.json").write_text(json.dumps(glcm))
+    lines = features_table(tmp_path).splitlines()
+    assert lines[2].startswith("| scikit-image, 256 x 256") and "| 12.3 s (" in lines[2]
+    assert "**1,234x faster**" in lines[3]
+    assert len(lines) == 7 and lines[-1].startswith("| full feature cube")
 
 
 def test_label_differences_are_counted_from_the_agreement(tmp_path):

@@ -19,10 +19,13 @@ from hrlc.errors import (
     ProductLevelError,
     TrainingDataError,
 )
-from hrlc.io import read_l2a, read_scl, write_cog, write_zarr
 
 #: Stage functions, imported on first use so that ``import hrlc`` (and the CLI) stays fast.
 _LAZY = {
+    "read_l2a": "hrlc.io",
+    "read_scl": "hrlc.io",
+    "write_cog": "hrlc.io",
+    "write_zarr": "hrlc.io",
     "simulate_series": "hrlc.simulate",
     "refine_masks": "hrlc.masks",
     "scl_to_mask": "hrlc.masks",

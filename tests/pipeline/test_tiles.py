@@ -12,13 +12,13 @@ from hrlc.config.run import RunConfig
 from hrlc.errors import ConfigError, InputError
 from hrlc.pipeline import content_checksum, run_chain
 from hrlc.testing import bundled_aber
-from tests.reliability.conftest import aber_run
+from tests.reliability.conftest import ABER_WINDOW, aber_run
 
 
 def _tiles(out, **extra) -> dict:
     """The Aberystwyth scene as two tiles: 'north' (with labels) provides the model,
-    'south' (without labels) is mapped with it."""
-    data = aber_run(out)
+    'south' (without labels) is mapped with it; both are a window of the scene."""
+    data = aber_run(out, aoi=ABER_WINDOW)
     data.update(tiles={"north": {}, "south": {"sources": [str(bundled_aber())],
                                               "polygons": None}},
                 model_from="north", **extra)
@@ -97,7 +97,7 @@ def test_from_needs_the_outputs_of_earlier_stages(tmp_path, capsys):
 @pytest.mark.slow
 def test_from_until_run_only_the_selected_stages(tmp_path):
     out, lines = tmp_path / "out", []
-    run = RunConfig.model_validate(aber_run(out))
+    run = RunConfig.model_validate(aber_run(out, aoi=ABER_WINDOW))
     run_chain(run, until_stage="features", echo=lines.append)
     assert _ran(lines) == ["[features]"] and not (out / "dataset").exists()
     lines.clear()

@@ -24,17 +24,26 @@ from tests.mapping.conftest import (  # noqa: F401  (fixtures of both modules: a
 )
 
 
-def aber_run(out, *, stages=("features", "dataset", "train", "map")) -> dict:
-    """The cheapest whole run on real data: no textures, one SVM, 300 training samples."""
+#: A 600 x 600 px window of the Aberystwyth scene (British National Grid) that holds at
+#: least 3 training polygons of each of its 4 classes (the water ones in one group of
+#: spatial blocks: its runs take polygons as cross-validation groups): for tests that run
+#: many chains.
+ABER_WINDOW = {"bbox": [257_070.6, 278_228.7, 263_070.6, 284_228.7], "crs": "EPSG:27700"}
+
+
+def aber_run(out, *, stages=("features", "dataset", "train", "map"), aoi=None) -> dict:
+    """The cheapest whole run on real data: no textures, one SVM, 300 training samples;
+    only the area ``aoi`` (e.g. :data:`ABER_WINDOW`) if given."""
     layers = {f"cls_{name}_smpls": name for name in ("forest", "grass", "urban", "water")}
-    return {
+    return {**({"read": {"aoi": aoi}} if aoi else {}),
         "output": str(out), "sources": [str(bundled_aber())], "chunks": 256,
         "stages": list(stages), "classes": str(bundled("aber", "classes.yaml")),
         "polygons": {"path": str(bundled("aber", "training_polygons_aber.gpkg")),
                      "layers": layers},
         "features": {"glcm_textures": [], "index_months": []},
         "train": {"C": [10], "gamma_factors": [1.0], "compare": [], "cv_folds": 2,
-                  "max_train_samples": 300, "n_jobs": 1, "selection": "none"},
+                  "max_train_samples": 300, "n_jobs": 1, "selection": "none",
+                  **({"cv_groups": "polygon"} if aoi else {})},
     }
 
 

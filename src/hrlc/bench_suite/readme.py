@@ -105,11 +105,58 @@ def speed_text(results: Path) -> str:
         f"{xarray.peak_rss_gb} GB; the target: {target_s:,.0f} s, {target_gb:.0f} GB).")
 
 
+def _seconds(value: float) -> str:
+    return f"{value:,.3f} s" if value < 1 else f"{value:,.1f} s"
+
+
+def features_table(results: Path) -> str:
+    """docs/features.md's performance table: GLCM textures against scikit-image on the
+    same image and on a full band (glcm.json), and the full feature cube (features.json)."""
+    results = Path(results)
+    glcm = _load(results, "glcm.json")
+    cases = {row["case"]: row for row in glcm["results"]}
+    skimage, core, lazy, tile = (cases[k] for k in ("skimage-256", "hrlc-256", "hrlc-lazy-256",
+                                                    "hrlc-lazy-tile"))
+    cube = _load(results, "features.json")
+    side = f"{skimage['size']} x {skimage['size']}"
+
+    def row(case: str, result: dict, notes: str, extra: str = "") -> str:
+        return (f"| {case} | {_seconds(result['seconds'])}{extra} | "
+                f"{result['peak_rss_mb']:,.0f} MB | {notes}{_load_text(result.get('load_average'))} |")
+
+    window = f"{glcm['window']} x {glcm['window']}, {glcm['levels']} levels, {len(glcm['angles'])} angles"
+    return "\n".join([
+        "| case | wall time | peak RSS | notes |", "|---|---|---|---|",
+        row(f"scikit-image, {side}, one GLCM + {glcm['textures']} `graycoprops` per pixel",
+            skimage, window, f" ({skimage['pixels_per_second']:,.0f} px/s)"),
+        row("hrlc `glcm_array`, same image", core,
+            f"**{glcm['speedup_vs_skimage']:,.0f}x faster**"),
+        row("hrlc `glcm_textures` (quantisation + dask), same image", lazy,
+            f"{glcm['speedup_vs_skimage_lazy']:,.0f}x"),
+        row(f"hrlc `glcm_textures`, full band {tile['size']} x {tile['size']}, "
+            f"{glcm['textures']} textures", tile, window),
+        f"| full feature cube, {cube['size']} x {cube['size']}, {cube['months']} months, all "
+        f"groups ({cube['features']} features) -> Zarr | {_seconds(cube['seconds'])} "
+        f"({cube['cpu_seconds']:,.0f} CPU-s) | {cube['peak_rss_mb'] / 1024:.2f} GB | "
+        f"{cube['zarr_bytes'] / 1e9:.1f} GB on disk ({cube['raw_bytes'] / 1e9:.1f} GB raw)"
+        f"{_load_text(cube.get('load_average'))} |",
+    ])
+
+
+def features_section(results: Path) -> str:
+    """docs/features.md's generated block, markers included."""
+    return "\n".join([BEGIN, features_table(Path(results)), END])
+
+
 def results_section(results: Path) -> str:
     """The README's generated block, markers included."""
     results = Path(results)
     parts = [masks_table(results), train_table(results), speed_text(results)]
     return "\n".join([BEGIN, "\n\n".join(parts), END])
+
+
+#: Files (relative to the source tree) with a generated block, and what renders it.
+GENERATED = {"README.md": results_section, "docs/features.md": features_section}
 
 
 def replace_section(readme: str, section: str) -> str:

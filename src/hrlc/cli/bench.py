@@ -18,9 +18,9 @@ def _write(path: Path, text: str) -> None:
 
 
 def _save(rows: list[dict], *, results: Path, markdown_path: Path, command: str, console,
-          readme: Path | None = None) -> None:
-    """Write bench_all.json and RESULTS.md (atomically), refresh ``readme``'s figures, and
-    show the table."""
+          root: Path | None = None) -> None:
+    """Write bench_all.json and RESULTS.md (atomically), refresh the figures of the source
+    tree ``root`` (README, docs), and show the table."""
     from rich.table import Table
 
     from hrlc.bench_suite import markdown, payload
@@ -28,8 +28,8 @@ def _save(rows: list[dict], *, results: Path, markdown_path: Path, command: str,
 
     _write(results / "bench_all.json", json.dumps(payload(rows, command=command), indent=2) + "\n")
     _write(markdown_path, markdown(rows, command=command))
-    if readme is not None:
-        _refresh_readme(results, readme, console)
+    if root is not None:
+        _refresh_generated(results, root, console)
     table = Table(title="latest result per stage")
     # when, where, notes and the result file are in the Markdown
     shown = COLUMNS[:COLUMNS.index("measured")]
@@ -41,19 +41,22 @@ def _save(rows: list[dict], *, results: Path, markdown_path: Path, command: str,
     console.print(f"wrote {results / 'bench_all.json'} and {markdown_path}")
 
 
-def _refresh_readme(results: Path, readme: Path, console) -> None:
-    """Regenerate the README's results block from the result files, when the README has one."""
-    from hrlc.bench_suite.readme import BEGIN, replace_section, results_section
+def _refresh_generated(results: Path, root: Path, console) -> None:
+    """Regenerate the results blocks of the README and the docs (``GENERATED``) from the
+    result files, in each file that has one."""
+    from hrlc.bench_suite.readme import BEGIN, GENERATED, replace_section
 
-    if not readme.is_file() or BEGIN not in readme.read_text():
-        return
-    try:
-        text = replace_section(readme.read_text(), results_section(results))
-    except (OSError, KeyError, ValueError, StopIteration) as exc:
-        console.print(f"[yellow]README figures not refreshed[/]: {type(exc).__name__}: {exc}")
-        return
-    _write(readme, text)
-    console.print(f"refreshed the figures in {readme}")
+    for name, render in GENERATED.items():
+        path = root / name
+        if not path.is_file() or BEGIN not in path.read_text():
+            continue
+        try:
+            text = replace_section(path.read_text(), render(results))
+        except (OSError, KeyError, ValueError, StopIteration) as exc:
+            console.print(f"[yellow]{name} figures not refreshed[/]: {type(exc).__name__}: {exc}")
+            continue
+        _write(path, text)
+        console.print(f"refreshed the figures in {path}")
 
 
 def bench(
@@ -118,7 +121,7 @@ def bench(
     benchmarks = (benchmarks or default_benchmarks()).resolve()
     results = (results or benchmarks / "results").resolve()
     # the README quotes the source tree's own results only
-    readme = benchmarks.parent / "README.md" if results == benchmarks / "results" else None
+    root = benchmarks.parent if results == benchmarks / "results" else None
     markdown_path = markdown_path or benchmarks / "RESULTS.md"
     names = select([*(stages or []), *(stage_names or [])])
     if from_results:
@@ -130,7 +133,7 @@ def bench(
             console.print(f"[yellow]skipped[/] {reason}")
         rows = latest(previous_rows(results / "bench_all.json"), found)
         _save(rows, results=results, markdown_path=markdown_path,
-              command="hrlc bench --from-results", console=console, readme=readme)
+              command="hrlc bench --from-results", console=console, root=root)
         return
     check_benchmarks(benchmarks, names)
     options = Options(size=size, dates=dates, workers=workers,
@@ -145,7 +148,7 @@ def bench(
     rows = latest(previous_rows(results / "bench_all.json"), found, fresh)
     line = f"hrlc bench --size {size} --stages {','.join(names)}"
     _save(rows, results=results, markdown_path=markdown_path, command=line, console=console,
-          readme=readme)
+          root=root)
     if failed:
         raise HrlcError(f"{len(failed)} of {len(jobs)} stages failed: {'; '.join(failed)}")
 

@@ -30,8 +30,10 @@ import socket
 import sys
 
 #: What every stage imports before its first useful line; the launcher imports it once,
-#: at its start (about 1 CPU-s).
-PRELOAD = ("hrlc.cli", "hrlc.io", "hrlc.config", "hrlc.compute", "zarr", "distributed",
+#: at its start (about 1 CPU-s). ``hrlc.io`` imports its parts on first use: they are
+#: named here.
+PRELOAD = ("hrlc.cli", "hrlc.io.l2a", "hrlc.io.writers", "hrlc.io.grid", "hrlc.io.folders",
+           "hrlc.io.scene", "hrlc.config", "hrlc.compute", "zarr", "distributed",
            "rich.progress", "rich.table")
 #: What a stage imports besides: the launcher imports it before it forks the first stage
 #: of that name (which would have imported it anyway), so that later ones start at once.

@@ -1,25 +1,42 @@
-"""All file access of hrlc: readers of L2A products and writers of rasters and cubes."""
+"""All file access of hrlc: readers of L2A products and writers of rasters and cubes.
 
-from hrlc.io.bands import L2A_BANDS, NATIVE_RESOLUTION, canonical_band
-from hrlc.io.folders import load_source_mapping
-from hrlc.io.grid import Grid, open_header
-from hrlc.io.l2a import discover_scenes, read_l2a, read_scl
-from hrlc.io.scene import BandFile, Scene
-from hrlc.io.writers import read_zarr, write_cog, write_zarr
+The names below are imported on first use, so that modules needing one light part of
+``hrlc.io`` (band names for a config, a lock file) do not import dask, xarray and
+rasterio: ``hrlc --help``, ``hrlc info`` and the process of ``hrlc run`` start fast.
+"""
 
-__all__ = [
-    "L2A_BANDS",
-    "NATIVE_RESOLUTION",
-    "BandFile",
-    "Grid",
-    "Scene",
-    "canonical_band",
-    "discover_scenes",
-    "load_source_mapping",
-    "open_header",
-    "read_l2a",
-    "read_scl",
-    "read_zarr",
-    "write_cog",
-    "write_zarr",
-]
+from __future__ import annotations
+
+import importlib
+
+#: Public name -> the module of hrlc.io that defines it.
+_EXPORTS = {
+    "L2A_BANDS": "bands",
+    "NATIVE_RESOLUTION": "bands",
+    "canonical_band": "bands",
+    "load_source_mapping": "folders",
+    "Grid": "grid",
+    "open_header": "grid",
+    "discover_scenes": "l2a",
+    "read_l2a": "l2a",
+    "read_scl": "l2a",
+    "BandFile": "scene",
+    "Scene": "scene",
+    "read_zarr": "writers",
+    "write_cog": "writers",
+    "write_zarr": "writers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"hrlc.io.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hrlc.io' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
