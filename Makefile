@@ -26,11 +26,13 @@ demo: $(VENV)/.installed
 
 # The tests run on TEST_WORKERS pytest-xdist workers: one per core, at most 4 (each worker
 # builds its own session fixtures). --dist loadfile keeps each test file on one worker, so
-# a module-scoped fixture is built once. TEST_WORKERS=0 runs them all in one process.
+# a module-scoped fixture is built once; --no-loadscope-reorder hands the files out in the
+# order tests/conftest.py gives them (the long ones first) instead of by their number of
+# tests. TEST_WORKERS=0 runs them all in one process.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -121,3 +121,13 @@ def _one_stage_launcher_across_tests():
     child.SET_BY_IMPORTS = original | {"PYTEST_CURRENT_TEST"}
     yield
     child.SET_BY_IMPORTS = original
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Long files first: the notebooks and the files with tests marked ``slow``. Under
+    pytest-xdist (``--dist loadfile``, as ``make test`` runs) files are handed to the
+    workers in this order, so the short ones fill the end and no worker finishes alone
+    with a long one. Each file's tests keep their order (a stable sort by file)."""
+    long_files = {item.path for item in items
+                  if item.path.suffix == ".ipynb" or item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in long_files)

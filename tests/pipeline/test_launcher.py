@@ -10,6 +10,8 @@ import rasterio
 
 from hrlc.pipeline import child
 
+pytestmark = pytest.mark.slow  # every test starts stage processes, most a launcher too
+
 LAUNCHES = ["fork", "spawn"]
 
 

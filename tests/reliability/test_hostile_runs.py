@@ -26,6 +26,8 @@ from hrlc.simulate import simulate_series
 
 from .conftest import stages_of
 
+pytestmark = pytest.mark.slow  # each test runs hrlc in a child process, most a whole run
+
 
 @pytest.fixture(scope="module")
 def products(tmp_path_factory):
