@@ -394,3 +394,28 @@ def test_the_scan_finds_file_writes_and_leaves_objects_alone(tmp_path):
     assert io_writer_users(root) == {("hrlc.model.report", "write_x")}
     assert file_writes(root, ("io",)) == ["hrlc.io.files:2 open",
                                           "hrlc.io.files:2 open(path, 'w').write"]
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["info", "RUN"], ["report", "--help"]])
+def test_the_cli_answers_without_importing_dask(argv, tmp_path):
+    """``hrlc --version``, ``--help``, ``info`` of a run folder and a command's help import
+    neither dask nor xarray (``hrlc`` and ``hrlc.io`` import their parts on first use): they
+    answer in a fraction of a second."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"format": "hrlc-run", "stages": {}}))
+    code = textwrap.dedent(f"""
+        import json, sys
+        from hrlc.cli import main
+        code = 0
+        try:
+            main({[str(run) if a == "RUN" else a for a in argv]!r})
+        except SystemExit as exc:
+            code = exc.code
+        print(json.dumps({{"code": code, "heavy": sorted(m for m in ("dask", "xarray", "rasterio")
+                                                       if m in sys.modules)}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=SRC.parent)
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"code": 0, "heavy": []}, done.stderr

@@ -96,7 +96,8 @@ def test_a_dem_not_covering_the_tile_is_a_one_line_error(composites, tmp_path, c
 
 
 def test_restore_reads_a_cog_folder_of_composites(composites, tmp_path):
-    from hrlc.cli.composite import open_zarr, write_monthly
+    from hrlc.cli.composite import write_monthly
+    from hrlc.io.cubes import open_zarr_store as open_zarr
 
     folder = write_monthly(open_zarr(composites), tmp_path / "cogs", fmt="cog", overwrite=False)
     out = tmp_path / "restored.zarr"

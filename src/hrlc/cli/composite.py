@@ -14,8 +14,6 @@ import typer
 from hrlc.cli.options import (AreaOfInterest, ComputeFile, CubeFormat, FilenamePattern, Mapping,
                               Overwrite, Scheduler, Workers, chunks_option, compute_from,
                               read_options, source_options)
-from hrlc.io.cubes import open_raster
-from hrlc.io.cubes import open_zarr_store as open_zarr
 
 
 
@@ -26,6 +24,7 @@ def write_monthly(ds, out: Path, *, fmt: str, overwrite: bool) -> Path:
     Variables without a y/x grid (fitted factors) go to the Zarr store only.
     """
     from hrlc.composite import month_labels
+    from hrlc.io.cubes import open_zarr_store
     from hrlc.errors import ConfigError
     from hrlc.io import write_cog, write_zarr
     from hrlc.io.atomic import atomic_output
@@ -76,12 +75,13 @@ def _masks(path: Path | None, sources: list[Path], reflectance, *, chunks: int, 
 
     from hrlc.errors import InputError
     from hrlc.io import read_scl
+    from hrlc.io.cubes import open_raster, open_zarr_store
     from hrlc.masks import scl_to_mask
 
     if path is None:
         return scl_to_mask(read_scl(sources, chunks=chunks, options=options))
     if path.suffix == ".zarr":
-        store = open_zarr(path)
+        store = open_zarr_store(path)
         name = "mask" if "mask" in store else next(iter(store.data_vars))
         return store[name]
     layers = []
@@ -99,6 +99,7 @@ def _masks(path: Path | None, sources: list[Path], reflectance, *, chunks: int, 
 def _external(items: list[str], *, bands: list[str] | None, scale: float, chunks: int):
     from hrlc.composite import stack_composites
     from hrlc.errors import InputError
+    from hrlc.io.cubes import open_raster, open_zarr_store
 
     layers = {}
     for item in items:
@@ -107,7 +108,7 @@ def _external(items: list[str], *, bands: list[str] | None, scale: float, chunks
             raise InputError(f"--external {item!r}: write MONTH=PATH, e.g. 2023-06=june.tif")
         path = Path(path)
         if path.suffix == ".zarr":
-            store = open_zarr(path)
+            store = open_zarr_store(path)
             layer = store["reflectance" if "reflectance" in store else next(iter(store.data_vars))]
             layer = (layer.squeeze("time", drop=True) if "time" in layer.dims else layer) * scale
         else:
@@ -190,8 +191,10 @@ def open_monthly(out: Path, name: str, *, fmt: str, chunks: int):
     import numpy as np
     import xarray as xr
 
+    from hrlc.io.cubes import open_raster, open_zarr_store
+
     if fmt == "zarr":
-        return open_zarr(out)[name]
+        return open_zarr_store(out)[name]
     files = sorted(out.glob(f"{name}_*.tif"))
     months = [np.datetime64(f.stem.rsplit("_", 1)[1], "M") for f in files]
     layers = [open_raster(f, chunks=chunks).squeeze("band", drop=True)
@@ -205,8 +208,9 @@ def _composite_rows(out: Path, *, fmt: str, chunks: int) -> list[dict]:
     import dask
 
     from hrlc.composite import month_labels
+    from hrlc.io.cubes import open_zarr_store
 
-    has_count = ("clear_count" in open_zarr(out) if fmt == "zarr"
+    has_count = ("clear_count" in open_zarr_store(out) if fmt == "zarr"
                  else any(out.glob("clear_count_*.tif")))
     if has_count:
         count = open_monthly(out, "clear_count", fmt=fmt, chunks=chunks)
@@ -214,7 +218,7 @@ def _composite_rows(out: Path, *, fmt: str, chunks: int) -> list[dict]:
     else:  # imported composites: no count, gaps from the reflectance itself
         refl = open_monthly(out, "reflectance", fmt=fmt, chunks=chunks)
         gap, mean = refl.isnull().any("band").mean(("y", "x")).compute(), None
-    scenes = open_zarr(out).get("n_scenes") if fmt == "zarr" else None
+    scenes = open_zarr_store(out).get("n_scenes") if fmt == "zarr" else None
     rows = []
     for i, label in enumerate(month_labels(gap.time.values)):
         row = {"month": label}

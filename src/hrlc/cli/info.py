@@ -90,8 +90,6 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    from hrlc.io.describe import describe_scene
-    from hrlc.io.l2a import discover_scenes
     from hrlc.pipeline import MANIFEST, read_manifest
 
     if (path / MANIFEST).is_file():
@@ -101,6 +99,9 @@ def info(
         else:
             print_manifest(manifest, Console(width=max(Console().width, 120)))
         return
+    from hrlc.io.describe import describe_scene  # products: rasterio, dask
+    from hrlc.io.l2a import discover_scenes
+
     options = read_options(source_options(mapping), aoi=aoi, filename_pattern=filename_pattern)
     scenes = discover_scenes(path, options)
     facts = [describe_scene(s) for s in scenes]

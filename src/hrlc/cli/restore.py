@@ -14,11 +14,12 @@ def _open_composites(path: Path, *, chunks: int):
     """The composites (Zarr from ``hrlc composite``, or its COG folder) as a Dataset."""
     import xarray as xr
 
-    from hrlc.cli.composite import open_monthly, open_zarr
+    from hrlc.cli.composite import open_monthly
+    from hrlc.io.cubes import open_zarr_store
     from hrlc.restore.sun import estimate_sun_angles
 
     if path.suffix == ".zarr" or (path / "zarr.json").exists() or (path / ".zgroup").exists():
-        ds = open_zarr(path)
+        ds = open_zarr_store(path)
     else:
         ds = xr.Dataset({"reflectance": open_monthly(path, "reflectance", fmt="cog",
                                                      chunks=chunks)})

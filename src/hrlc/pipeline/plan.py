@@ -9,7 +9,6 @@ from pathlib import Path
 
 from hrlc.config.run import RunConfig
 from hrlc.io.checksum import fast_hash, json_digest
-from hrlc.io.vectors import sample_paths
 
 
 @dataclass
@@ -39,6 +38,8 @@ def plan(run: RunConfig, out: Path, *, bundle: Path | None = None) -> list[Step]
     ``bundle`` is a model made by another run (``model_from``) for the map step to use
     instead of this run's own ``model/model.npz``.
     """
+    from hrlc.io.vectors import sample_paths  # pandas and xarray: not for hrlc info
+
     compute = run.compute.model_dump(mode="json")
     read = run.read.model_dump(mode="json") if run.read else None
     sources = [str(Path(s)) for s in run.sources]
