@@ -120,6 +120,7 @@ def test_temperature_wins_when_the_truth_is_a_softmax_and_equals_scikit_learn():
     calibrators = fit_calibrators("temperature", scores, y, score_range=(low, high))
     reference = _TemperatureScaling().fit(scores, y)
     assert 1 / calibrators[0].a == pytest.approx(0.6, rel=0.1)  # T recovered
+    assert calibrators[0].a == pytest.approx(reference.beta_, rel=1e-6)  # scikit-learn's 1 / T
     np.testing.assert_allclose(probabilities_from_scores(scores, calibrators),
                                reference.predict(scores), rtol=1e-9)
 
