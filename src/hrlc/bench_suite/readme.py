@@ -145,7 +145,7 @@ def features_table(results: Path) -> str:
 
 def features_section(results: Path) -> str:
     """docs/features.md's generated block, markers included."""
-    return "\n".join([BEGIN, features_table(Path(results)), END])
+    return "\n".join([BEGIN, features_table(results), END])
 
 
 def results_section(results: Path) -> str:

@@ -48,10 +48,11 @@ def _refresh_generated(results: Path, root: Path, console) -> None:
 
     for name, render in GENERATED.items():
         path = root / name
-        if not path.is_file() or BEGIN not in path.read_text():
+        text = path.read_text() if path.is_file() else ""
+        if BEGIN not in text:
             continue
         try:
-            text = replace_section(path.read_text(), render(results))
+            text = replace_section(text, render(results))
         except (OSError, KeyError, ValueError, StopIteration) as exc:
             console.print(f"[yellow]{name} figures not refreshed[/]: {type(exc).__name__}: {exc}")
             continue

@@ -35,12 +35,12 @@ import sys
 PRELOAD = ("hrlc.cli", "hrlc.io.l2a", "hrlc.io.writers", "hrlc.io.grid", "hrlc.io.folders",
            "hrlc.io.scene", "hrlc.config", "hrlc.compute", "zarr", "distributed",
            "rich.progress", "rich.table")
-#: What a stage imports besides: the launcher imports it before it forks the first stage
-#: of that name (which would have imported it anyway), so that later ones start at once.
-#: Importing these packages starts no thread and reads no data.
-#: With them, what the stage imports only when it runs: scikit-learn (cloud clusters, SVM,
-#: calibration) and the figures of the reports (matplotlib's object API, no pyplot), about
-#: 1 CPU-s each, which three stages of a run would otherwise import one after another.
+#: What a stage imports besides, at its start or while it runs (scikit-learn for the cloud
+#: clusters, the SVM and calibration; matplotlib's object API, no pyplot, for the report
+#: figures: about 1 CPU-s each, which three stages of a run would otherwise import one
+#: after another). The launcher imports it before it forks the first stage of that name,
+#: so that this stage and later ones find it imported. Importing these packages starts no
+#: thread and reads no data.
 STAGE_MODULES = {
     "masks": ("hrlc.masks", "sklearn.cluster"), "composite": ("hrlc.composite",),
     "restore": ("hrlc.restore",), "features": ("hrlc.features",),

@@ -8,6 +8,7 @@ on once (a second interrupt during the stage's clean-up would cut the clean-up s
 
 from __future__ import annotations
 
+import abc
 import atexit
 import json
 import os
@@ -35,7 +36,7 @@ _running: set = set()
 _running_lock = threading.Lock()
 
 
-class _Stage:
+class _Stage(abc.ABC):
     """A running stage: ``pid``, ``poll()``, ``wait(timeout)`` giving (exit code, peak RSS
     MiB) and ``send_signal(signum)``. Subclasses set ``result`` in ``_end(timeout)``, which
     says whether the stage has ended within ``timeout`` s (0: now, None: waits)."""
@@ -43,8 +44,9 @@ class _Stage:
     pid: int
     result: tuple[int, float] | None = None
 
+    @abc.abstractmethod
     def _end(self, timeout: float | None) -> bool:
-        raise NotImplementedError
+        """Whether the stage has ended within ``timeout`` s; sets ``result`` when it has."""
 
     def poll(self) -> int | None:
         return self.result[0] if self._end(0.0) else None
