@@ -20,7 +20,7 @@ from hrlc.report import RunProducts, build_report_html
 REPORT = "report.html"
 
 #: Products of a run folder that the report reads, by role (paths relative to the folder;
-#: the map files are those of :data:`hrlc.mapping.outputs.MAP_FILES`).
+#: the map files are those of :data:`hrlc.io.map_files.MAP_FILES`).
 RUN_FILES: dict[str, str] = {
     "manifest": "manifest.json",
     "training": "model/report.json",
@@ -65,7 +65,7 @@ def _csv(path: Path, *, numeric: dict[str, type] | None = None,
 def _class_table(folder: Path, training: dict | None, samples: dict | None) -> dict:
     """Code -> {"name", "colour"}: the map's own (the colours of its quick-look), else the
     model's, else the training set's."""
-    from hrlc.mapping.outputs import MAP_FILES, read_class_table
+    from hrlc.io.map_files import MAP_FILES, read_class_table
 
     classes = folder / "map" / MAP_FILES["classes"]
     if classes.is_file():
@@ -121,7 +121,7 @@ def read_run_products(folder: str | os.PathLike) -> RunProducts:
     CorruptFileError
         A product exists but cannot be read.
     """
-    from hrlc.mapping.outputs import MAP_FILES
+    from hrlc.io.map_files import MAP_FILES
 
     folder = Path(folder)
     manifest = read_manifest_of(folder)
