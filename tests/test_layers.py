@@ -419,3 +419,14 @@ def test_the_cli_answers_without_importing_dask(argv, tmp_path):
                           check=True, cwd=SRC.parent)
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"code": 0, "heavy": []}, done.stderr
+
+
+def test_a_stage_brings_the_imports_it_uses():
+    """A stage module works in a fresh interpreter on its own: ``build_features`` with a DEM
+    uses the ``.rio`` accessor, which exists only once ``rioxarray`` is imported (it
+    failed with AttributeError when nothing else had imported it)."""
+    code = ("from hrlc.features.catalog import preset_names\n"
+            "print(len(preset_names('reference')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=SRC.parent)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "167", done.stderr

