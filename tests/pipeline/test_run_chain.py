@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import rasterio
 import yaml
 
 from hrlc.cli import main
@@ -32,12 +33,38 @@ def _config(season, out, **extra):
     return RunConfig.model_validate(data)
 
 
-@pytest.mark.slow
-def test_run_writes_outputs_configs_and_manifest_then_resumes(season, tmp_path):
-    out = tmp_path / "run"
+#: The compute block of the threaded run: every stage must take it from its config.
+THREADS = {"scheduler": "threads", "memory_limit": "3GB", "threads_per_worker": 2}
+
+
+def _rasters(folder) -> dict:
+    """{relative path: values} of every GeoTIFF below ``folder``."""
+    found = {}
+    for path in sorted(folder.rglob("*.tif")):
+        with rasterio.open(path) as src:
+            found[str(path.relative_to(folder))] = src.read()
+    return found
+
+
+@pytest.fixture(scope="module")
+def threaded_run(season, tmp_path_factory):
+    """The four stages on threads, run once for this module: (run folder, the run's
+    lines, its manifest, {"masks": mask rasters, "composites": values}). The folder is
+    test_run_writes_outputs_configs_and_manifest_then_resumes's, which resumes and changes
+    it; other tests take only the values read here, before any test ran in it."""
+    out = tmp_path_factory.mktemp("threads") / "run"
     lines = []
-    compute = {"scheduler": "threads", "memory_limit": "3GB", "threads_per_worker": 2}
-    manifest = run_chain(_config(season, out, compute=compute), echo=lines.append)
+    manifest = run_chain(_config(season, out, compute=THREADS), echo=lines.append)
+    values = {"masks": _rasters(out / "masks"),
+              "composites": read_zarr(out / "composites.zarr", name="reflectance").values}
+    return out, lines, manifest, values
+
+
+@pytest.mark.slow
+def test_run_writes_outputs_configs_and_manifest_then_resumes(season, threaded_run):
+    out, lines, manifest, _ = threaded_run
+    lines = list(lines)
+    compute = THREADS
     assert [line.split("]")[0][1:] for line in lines] == ["masks", "composite", "restore",
                                                           "features", "report"]
     for name in ("masks", "composite", "restore", "features"):  # every stage, from its config
@@ -98,16 +125,21 @@ def test_failed_stage_is_recorded_and_reported(season, tmp_path):
 
 
 @pytest.mark.slow
-def test_local_cluster_run_matches_threads(season, tmp_path):
-    outputs = {}
-    for scheduler in ("threads", "local"):
-        config = _config(season, tmp_path / scheduler, stages=["masks", "composite"],
-                         compute={"scheduler": scheduler, "n_workers": 2,
-                                  "memory_limit": "1GB"})
-        run_chain(config, echo=lambda _: None)
-        outputs[scheduler] = read_zarr(tmp_path / scheduler / "composites.zarr",
-                                       name="reflectance").values
-    np.testing.assert_array_equal(outputs["threads"], outputs["local"])
+def test_local_cluster_run_matches_threads(season, threaded_run, tmp_path):
+    # masks and composite on a LocalCluster of 2 worker processes, against the same two
+    # stages of the threaded run (the same stage configs but compute; restore and features
+    # come after them there and change neither)
+    threads = threaded_run[3]
+    config = _config(season, tmp_path / "local", stages=["masks", "composite"],
+                     compute={"scheduler": "local", "n_workers": 2, "memory_limit": "1GB"})
+    manifest = run_chain(config, echo=lambda _: None)
+    assert manifest["stages"]["composite"]["compute"]["scheduler"] == "local"
+    local = read_zarr(tmp_path / "local" / "composites.zarr", name="reflectance").values
+    np.testing.assert_array_equal(threads["composites"], local)
+    masks = _rasters(tmp_path / "local" / "masks")
+    assert masks.keys() == threads["masks"].keys() and masks
+    for name, values in masks.items():
+        np.testing.assert_array_equal(values, threads["masks"][name], err_msg=name)
 
 
 def test_cli_run_and_info_on_the_run_folder(season, tmp_path, capsys):

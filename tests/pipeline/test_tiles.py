@@ -34,6 +34,37 @@ def _classes(path):
         return src.read(1)
 
 
+def _probabilities(path):
+    with rasterio.open(path / "map" / "probabilities.tif") as src:
+        return src.read()
+
+
+@pytest.fixture(scope="module")
+def window_run(tmp_path_factory):
+    """A run of :data:`ABER_WINDOW` without tiles, made once for this module stage by
+    stage with --from and --until: (run folder, one record per step: its lines, its
+    manifest, and which of dataset/ and map/ existed after it).
+
+    test_from_until_run_only_the_selected_stages checks the steps; the other tests only
+    read the finished folder: the map that a tile of the window must give, whether it
+    runs alone or beside another tile. A tile's stage configurations are this run's but
+    for the output folder, and the same configuration gives the same map in any folder
+    and whether its stages ran in one go or not (fixed seeds; checked when this replaced
+    a second run of the tiles one after another: east and west run with parallel_tiles 1
+    gave classes, probabilities and confidence byte-identical to those of a run in one go,
+    and so did this run)."""
+    out = tmp_path_factory.mktemp("window") / "run"
+    run = RunConfig.model_validate(aber_run(out, aoi=ABER_WINDOW))
+    steps = []
+    for options in ({"until_stage": "features"}, {"from_stage": "dataset", "until_stage": "train"},
+                    {"from_stage": "map", "restart": True}, {"from_stage": "train"}):
+        lines = []
+        manifest = run_chain(run, echo=lines.append, **options)
+        steps.append({"lines": lines, "manifest": manifest, "dataset": (out / "dataset").exists(),
+                      "map": (out / "map").exists()})
+    return out, steps
+
+
 def test_tile_inherits_the_run_and_drops_training_when_sharing(tmp_path):
     run = RunConfig.model_validate(_tiles(tmp_path / "out", dem="dem.tif"))
     south, north = run.tile("south"), run.tile("north")
@@ -95,28 +126,24 @@ def test_from_needs_the_outputs_of_earlier_stages(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_from_until_run_only_the_selected_stages(tmp_path):
-    out, lines = tmp_path / "out", []
-    run = RunConfig.model_validate(aber_run(out, aoi=ABER_WINDOW))
-    run_chain(run, until_stage="features", echo=lines.append)
-    assert _ran(lines) == ["[features]"] and not (out / "dataset").exists()
-    lines.clear()
-    manifest = run_chain(run, from_stage="dataset", until_stage="train", echo=lines.append)
-    assert _ran(lines) == ["[dataset]", "[train]"] and not (out / "map").exists()
+def test_from_until_run_only_the_selected_stages(window_run):
+    out, (until_features, dataset_to_train, map_again, from_train) = window_run
+    assert _ran(until_features["lines"]) == ["[features]"] and not until_features["dataset"]
+    manifest = dataset_to_train["manifest"]
+    assert _ran(dataset_to_train["lines"]) == ["[dataset]", "[train]"]
+    assert not dataset_to_train["map"]
     assert set(manifest["stages"]) == {"features", "dataset", "train"}
     features = manifest["stages"]["features"]
-    lines.clear()
-    manifest = run_chain(run, from_stage="map", restart=True, echo=lines.append)
-    assert _ran(lines) == ["[map]"]
-    assert manifest["stages"]["features"] == features  # kept, not redone
-    lines.clear()
-    run_chain(run, from_stage="train", echo=lines.append)
-    assert lines[:2] == ["[train] up to date, skipped", "[map] up to date, skipped"]
+    assert _ran(map_again["lines"]) == ["[map]"]
+    assert map_again["manifest"]["stages"]["features"] == features  # kept, not redone
+    assert from_train["lines"][:2] == ["[train] up to date, skipped",
+                                       "[map] up to date, skipped"]
     assert np.isin(np.unique(_classes(out)), [1, 2, 3, 4]).all()
 
 
 @pytest.mark.slow
-def test_tiles_share_the_model_of_one_tile(tmp_path):
+def test_tiles_share_the_model_of_one_tile(tmp_path, window_run):
+    window = window_run[0]
     out, lines = tmp_path / "out", []
     manifest = run_chain(RunConfig.model_validate(_tiles(out)), echo=lines.append)
     assert _ran(lines) == ["north [features]", "north [dataset]", "north [train]",
@@ -132,8 +159,10 @@ def test_tiles_share_the_model_of_one_tile(tmp_path):
     assert yaml.safe_load((out / "south" / "configs" / "map.yaml").read_text())["bundle"] == \
         str(bundle)
     assert not (out / "south" / "model").exists() and (out / "south" / "report.html").exists()
-    # the same scene and the same model: the same map, in two folders
+    # the same scene and the same model: the same map, in two folders, and the map of the
+    # same window run without tiles
     np.testing.assert_array_equal(_classes(out / "south"), _classes(out / "north"))
+    np.testing.assert_array_equal(_classes(out / "north"), _classes(window))
     from rich.console import Console
 
     from hrlc.cli.info import print_manifest
@@ -160,16 +189,14 @@ def test_tiles_share_the_model_of_one_tile(tmp_path):
     assert south["stages"]["map"]["shared_inputs"] == [content_checksum(bundle)]
 
 
-def test_tiles_run_side_by_side_and_give_the_maps_of_one_after_another(tmp_path):
+def test_tiles_run_side_by_side_and_give_the_maps_of_one_after_another(tmp_path, window_run):
     """Two tiles with models of their own, parallel_tiles: 2: their stages overlap in time
     and each map equals the one of a run of that tile alone."""
-    def both(out, parallel):
-        data = _tiles(out, parallel_tiles=parallel)
-        data.update(model_from=None, tiles={"east": {}, "west": {}})
-        return RunConfig.model_validate(data)
-
+    window = window_run[0]
+    data = _tiles(tmp_path / "side", parallel_tiles=2)
+    data.update(model_from=None, tiles={"east": {}, "west": {}})
     lines = []
-    manifest = run_chain(both(tmp_path / "side", 2), echo=lines.append)
+    manifest = run_chain(RunConfig.model_validate(data), echo=lines.append)
     assert {t["status"] for t in manifest["tiles"].values()} == {"done"}
     spans = {}
     for name in ("east", "west"):
@@ -184,17 +211,24 @@ def test_tiles_run_side_by_side_and_give_the_maps_of_one_after_another(tmp_path)
         assert [line.split(" hrlc ")[0] for line in lines if line.startswith(name)
                 and " hrlc " in line] == [f"{name} [{s}]" for s in
                                           ("features", "dataset", "train", "map")]
-    run_chain(both(tmp_path / "alone", 1), echo=lambda _: None)
+    # a run of that tile alone: both tiles are the window in the configuration of
+    # window_run, which gives the map of those tiles run one after another (see there)
     for name in ("east", "west"):
-        np.testing.assert_array_equal(_classes(tmp_path / "side" / name),
-                                      _classes(tmp_path / "alone" / name))
+        np.testing.assert_array_equal(_classes(tmp_path / "side" / name), _classes(window))
+        np.testing.assert_array_equal(_probabilities(tmp_path / "side" / name),
+                                      _probabilities(window))
 
 
 def test_a_failing_tile_fails_the_run_and_is_recorded(tmp_path):
-    data = _tiles(tmp_path / "out", parallel_tiles=2)
+    # the bad tile fails at once, before any stage (its output is inside its source
+    # folder), as the good one starts: two stages are enough to see the good one go on to
+    # its next stage and finish instead of stopping with the run (train and map, two more
+    # stages after it, add nothing to that)
+    data = _tiles(tmp_path / "out", parallel_tiles=2, stages=["features", "dataset"])
     data.update(model_from=None, tiles={"good": {}, "bad": {"sources": [str(tmp_path)]}})
     with pytest.raises(Exception, match="bad|features"):
         run_chain(RunConfig.model_validate(data), echo=lambda _: None)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["tiles"]["bad"]["status"] == "failed"
     assert manifest["tiles"]["good"]["status"] == "done"  # it ran beside the bad one
+    assert manifest["tiles"]["good"]["stages"] == {"features": "done", "dataset": "done"}

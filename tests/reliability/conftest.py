@@ -32,8 +32,11 @@ ABER_WINDOW = {"bbox": [257_070.6, 278_228.7, 263_070.6, 284_228.7], "crs": "EPS
 
 
 def aber_run(out, *, stages=("features", "dataset", "train", "map"), aoi=None) -> dict:
-    """The cheapest whole run on real data: no textures, one SVM, 300 training samples;
-    only the area ``aoi`` (e.g. :data:`ABER_WINDOW`) if given."""
+    """The cheapest whole run on real data: no textures, one SVM with one calibration
+    (sigmoid) and no class-weight choice, 300 training samples; only the area ``aoi``
+    (e.g. :data:`ABER_WINDOW`) if given. The tests that use it check how runs resume,
+    share and compare, not how a model is chosen: ``calibration: auto`` and
+    ``class_weight: auto`` (about 1 CPU-s more per train stage) are the model tests'."""
     layers = {f"cls_{name}_smpls": name for name in ("forest", "grass", "urban", "water")}
     return {**({"read": {"aoi": aoi}} if aoi else {}),
         "output": str(out), "sources": [str(bundled_aber())], "chunks": 256,
@@ -43,6 +46,7 @@ def aber_run(out, *, stages=("features", "dataset", "train", "map"), aoi=None) -
         "features": {"glcm_textures": [], "index_months": []},
         "train": {"C": [10], "gamma_factors": [1.0], "compare": [], "cv_folds": 2,
                   "max_train_samples": 300, "n_jobs": 1, "selection": "none",
+                  "calibration": "sigmoid", "class_weight": "none",
                   **({"cv_groups": "polygon"} if aoi else {})},
     }
 
@@ -65,6 +69,18 @@ def stages_of(run_pid: int, name: str | None = None) -> list:
         if name is None or stage == name:
             found.append(process)
     return found
+
+
+def hrlc_code(*args) -> int:
+    """``hrlc ARGS`` in this process: its exit code. The stages of a run are forked by this
+    worker's stage launcher and write to file descriptors 1 and 2: read them with ``capfd``."""
+    from hrlc.cli import main
+
+    try:
+        main([str(a) for a in args])
+    except SystemExit as exc:
+        return 0 if exc.code is None else exc.code
+    return 0
 
 
 def write_run_yaml(path, data: dict):

@@ -3,7 +3,7 @@ two runs on one folder, a full disk, odd outputs, a damaged manifest, an unreach
 scheduler, signals, empty input. Each case: the exit code, one line, and no file that was
 there before changed (a checksum of the folder before and after).
 
-Most cases call ``hrlc`` in-process (:func:`_main`, ``cli_error``): they reuse this
+Most cases call ``hrlc`` in-process (:func:`hrlc_code`, ``cli_error``): they reuse this
 worker's imported libraries and its stage launcher, where a child ``python -m hrlc run``
 pays about 6 CPU-s of imports in the run and its launcher before any work. A child process
 is kept where the case needs one: a file size limit (``ulimit -f``; these also check the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import resource
 import signal
 import socket
@@ -31,7 +30,7 @@ from hrlc.io.safe_writer import write_series
 from hrlc.simulate import simulate_series
 from tests.conftest import cli_error
 
-from .conftest import stages_of
+from .conftest import hrlc_code, stages_of
 
 pytestmark = pytest.mark.slow  # most tests run hrlc, a whole run or a stage of one
 
@@ -49,18 +48,6 @@ def _tree(folder) -> dict:
     """{relative path: sha256} of every file below ``folder``."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _main(*args) -> int:
-    """``hrlc ARGS`` in-process (the stages of a run are forked by this worker's launcher
-    and write to file descriptors 1 and 2: read them with ``capfd``): its exit code."""
-    from hrlc.cli import main
-
-    try:
-        main([str(a) for a in args])
-    except SystemExit as exc:
-        return 0 if exc.code is None else exc.code
-    return 0
 
 
 def _hrlc(*args, limit_bytes, timeout=120):
@@ -105,7 +92,7 @@ def test_a_folder_holding_a_users_files_is_refused_and_left_byte_identical(produ
     (project / "masks" / "field_notes.txt").rename(project / "field_notes.txt")
     (project / "masks").rmdir()
     before = _tree(project)
-    assert _main("run", config, "--force") == 0
+    assert hrlc_code("run", config, "--force") == 0
     assert all(_tree(project)[name] == digest for name, digest in before.items())
     assert any(project.glob("masks/*_mask.tif"))
 
@@ -128,7 +115,7 @@ def test_a_second_run_stops_at_once_and_a_stale_lock_is_taken_over(products, tmp
     finally:
         holder.kill()
         holder.wait()
-    assert _main("run", config) == 0  # its holder is gone: a stale lock
+    assert hrlc_code("run", config) == 0  # its holder is gone: a stale lock
     out_text = capsys.readouterr().out  # the run's own messages, printed in-process
     assert f"took over the lock of hrlc run (PID {holder.pid}" in " ".join(out_text.split())
     assert not (out / LOCK_NAME).exists()
@@ -150,7 +137,7 @@ def test_a_damaged_manifest_is_recomputed_by_run_and_an_error_for_info(products,
     (out / "manifest.json").write_text(shape)
     assert "manifest.json is damaged" in cli_error(["info", out], capsys)
     assert "manifest.json is damaged" in cli_error(["report", out], capsys)
-    assert _main("run", _run_yaml(tmp_path / "run.yaml", products, out)) == 0
+    assert hrlc_code("run", _run_yaml(tmp_path / "run.yaml", products, out)) == 0
     text = " ".join(capsys.readouterr().out.split())  # the run's console wraps long lines
     assert "manifest.json is damaged" in text and "recomputing" in text
     assert json.loads((out / "manifest.json").read_text())["stages"]["masks"]["status"] == "done"
@@ -262,7 +249,7 @@ def test_a_killed_run_takes_its_stage_with_it(products, tmp_path):
     stage.wait(timeout=60)  # SIGTERM from Linux when its parent died: it stops and ends
     assert not (out / "masks").exists()  # nothing under a final name
     # a temporary name may remain if a worker thread was mid-write: the next run sweeps it
-    assert _main("run", config) == 0
+    assert hrlc_code("run", config) == 0
     assert (out / "masks").is_dir() and not list(out.glob(".*partial*"))
 
 
@@ -281,7 +268,7 @@ def test_all_zero_input_stops_at_the_first_stage_in_one_line(products, tmp_path,
             dst.write(np.zeros((profile["height"], profile["width"]), profile["dtype"]), 1)
     config = _run_yaml(tmp_path / "run.yaml", zeros, tmp_path / "run",
                        stages=["masks", "composite", "restore", "features"])
-    code = _main("run", config)
+    code = hrlc_code("run", config)
     text, err = capfd.readouterr()  # "is no data" comes from the stage, a process of its own
     assert code == 2 and "is no data" in err and "stage 'masks' failed" in err
     assert "[composite]" not in text

@@ -68,8 +68,13 @@ def _simulated_run(products: Path, out: Path) -> dict:
                      "glcm_textures": ["contrast", "entropy"]},
         "dataset": {"strategy": "enhanced", "lc_per_class": 150, "lc_erosion": 1,
                     "block_size": 300, "min_per_class": 20, "drop_small_classes": True},
-        # the product's search and calibration choice, the Random Forest beside the SVM
-        "train": {"compare": ["random_forest"], "cv_folds": 2, "cv_groups": "polygon"},
+        # the product's search (successive halving, then the calibration choice) on the
+        # middle 3 x 3 of its 5 x 5 grid of C and gamma, and the Random Forest beside the
+        # SVM at 100 trees instead of 300: at the default 360 px and 6 dates the training
+        # stage took 42 CPU-s, now 18; held-out macro-F1 SVM 0.743 (was 0.741), RF 0.766
+        # (0.773)
+        "train": {"compare": ["random_forest"], "cv_folds": 2, "cv_groups": "polygon",
+                  "C": [1.0, 10.0, 100.0], "gamma_factors": [0.3, 1.0, 3.0], "rf_trees": 100},
     }
 
 

@@ -44,7 +44,9 @@ PRELOAD = ("hrlc.cli", "hrlc.io.l2a", "hrlc.io.writers", "hrlc.io.grid", "hrlc.i
 #: thread and reads no data.
 STAGE_MODULES = {
     "masks": ("hrlc.masks", "sklearn.cluster"), "composite": ("hrlc.composite",),
-    "restore": ("hrlc.restore",), "features": ("hrlc.features",),
+    "restore": ("hrlc.restore", "sklearn.cluster"),
+    # the feature cube's readers open composites and restored stores (scipy.ndimage)
+    "features": ("hrlc.features", "hrlc.composite", "hrlc.restore", "scipy.ndimage"),
     "dataset": ("hrlc.dataset", "hrlc.dataset.report", "hrlc.features"),
     "train": ("hrlc.model", "hrlc.model.plots", "sklearn.svm", "sklearn.calibration"),
     "map": ("hrlc.mapping", "hrlc.mapping.plots", "matplotlib.figure", "hrlc.model",
