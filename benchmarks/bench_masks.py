@@ -4,11 +4,7 @@ The products are a simulated full tile (10980 x 10980 px, ``--dates`` dates), wr
 once per format by ``hrlc simulate`` into ``--data/<format>`` with the same seed: the
 JPEG 2000 SAFE products (lossless, 1024 px tiles, as ESA's) and the GeoTIFF SAFE
 products hold the same season, pixel for pixel. For each format, two runs, each in its
-own process so that each has its own peak RSS and CPU time. On Linux the script imports
-the libraries once and forks each run (and each ``hrlc simulate``) from itself, as
-``hrlc run``'s launcher forks its stages: a run's CPU time is then its work without
-Python's start and imports (about 2 CPU-s), and its peak RSS still counts the imported
-libraries; elsewhere each is a new Python process:
+own process so that each has its own peak RSS and CPU time:
 
 - ``read``: read and decode the bands refine_masks needs and the SCL of every scene
   (every chunk decoded, summed, dropped): the I/O and decoding share;
@@ -42,66 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FORMATS = {"geotiff": ("geotiff", ""), "jp2": ("safe", "_jp2")}
 
 
-#: Fork the runs from this process (its libraries imported once) where the OS allows.
-FORK = sys.platform.startswith("linux")
-#: What the runs and ``hrlc simulate`` import: imported once before the first fork.
-PRELOAD = ("dask", "hrlc.cli", "hrlc.io", "hrlc.io.l2a", "hrlc.io.writers",
-           "hrlc.masks.refine", "sklearn.cluster")
-
-
-def _forked(work, *args) -> tuple[int, object, str]:
-    """Run ``work(*args)`` in a child forked from this process: its exit status, its
-    resource usage (``os.wait4``) and what it returned (a string)."""
-    sys.stdout.flush()  # else the child would write this process's buffered output again
-    sys.stderr.flush()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns to the caller
-        os.close(read)
-        code = 1
-        try:
-            with os.fdopen(write, "w") as out:
-                out.write(work(*args) or "")
-            code = 0
-        except SystemExit as exc:  # the command line's exit, as the interpreter would take it
-            if exc.code is not None and not isinstance(exc.code, int):
-                print(exc.code, file=sys.stderr)
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        except BaseException:  # noqa: BLE001 - reported, and the exit code says it failed
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        output = pipe.read()
-    _, status, usage = os.wait4(pid, 0)
-    return status, usage, output
-
-
-def _hrlc(argv: list[str]) -> str:
-    from hrlc.cli import main
-
-    main(argv)
-    return ""
-
-
 def _simulate(data: Path, *, fmt: str, size: int, dates: int, workers: int) -> None:
     if data.exists() and len(list(data.glob("*.SAFE"))) >= dates:
         return
     print(f"writing the simulated season ({fmt}) to {data} (once)", flush=True)
-    argv = ["simulate", "--out", str(data), "--size", str(size), "--dates", str(dates),
-            "--seed", "3", "--format", FORMATS[fmt][0], "--clear-dates", "0", "--workers",
-            str(workers), "--overwrite"]
-    if not FORK:
-        subprocess.run([sys.executable, "-m", "hrlc", *argv], check=True)
-        return
-    status, _, _ = _forked(_hrlc, argv)
-    if status != 0:
-        raise SystemExit(f"hrlc {' '.join(argv)} failed (its message is above)")
+    subprocess.run([sys.executable, "-m", "hrlc", "simulate", "--out", str(data), "--size",
+                    str(size), "--dates", str(dates), "--seed", "3", "--format",
+                    FORMATS[fmt][0], "--clear-dates", "0", "--workers", str(workers),
+                    "--overwrite"], check=True)
 
 
 def _child(mode: str, data: Path, workers: int, chunks: int, out: Path) -> dict:
@@ -138,16 +82,12 @@ def _run(mode: str, data: Path, args) -> dict:
     from hrlc.benchmark import load_average
 
     with tempfile.TemporaryDirectory(dir=args.scratch) as scratch:
+        cmd = [sys.executable, __file__, "--child", mode, "--data", str(data),
+               "--workers", str(args.workers), "--chunks", str(args.chunks), "--out", scratch]
         load = load_average()
-        if FORK:
-            status, usage, output = _forked(
-                lambda: json.dumps(_child(mode, data, args.workers, args.chunks, Path(scratch))))
-        else:
-            cmd = [sys.executable, __file__, "--child", mode, "--data", str(data), "--workers",
-                   str(args.workers), "--chunks", str(args.chunks), "--out", scratch]
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            output = proc.stdout.read()
-            _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        output = proc.stdout.read()
         if status != 0:
             raise SystemExit(f"{mode} run on {data} failed:\n{output}")
         result = json.loads(output.strip().splitlines()[-1])
@@ -201,11 +141,6 @@ def main() -> None:
     from hrlc.benchmark import load_average, machine_facts
 
     start = load_average()
-    if FORK:  # before any thread starts: the forked runs inherit these imports
-        import importlib
-
-        for module in PRELOAD:
-            importlib.import_module(module)
     summaries = {}
     for fmt in dict.fromkeys(args.formats):
         data = args.data / fmt

@@ -64,11 +64,10 @@ def threaded_run(season, tmp_path_factory):
 def test_run_writes_outputs_configs_and_manifest_then_resumes(season, threaded_run):
     out, lines, manifest, _ = threaded_run
     lines = list(lines)
-    compute = THREADS
     assert [line.split("]")[0][1:] for line in lines] == ["masks", "composite", "restore",
                                                           "features", "report"]
     for name in ("masks", "composite", "restore", "features"):  # every stage, from its config
-        assert {k: manifest["stages"][name]["compute"][k] for k in compute} == compute
+        assert {k: manifest["stages"][name]["compute"][k] for k in THREADS} == THREADS
         assert "--scheduler" not in " ".join(lines)
     assert lines[-1] == f"[report] {out / 'report.html'}"
     page = (out / "report.html").read_text()
@@ -87,13 +86,13 @@ def test_run_writes_outputs_configs_and_manifest_then_resumes(season, threaded_r
     assert on_disk["stages"]["features"]["outputs"][0] == content_checksum(out / "features.zarr")
 
     lines.clear()
-    run_chain(_config(season, out, compute=compute), echo=lines.append)
+    run_chain(_config(season, out, compute=THREADS), echo=lines.append)
     assert lines[:-1] == [f"[{s}] up to date, skipped" for s in
                           ("masks", "composite", "restore", "features")]
 
     lines.clear()
     changed = _config(season, out, composite={"method": "quantile", "quantile": 0.4},
-                      compute=compute)
+                      compute=THREADS)
     run_chain(changed, echo=lines.append)
     assert lines[0] == "[masks] up to date, skipped"
     assert [line.split("]")[0][1:] for line in lines[1:]] == ["composite", "restore", "features",
