@@ -37,3 +37,28 @@ def test_processes_scheduler(safe_products, tmp_path):
     with compute_context(ComputeConfig(scheduler="synchronous")):
         ref = _mask_cog(safe_products["0212"]["folder"], tmp_path / "s.tif")
     np.testing.assert_array_equal(out, ref)
+
+
+def test_a_runs_stages_join_its_local_cluster_when_their_settings_match(monkeypatch):
+    from hrlc.compute import RUN_CLUSTER_VARIABLE, RunCluster, _run_cluster_address
+
+    assert RunCluster(ComputeConfig(scheduler="threads")).environment() == {}
+    config = ComputeConfig(scheduler="local", n_workers=1, memory_limit="1GB")
+    with RunCluster(config) as run:
+        environment = run.environment()
+        assert run.environment() == environment  # started once
+        address = run.cluster.scheduler_address
+        monkeypatch.setenv(RUN_CLUSTER_VARIABLE, environment[RUN_CLUSTER_VARIABLE])
+        with compute_context(config) as client:
+            assert client.scheduler.address == address
+            assert client.submit(sum, [1, 2]).result() == 3
+        assert run.cluster.status.name == "running"  # the stage left it running
+        # another stage's settings: not this cluster (the stage starts one of its own)
+        assert _run_cluster_address(config) == address
+        for other in ({"n_workers": 2}, {"threads_per_worker": 2}, {"memory_limit": "2GB"}):
+            assert _run_cluster_address(config.model_copy(update=other)) is None
+        cluster = run.cluster
+    assert run.cluster is None and cluster.status.name == "closed"
+    for damaged in ("", "not json", "[]", '{"n_workers": 1}'):
+        monkeypatch.setenv(RUN_CLUSTER_VARIABLE, damaged)
+        assert _run_cluster_address(config) is None

@@ -1,14 +1,46 @@
-"""Choosing where dask runs: threads, processes, a LocalCluster or a remote scheduler."""
+"""Choosing where dask runs: threads, processes, a LocalCluster or a remote scheduler.
+
+dask is imported on first use: ``hrlc info`` and ``--help``, which import the run
+pipeline, stay free of it.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import dask
-
 from hrlc.config import ComputeConfig
 from hrlc.errors import HrlcError
+
+#: The environment variable through which ``hrlc run`` hands its stages the LocalCluster
+#: it started for them: JSON of the cluster's address and of the settings it was started
+#: with (see :class:`RunCluster`).
+RUN_CLUSTER_VARIABLE = "HRLC_RUN_CLUSTER"
+
+
+def _local_settings(config: ComputeConfig) -> dict:
+    """The LocalCluster that ``config`` describes, as keyword arguments."""
+    return {"n_workers": config.n_workers or 2, "threads_per_worker": config.threads_per_worker,
+            "memory_limit": config.memory_limit}
+
+
+def _start_local_cluster(config: ComputeConfig):
+    from distributed import LocalCluster
+
+    return LocalCluster(**_local_settings(config), processes=True, dashboard_address=None)
+
+
+def _run_cluster_address(config: ComputeConfig) -> str | None:
+    """The address of the run's LocalCluster (:data:`RUN_CLUSTER_VARIABLE`) if it was
+    started with the settings of ``config``; else None (the caller starts its own)."""
+    try:
+        shared = json.loads(os.environ.get(RUN_CLUSTER_VARIABLE, ""))
+        address = shared.pop("address")
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None
+    return address if shared == _local_settings(config) else None
 
 
 @contextmanager
@@ -16,24 +48,36 @@ def compute_context(config: ComputeConfig | None = None) -> Iterator[object | No
     """Run the enclosed dask computations on the scheduler ``config`` describes.
 
     Yields the ``distributed.Client`` for ``local`` and ``tcp://`` schedulers, else None.
-    A LocalCluster started here is closed on exit; a remote scheduler is left running.
+    ``local`` uses the LocalCluster of the ``hrlc run`` this stage belongs to when that
+    run started one with the same settings (:class:`RunCluster`), else starts one and
+    closes it on exit; a remote scheduler is left running.
     """
     config = config or ComputeConfig()
     scheduler = config.scheduler
     if scheduler in ("threads", "processes", "synchronous"):
+        import dask
+
         options = {"scheduler": scheduler}
         if config.n_workers and scheduler != "synchronous":
             options["num_workers"] = config.n_workers
         with dask.config.set(**options):
             yield None
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=config.n_workers or 2, threads_per_worker=config.threads_per_worker,
-            memory_limit=config.memory_limit, processes=True, dashboard_address=None,
-        )
+        address = _run_cluster_address(config)
+        client = None
+        if address is not None:
+            try:
+                client = Client(address, timeout=f"{config.connect_timeout}s")
+            except (OSError, TimeoutError):  # the run's cluster is gone: one of our own
+                client = None
+        if client is not None:
+            with client:
+                yield client
+            return
+        cluster = _start_local_cluster(config)
         try:
             with Client(cluster) as client:
                 yield client
@@ -49,3 +93,45 @@ def compute_context(config: ComputeConfig | None = None) -> Iterator[object | No
             "compute.connect_timeout") from None
     with client:
         yield client
+
+
+class RunCluster:
+    """The LocalCluster of one ``hrlc run`` whose compute block says ``local``: started
+    when its first stage starts, shared by all its stages (each stage starting a cluster
+    of its own spent about 7 CPU-s and 9 s on the cluster's start, its workers' imports
+    and its close), closed with the run (a context manager).
+
+    ``environment()`` gives the variables a stage needs to use it: none for the other
+    schedulers.
+    """
+
+    def __init__(self, config: ComputeConfig):
+        self.config = config
+        self.cluster = None
+
+    def environment(self) -> dict[str, str]:
+        """``{RUN_CLUSTER_VARIABLE: ...}`` for a stage, the cluster started on first use;
+        ``{}`` unless the scheduler is ``local``."""
+        if self.config.scheduler != "local":
+            return {}
+        if self.cluster is None:
+            try:
+                self.cluster = _start_local_cluster(self.config)
+            except (OSError, RuntimeError, TimeoutError, ValueError) as exc:
+                raise HrlcError(
+                    f"cannot start the run's LocalCluster ({self.config.n_workers or 2} "
+                    f"workers, memory_limit {self.config.memory_limit}): {exc}; check the "
+                    "compute: block, or use scheduler: threads") from None
+        return {RUN_CLUSTER_VARIABLE: json.dumps(
+            {"address": self.cluster.scheduler_address, **_local_settings(self.config)})}
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            cluster.close()
+
+    def __enter__(self) -> RunCluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -8,6 +8,7 @@ import rasterio
 import yaml
 
 from hrlc.cli import main
+from hrlc.compute import RunCluster
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError
 from hrlc.io import read_zarr
@@ -124,14 +125,27 @@ def test_failed_stage_is_recorded_and_reported(season, tmp_path):
 
 
 @pytest.mark.slow
-def test_local_cluster_run_matches_threads(season, threaded_run, tmp_path):
+def test_local_cluster_run_matches_threads(season, threaded_run, tmp_path, monkeypatch):
     # masks and composite on a LocalCluster of 2 worker processes, against the same two
     # stages of the threaded run (the same stage configs but compute; restore and features
     # come after them there and change neither)
     threads = threaded_run[3]
     config = _config(season, tmp_path / "local", stages=["masks", "composite"],
                      compute={"scheduler": "local", "n_workers": 2, "memory_limit": "1GB"})
+    # the tasks the run's cluster had run before each stage started, and at its close: both
+    # stages ran theirs on it (a stage that started a cluster of its own would add none)
+    tasks_done = []
+    for method in ("environment", "close"):
+        original = getattr(RunCluster, method)
+
+        def spy(self, original=original):
+            if self.cluster is not None:
+                tasks_done.append(self.cluster.scheduler.transition_counter)
+            return original(self)
+
+        monkeypatch.setattr(RunCluster, method, spy)
     manifest = run_chain(config, echo=lambda _: None)
+    assert len(tasks_done) == 2 and 0 < tasks_done[0] < tasks_done[1]  # masks, composite
     assert manifest["stages"]["composite"]["compute"]["scheduler"] == "local"
     local = read_zarr(tmp_path / "local" / "composites.zarr", name="reflectance").values
     np.testing.assert_array_equal(threads["composites"], local)

@@ -110,9 +110,10 @@ def _reset_signals() -> None:  # pragma: no cover - runs in the child before exe
 class _SpawnedStage(_Stage):
     """A stage started as ``python -m hrlc ARGV`` (where fork is not used)."""
 
-    def __init__(self, argv: list[str]):
+    def __init__(self, argv: list[str], environment: dict[str, str]):
         self.process = subprocess.Popen([sys.executable, "-m", "hrlc", *argv],
-                                        process_group=0, preexec_fn=_reset_signals)
+                                        env=environment, process_group=0,
+                                        preexec_fn=_reset_signals)
         self.pid = self.process.pid
 
     def _reap(self, options: int) -> bool:
@@ -162,12 +163,12 @@ class _Launcher:
         return self.process.poll() is None and self.ready() and \
             relevant(environment) == relevant(self.started_with)
 
-    def start(self, argv: list[str]) -> _ForkedStage:
+    def start(self, argv: list[str], environment: dict[str, str]) -> _ForkedStage:
         ours, theirs = socket.socketpair()
         stdio = [fd if _is_open(fd) else os.open(os.devnull, os.O_RDWR) for fd in (0, 1, 2)]
         try:
             message = json.dumps({"argv": list(argv), "cwd": os.getcwd(),
-                                  "environment": dict(os.environ)}).encode()
+                                  "environment": environment}).encode()
             with self.lock:
                 socket.send_fds(self.control, [message], [theirs.fileno(), *stdio])
         finally:
@@ -205,10 +206,10 @@ _replaced: list[_Launcher] = []
 _launcher_lock = threading.Lock()
 
 
-def _forked(argv: list[str]) -> _ForkedStage:
+def _forked(argv: list[str], extra: dict[str, str]) -> _ForkedStage:
     """Fork ``hrlc ARGV`` from the launcher of this environment, started on first use
     (and again if it died, or if the environment changed: its libraries read the
-    environment when they were imported)."""
+    environment when they were imported); the stage gets this environment and ``extra``."""
     global _launcher
     with _launcher_lock:
         if _launcher is None or not _launcher.serves(dict(os.environ)):
@@ -222,7 +223,7 @@ def _forked(argv: list[str]) -> _ForkedStage:
                 raise OSError("the stage launcher (python -m hrlc.cli.launcher) ended "
                               "before it was ready; its message is above")
         launcher = _launcher
-    return launcher.start(argv)
+    return launcher.start(argv, {**os.environ, **extra})
 
 
 @atexit.register
@@ -240,13 +241,18 @@ def stage_name(title: str, argv: list[str]) -> str | None:
     return argv[hits[0] + 2] if hits else None
 
 
-def start_stage(argv: list[str], *, launch: str = DEFAULT_LAUNCH):
+def start_stage(argv: list[str], *, launch: str = DEFAULT_LAUNCH,
+                environment: dict[str, str] | None = None):
     """Start ``hrlc ARGV`` as a process of its own: "fork" from the launcher or "spawn"
-    a new interpreter. The handle has ``pid``, ``poll()``, ``wait(timeout)`` giving
-    (exit code, peak RSS MiB) and ``send_signal(signum)``."""
+    a new interpreter, with this process's environment and the variables of
+    ``environment`` (for this stage only, e.g. the run's LocalCluster). The handle has
+    ``pid``, ``poll()``, ``wait(timeout)`` giving (exit code, peak RSS MiB) and
+    ``send_signal(signum)``."""
     if launch not in ("fork", "spawn"):
         raise ValueError(f"launch must be 'fork' or 'spawn', not {launch!r}")
-    return _forked(argv) if launch == "fork" else _SpawnedStage(argv)
+    extra = dict(environment or {})
+    return _forked(argv, extra) if launch == "fork" else _SpawnedStage(argv,
+                                                                       {**os.environ, **extra})
 
 
 def stop(stage) -> None:
@@ -271,10 +277,12 @@ def stop_all() -> None:
         stop(stage)
 
 
-def run_child(argv: list[str], *, launch: str = DEFAULT_LAUNCH) -> tuple[int, float, float]:
-    """Run ``hrlc ARGV`` as a process of its own: (exit code, seconds, peak RSS MiB)."""
+def run_child(argv: list[str], *, launch: str = DEFAULT_LAUNCH,
+              environment: dict[str, str] | None = None) -> tuple[int, float, float]:
+    """Run ``hrlc ARGV`` as a process of its own, with the variables of ``environment``
+    added to this process's: (exit code, seconds, peak RSS MiB)."""
     start = time.perf_counter()
-    stage = start_stage(argv, launch=launch)
+    stage = start_stage(argv, launch=launch, environment=environment)
     with _running_lock:
         _running.add(stage)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from hrlc.compute import RunCluster
 from hrlc.config.run import RunConfig
 from hrlc.errors import HrlcError, InputError, StageInterrupted
 from hrlc.io.atomic import atomic_output, remove_leftovers
@@ -166,16 +167,19 @@ def run_folder(run: RunConfig, *, config_source: str = "config", restart: bool =
     check_upstream(steps, chosen)
     _check_outside_sources(out, run.sources)
     make_run_folder(out, force=force)
-    with folder_lock(out, command="hrlc run", on_stale=lambda text: echo(f"[run] {text}")):
+    with folder_lock(out, command="hrlc run", on_stale=lambda text: echo(f"[run] {text}")), \
+            RunCluster(run.compute) as cluster:
         remove_leftovers(out)  # only under the lock: no other run is writing here
-        return _run_steps(run, out, steps, chosen, config_source=config_source,
-                          restart=restart, extra=extra, echo=echo)
+        return _run_steps(run, out, steps, chosen, cluster=cluster,
+                          config_source=config_source, restart=restart, extra=extra,
+                          echo=echo)
 
 
 def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step], *,
-               config_source: str, restart: bool, extra: dict | None,
+               cluster: RunCluster, config_source: str, restart: bool, extra: dict | None,
                echo: Callable[[str], None]) -> dict:
-    """The body of :func:`run_folder`, under the folder's lock."""
+    """The body of :func:`run_folder`, under the folder's lock; the stages that use dask
+    share ``cluster`` (the run's LocalCluster, if its scheduler is ``local``)."""
     resolved = run.model_dump(mode="json")
     manifest = read_manifest(out)
     if "damaged" in manifest:
@@ -219,7 +223,8 @@ def _run_steps(run: RunConfig, out: Path, steps: list[Step], chosen: list[Step],
         echo(f"[{step.name}] hrlc {' '.join(step.argv)}")
         started, wall_start = time.perf_counter(), time.time()
         try:
-            code, seconds, peak = run_child(step.argv)
+            code, seconds, peak = run_child(
+                step.argv, environment=cluster.environment() if _compute_of(step) else None)
         except KeyboardInterrupt as exc:
             stages[step.name] = {"status": "interrupted",
                                  "seconds": round(time.perf_counter() - started, 2)}
