@@ -30,6 +30,7 @@ import numpy as np
 
 from hrlc.model.calibration import (Calibrator, expected_calibration_error,
                                     probabilities_from_scores)
+from hrlc.model.threads import one_blas_thread
 
 #: Calibration methods (``calibration`` option; ``auto`` chooses among them).
 METHODS: tuple[str, ...] = ("isotonic", "sigmoid", "temperature")
@@ -46,6 +47,7 @@ def ovr_score_range(n_classes: int) -> tuple[float, float]:
     return -1.0 / 3.0, n_classes - 1 + 1.0 / 3.0
 
 
+@one_blas_thread()  # an optimiser over a few thousand values: BLAS threads only spin
 def fit_temperature(scores: np.ndarray, y_index: np.ndarray, *,
                     sample_weight: np.ndarray | None = None) -> float:
     """Inverse temperature beta minimising the log loss of ``softmax(beta * scores)``.
@@ -66,6 +68,7 @@ def fit_temperature(scores: np.ndarray, y_index: np.ndarray, *,
                                            sample_weight).beta_)
 
 
+@one_blas_thread()  # as fit_temperature
 def fit_calibrators(method: str, scores: np.ndarray, y_index: np.ndarray, *,
                     sample_weight=None, score_range: tuple[float, float] | None = None,
                     ) -> list[Calibrator]:

@@ -32,6 +32,7 @@ import numpy as np
 
 from hrlc.model._checks import TrainingDataError
 from hrlc.model._kernel_fits import Runner, rbf_kernel_inplace, svc_from_precomputed
+from hrlc.model.threads import one_blas_thread
 
 __all__ = ["Candidate", "SearchResult", "halving_schedule", "kernel_search",
            "rbf_kernel_inplace", "svc_from_precomputed"]
@@ -155,11 +156,9 @@ def kernel_search(X: np.ndarray, y: np.ndarray, splits: Sequence, *, Cs: Sequenc
     TrainingDataError
         Every candidate scored NaN in every fold.
     """
-    from threadpoolctl import threadpool_limits
-
     # the search runs its own threads: a multithreaded BLAS beside them only contends (a
     # 2-thread OpenBLAS GEMM on 2 busy cores ran 4x slower than a 1-thread one)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _search(X, y, splits, Cs=Cs, gammas=gammas, weightings=weightings,
                        scoring=scoring, pooled=pooled, n_jobs=n_jobs, cache_size=cache_size,
                        halving_factor=halving_factor, min_final=min_final, min_rows=min_rows,
