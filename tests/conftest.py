@@ -131,3 +131,25 @@ def pytest_collection_modifyitems(session, config, items):
     long_files = {item.path for item in items
                   if item.path.suffix == ".ipynb" or item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in long_files)
+
+
+@pytest.fixture
+def native_threads(monkeypatch):
+    """``record(cls, user_api)``: from then on, each ``cls.fit`` call appends the thread
+    counts of the ``user_api`` ("blas", "openmp") pools loaded at that moment (a set:
+    numpy and SciPy each bring an OpenBLAS) to the returned list."""
+    from threadpoolctl import threadpool_info
+
+    def record(cls, user_api: str) -> list[set[int]]:
+        seen: list[set[int]] = []
+        original = cls.fit
+
+        def fit(self, *args, **kwargs):
+            seen.append({p["num_threads"] for p in threadpool_info()
+                         if p["user_api"] == user_api})
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", fit)
+        return seen
+
+    return record

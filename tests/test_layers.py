@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Layer of each top-level module or package of hrlc (DESIGN.md §3); 0 is the bottom.
 #: ``geo`` shares the layer of ``io`` because it works on :class:`hrlc.io.grid.Grid`.
 LAYERS: dict[str, int] = {
-    "errors": 0, "versions": 0, "interrupts": 0,
+    "errors": 0, "versions": 0, "interrupts": 0, "threads": 0,
     "config": 1, "io": 1, "geo": 1, "compute": 1, "kernels": 1,
     **dict.fromkeys(("masks", "composite", "restore", "features", "dataset", "model",
                      "mapping", "report"), 2),

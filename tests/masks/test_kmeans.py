@@ -27,3 +27,17 @@ def test_no_candidates_falls_back_to_the_rule():
     out = model.classify(np.array([[0.2, 0.1], [0.05, 0.3], [0.01, 0.0]], np.float32))
     assert out.tolist() == [1, 0, 0]
     assert white_and_bright(np.array([[0.05, 0.04]]), cloud_delta=0.04, blue_share=0.6)[0]
+
+
+def test_the_clusters_are_fitted_with_openmp_on_one_thread(native_threads):
+    # each K-means iteration is a short parallel region, between which the OpenMP
+    # threads of a multithreaded fit spin (several times the CPU, and slower)
+    from sklearn.cluster import MiniBatchKMeans
+
+    threads = native_threads(MiniBatchKMeans, "openmp")
+    sample = _sample(np.random.default_rng(0))
+    model = fit_clusters(sample, features=["B02", "B04", "B08", "B11"], n_clusters=4)
+    assert threads == [{1}]
+    reference = MiniBatchKMeans(n_clusters=4, random_state=0, n_init=3, batch_size=4096).fit(
+        sample[sample[:, 0] > 0.03])  # the candidates, with every thread
+    np.testing.assert_allclose(model.centres, reference.cluster_centers_, rtol=1e-6)

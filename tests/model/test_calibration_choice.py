@@ -151,28 +151,17 @@ def test_temperature_never_overflows_on_the_ovr_range():
         fit_calibrators("platt", hard, np.tile(y, 20))
 
 
-def test_calibrators_are_fitted_with_blas_on_one_thread(monkeypatch):
+def test_calibrators_are_fitted_with_blas_on_one_thread(native_threads):
     # their optimisers make many small BLAS calls, between which a multithreaded OpenBLAS
     # spins its threads: several times the CPU for the same numbers
-    from threadpoolctl import threadpool_info
-
-    blas_threads = []
-
-    def recording(original):
-        def fit(self, *args, **kwargs):
-            blas_threads.append({p["num_threads"] for p in threadpool_info()
-                                 if p["user_api"] == "blas"})
-            return original(self, *args, **kwargs)
-        return fit
-
-    for cls in (_SigmoidCalibration, _TemperatureScaling):
-        monkeypatch.setattr(cls, "fit", recording(cls.fit))
+    sigmoid = native_threads(_SigmoidCalibration, "blas")
+    temperature = native_threads(_TemperatureScaling, "blas")
     rng = np.random.default_rng(0)
     scores, y = rng.normal(size=(300, 3)), rng.integers(0, 3, 300)
-    unlimited = fit_calibrators("sigmoid", scores, y)
+    limited = fit_calibrators("sigmoid", scores, y)
     fit_calibrators("temperature", scores, y, score_range=(-4.0, 4.0))
-    assert len(blas_threads) == 4 and all(t == {1} for t in blas_threads)
+    assert sigmoid == [{1}] * 3 and temperature == [{1}]
     # the same calibrators as scikit-learn's, fitted with every thread
-    for k, calibrator in enumerate(unlimited):
+    for k, calibrator in enumerate(limited):
         model = _SigmoidCalibration().fit(scores[:, k], (y == k).astype(float))
         assert (calibrator.a, calibrator.b) == pytest.approx((model.a_, model.b_), rel=1e-12)

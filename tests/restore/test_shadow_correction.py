@@ -52,9 +52,12 @@ def test_shadowed_pixels_get_the_statistics_of_their_stratum_by_hand():
     assert out.attrs["terrain_shadow_correction"] == "statistical"
 
 
-def test_without_a_map_clusters_find_the_two_surfaces():
+def test_without_a_map_clusters_find_the_two_surfaces(native_threads):
     # red-dark vegetation-like and flat bright surfaces; shadow takes 2/3 of the red and
     # 5/6 of the NIR light of both (diffuse light is bluer): a shift of shape and level
+    from sklearn.cluster import KMeans
+
+    threads = native_threads(KMeans, "openmp")  # short parallel regions: one thread
     cube, shadow, slope, _, truth = strata_scene(
         np.random.default_rng(1), left=((0.04, 0.06), (0.3, 0.4)),
         right=((0.25, 0.3), (0.3, 0.35)), darkening=((3, 6), (3, 6)))
@@ -63,6 +66,7 @@ def test_without_a_map_clusters_find_the_two_surfaces():
     out = correct_terrain_shadow(cube, shadow, slope, fit)
     np.testing.assert_allclose(out.values, truth, rtol=1e-4)
     assert fit.attrs["strata"] == "clusters" and fit.centres.shape == (1, 2, 2)
+    assert threads == [{1}]
 
 
 def test_thin_cells_fall_back_to_the_stratum_then_the_month_then_nothing():

@@ -28,6 +28,7 @@ import numba as nb
 import numpy as np
 
 from hrlc.masks.scl import CLEAR, THICK_CLOUD, THIN_CLOUD
+from hrlc.threads import one_openmp_thread
 
 
 @nb.njit(cache=True, nogil=True)
@@ -152,8 +153,9 @@ def fit_clusters(sample: np.ndarray, *, features: Sequence[str], n_clusters: int
     if len(sample) < max(min_sample, n_clusters):
         return CloudClusters(centres=np.empty((0, len(features)), np.float32),
                              cloud=np.empty(0, bool), **common)
-    model = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3,
-                            batch_size=4096).fit(sample)
+    with one_openmp_thread():  # short parallel regions: a second thread only spins
+        model = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3,
+                                batch_size=4096).fit(sample)
     centres = model.cluster_centers_.astype(np.float32)
     cloud = white_and_bright(centres, cloud_delta=cloud_delta, blue_share=blue_share)
     return CloudClusters(centres=centres, cloud=cloud, **common)

@@ -30,7 +30,7 @@ import numpy as np
 
 from hrlc.model.calibration import (Calibrator, expected_calibration_error,
                                     probabilities_from_scores)
-from hrlc.model.threads import one_blas_thread
+from hrlc.threads import one_blas_thread
 
 #: Calibration methods (``calibration`` option; ``auto`` chooses among them).
 METHODS: tuple[str, ...] = ("isotonic", "sigmoid", "temperature")

@@ -32,7 +32,7 @@ import numpy as np
 
 from hrlc.model._checks import TrainingDataError
 from hrlc.model._kernel_fits import Runner, rbf_kernel_inplace, svc_from_precomputed
-from hrlc.model.threads import one_blas_thread
+from hrlc.threads import one_blas_thread
 
 __all__ = ["Candidate", "SearchResult", "halving_schedule", "kernel_search",
            "rbf_kernel_inplace", "svc_from_precomputed"]

@@ -37,6 +37,7 @@ import xarray as xr
 from hrlc.composite.validate import check_same_grid, require_dims
 from hrlc.errors import ConfigError, InputError
 from hrlc.restore import _shadow_kernels as _k
+from hrlc.threads import one_openmp_thread
 
 #: Where the statistics of a cell come from (the fit's ``level``).
 LEVELS = ("cell", "stratum", "month", "none")
@@ -88,7 +89,8 @@ def _centres(lit: np.ndarray, shadowed: np.ndarray, n_strata: int, seed: int):
     k = min(n_strata, len(np.unique(lit.round(4), axis=0)))
     if len(lit) < 2 * n_strata or k < 1:
         return centres, shift
-    model = KMeans(n_clusters=k, random_state=seed, n_init=3).fit(lit)
+    with one_openmp_thread():  # short parallel regions: a second thread only spins
+        model = KMeans(n_clusters=k, random_state=seed, n_init=3).fit(lit)
     order = np.argsort(model.cluster_centers_.mean(axis=1))  # darkest first: stable codes
     centres[:k] = found = model.cluster_centers_[order]
     if len(shadowed) == 0:
