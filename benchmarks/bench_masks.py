@@ -1,10 +1,11 @@
 """Benchmark: refined cloud/shadow masks of a full Sentinel-2 tile season, JP2 and GeoTIFF.
 
-The products are a simulated full tile (10980 x 10980 px, ``--dates`` dates), written
-once per format by ``hrlc simulate`` into ``--data/<format>`` with the same seed: the
-JPEG 2000 SAFE products (lossless, 1024 px tiles, as ESA's) and the GeoTIFF SAFE
-products hold the same season, pixel for pixel. For each format, two runs, each in its
-own process so that each has its own peak RSS and CPU time:
+The products are a simulated full tile (10980 x 10980 px, ``--dates`` dates, seed 3),
+written once into ``--data/<format>``: one child process builds the season with
+``hrlc.simulate.simulate_series`` (as ``hrlc simulate`` does) and writes it in every
+format not there yet, so the JPEG 2000 SAFE products (lossless, 1024 px tiles, as ESA's)
+and the GeoTIFF SAFE products hold the same season, pixel for pixel. For each format,
+two runs, each in its own process so that each has its own peak RSS and CPU time:
 
 - ``read``: read and decode the bands refine_masks needs and the SCL of every scene
   (every chunk decoded, summed, dropped): the I/O and decoding share;
@@ -16,7 +17,10 @@ own process so that each has its own peak RSS and CPU time:
 on 2 cores. Results: GeoTIFF to ``--out`` + ``.json`` (``results/masks.json``), JPEG 2000
 to ``--out`` + ``_jp2.json`` (``results/masks_jp2.json``), the same keys; each records
 the machine and its load (:func:`hrlc.benchmark.machine_facts`) and, when both formats
-ran, both side by side. Example::
+ran, both side by side. This script's own process only starts the others: on Linux a
+child started with fork or vfork and exec inherits its parent's peak RSS as the start of
+its own, so a parent that had held the simulated season would lift every measured peak
+to at least its own. Example::
 
     nice -n 5 .venv/bin/python benchmarks/bench_masks.py --workers 2 --format jp2 geotiff
 """
@@ -38,14 +42,47 @@ ROOT = Path(__file__).resolve().parents[1]
 FORMATS = {"geotiff": ("geotiff", ""), "jp2": ("safe", "_jp2")}
 
 
-def _simulate(data: Path, *, fmt: str, size: int, dates: int, workers: int) -> None:
-    if data.exists() and len(list(data.glob("*.SAFE"))) >= dates:
+#: Seed of the simulated season.
+SEED = 3
+
+
+def _season_written(data: Path, dates: int) -> bool:
+    """True when ``data`` holds at least ``dates`` simulated products."""
+    return data.is_dir() and len(list(data.glob("*.SAFE"))) >= dates
+
+
+def _simulate(root: Path, formats: list[str], *, size: int, dates: int, workers: int) -> None:
+    """Write the season in each of ``formats`` (into ``root/<format>``) not written yet, in
+    one child process (:func:`_write_season`): one simulation, then one writing per
+    format. Not in this process: its peak RSS would become the measured runs' (see the
+    module's docstring)."""
+    missing = [fmt for fmt in formats if not _season_written(root / fmt, dates)]
+    if not missing:
         return
-    print(f"writing the simulated season ({fmt}) to {data} (once)", flush=True)
-    subprocess.run([sys.executable, "-m", "hrlc", "simulate", "--out", str(data), "--size",
-                    str(size), "--dates", str(dates), "--seed", "3", "--format",
-                    FORMATS[fmt][0], "--clear-dates", "0", "--workers", str(workers),
-                    "--overwrite"], check=True)
+    print(f"writing the simulated season ({', '.join(missing)}) to {root} (once)", flush=True)
+    subprocess.run([sys.executable, __file__, "--write-season", *missing, "--data", str(root),
+                    "--size", str(size), "--dates", str(dates), "--workers", str(workers)],
+                   check=True)
+
+
+def _write_season(root: Path, formats: list[str], *, size: int, dates: int,
+                  workers: int) -> None:
+    """Simulate the season of ``size`` x ``size`` px (10 m) and ``dates`` dates (seed
+    :data:`SEED`, the simulator's other options at their defaults, as ``hrlc simulate``)
+    and write it as the products of each of ``formats`` into ``root/<format>``, with
+    ``workers`` dask threads; no clear-sky truth (the masks do not read it)."""
+    from hrlc.compute import compute_context
+    from hrlc.config import ComputeConfig
+    from hrlc.io.safe_writer import write_series
+    from hrlc.simulate import simulate_series
+
+    series = simulate_series(size=size, dates=dates, seed=SEED)  # lazy: written, not held
+    with compute_context(ComputeConfig(n_workers=workers)):
+        for fmt in formats:
+            products = write_series(series, root / fmt, format=FORMATS[fmt][0],
+                                    overwrite=True, clear_dates=0)
+            print(f"{len(products)} {fmt} products of {size} x {size} px in {root / fmt}",
+                  flush=True)
 
 
 def _child(mode: str, data: Path, workers: int, chunks: int, out: Path) -> dict:
@@ -60,11 +97,10 @@ def _child(mode: str, data: Path, workers: int, chunks: int, out: Path) -> dict:
         scenes = read_l2a(sources, required_bands(), chunks=chunks)
         scl = read_scl(sources, chunks=chunks)
         if mode == "read":
-            total = dask.compute(scenes.data.map_blocks(lambda b: b[..., :1, :1] * 0,
-                                                        chunks=(1, 1, 1, 1)).sum(),
-                                 scl.data.map_blocks(lambda b: b[..., :1, :1] * 0,
-                                                     chunks=(1, 1, 1)).sum())
-            del total
+            dask.compute(scenes.data.map_blocks(lambda b: b[..., :1, :1] * 0,
+                                                chunks=(1, 1, 1, 1)).sum(),
+                         scl.data.map_blocks(lambda b: b[..., :1, :1] * 0,
+                                             chunks=(1, 1, 1)).sum())
         else:
             fit = time.perf_counter()
             layers = refine_layers(scenes, scl)
@@ -130,7 +166,10 @@ def main() -> None:
                         default=["jp2", "geotiff"],
                         help="product formats to measure, on the same season (default both)")
     parser.add_argument("--scratch", default=None, help="folder for the temporary Zarr store")
-    parser.add_argument("--child", choices=("read", "full"))
+    parser.add_argument("--child", choices=("read", "full"),
+                        help="internal: one measured run, its result printed as JSON")
+    parser.add_argument("--write-season", nargs="+", choices=sorted(FORMATS),
+                        help="internal: simulate the season and write it in these formats")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "masks",
                         help="result path without suffix: GeoTIFF to OUT.json, JPEG 2000 to "
                              "OUT_jp2.json")
@@ -138,13 +177,18 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.child, args.data, args.workers, args.chunks, args.out)))
         return
+    if args.write_season:
+        _write_season(args.data, args.write_season, size=args.size, dates=args.dates,
+                      workers=args.workers)
+        return
     from hrlc.benchmark import load_average, machine_facts
 
     start = load_average()
+    formats = list(dict.fromkeys(args.formats))
+    _simulate(args.data, formats, size=args.size, dates=args.dates, workers=args.workers)
     summaries = {}
-    for fmt in dict.fromkeys(args.formats):
+    for fmt in formats:
         data = args.data / fmt
-        _simulate(data, fmt=fmt, size=args.size, dates=args.dates, workers=args.workers)
         summaries[fmt] = _summary(fmt, _run("read", data, args), _run("full", data, args), args)
     machine = machine_facts(load_at_start=start)
     side_by_side = {fmt: {k: s[k] for k in ("full_seconds", "full_cpu_seconds",

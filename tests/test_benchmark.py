@@ -93,13 +93,28 @@ def test_bench_masks_measures_both_formats_of_one_season(tmp_path):
     assert (geotiff["format"], jp2["format"]) == ("geotiff", "jp2")
     assert set(geotiff) == set(jp2) and geotiff["side_by_side"] == jp2["side_by_side"]
     for summary in (geotiff, jp2):
-        full = summary["runs"][1]
-        assert full["mode"] == "full" and full["shape"] == [2, 5, 96, 96]
+        read, full = summary["runs"]
+        assert read["mode"] == "read" and full["mode"] == "full"
+        assert read["shape"] == full["shape"] == [2, 5, 96, 96]
         assert 0 < full["cpu_seconds"] and 0 < full["peak_rss_gb"] < 4
+        # each run's peak is its own: on Linux a child starts from its parent's peak RSS,
+        # so a script that held the season (or ran in this process) would lift the read
+        # run's peak to the full run's or above
+        assert 0 < read["peak_rss_gb"] < full["peak_rss_gb"]
         assert summary["full_cpu_seconds"] == round(full["cpu_seconds"], 1)
         assert summary["machine"]["cores"] == os.cpu_count()
         assert len(full["load_average_start"]) == len(full["load_average_end"]) == 3
         assert STAGES["masks"].parse(summary)["size"] == 96  # the suite reads both files
+    # one season in both formats, pixel for pixel
+    import rasterio
+
+    for band in ("B02_10m", "SCL_20m"):
+        tifs = sorted((tmp_path / "data" / "geotiff").rglob(f"*_{band}.tif"))
+        jp2s = sorted((tmp_path / "data" / "jp2").rglob(f"*_{band}.jp2"))
+        assert len(tifs) == len(jp2s) == 2
+        for tif, jp2_band in zip(tifs, jp2s):
+            with rasterio.open(tif) as a, rasterio.open(jp2_band) as b:
+                assert (a.read() == b.read()).all()
 
 
 def test_write_results_stores_the_machine_in_rows_without_their_own(tmp_path):
