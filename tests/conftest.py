@@ -109,6 +109,55 @@ def cli_error(argv, capsys) -> str:
     return lines[-1]
 
 
+@pytest.fixture
+def kernel_types(monkeypatch):
+    """Record the numba argument types that named kernels of a module are called with.
+
+    ``seen = kernel_types(module, "name", ...)`` wraps those dispatchers for the test;
+    afterwards ``seen[name]`` is the set of argument-type tuples (``numba.typeof`` of each
+    argument: what numba compiles one variant for) of the calls made during the test.
+    ``dispatcher.signatures`` would not do: it is per process, so under pytest-xdist it
+    also holds the calls of the worker's earlier tests. See :func:`assert_one_variant`.
+    """
+    import numba
+
+    def record(module, *names):
+        seen = {name: set() for name in names}
+        for name in names:
+            kernel = getattr(module, name)
+            kernel = getattr(kernel, "dispatcher", kernel)  # recorded twice in a test
+
+            def call(*args, _kernel=kernel, _name=name):
+                seen[_name].add(tuple(numba.typeof(a) for a in args))
+                return _kernel(*args)
+
+            call.dispatcher = kernel
+            monkeypatch.setattr(module, name, call)
+        return seen
+
+    return record
+
+
+def assert_one_variant(seen, module):
+    """Each kernel of ``seen`` (from :func:`kernel_types`) was called, with one tuple of
+    argument types, every array C-contiguous and writable: one compiled variant each.
+
+    numba's array type holds the layout ('C', or 'A' for a strided view) and the
+    read-only flag, so a kernel handed views compiles a variant per mix of layouts;
+    :func:`hrlc.kernels.kernel_array` is the wrapper's cure.
+    """
+    import numba
+
+    for name, signatures in seen.items():
+        assert len(signatures) == 1, f"{name} compiled for {len(signatures)} signatures: " \
+                                     f"{sorted(map(str, signatures))}"
+        (signature,) = signatures
+        for arg in signature:
+            if isinstance(arg, numba.types.Array):
+                assert arg.layout == "C" and arg.mutable, f"{name} got {arg}"
+        assert signature in getattr(module, name).dispatcher.signatures
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_stage_launcher_across_tests():
     """pytest sets PYTEST_CURRENT_TEST anew for each test, and a stage launcher serves only

@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import pytest
 
+import hrlc.kernels
 from hrlc.errors import ConfigError, InputError
-from hrlc.kernels import nan_quantile
+from hrlc.kernels import kernel_array, nan_quantile
+from tests.conftest import assert_one_variant
 
 
 def reference(values: np.ndarray, q, valid=None) -> np.ndarray:
@@ -88,3 +90,34 @@ def test_bad_arguments_say_what_to_fix():
         nan_quantile(values, 0.5, valid=np.ones((4, 2), bool))
     with pytest.raises(InputError, match="band axis"):
         nan_quantile(np.zeros(4), 0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_kernel_compiles_one_variant_per_dtype_whatever_the_layout(kernel_types, dtype):
+    # a block of a bigger array is strided, and with one date the (band, pixel, time)
+    # view of read-only values is contiguous but still read-only: each was a variant
+    seen = kernel_types(hrlc.kernels, "_quantile_rows")
+    values = random_values(12, seed=9, dtype=dtype)
+    strided = values[:, :, ::2, 1::3]
+    one_date = values[:1].copy()
+    valid = np.ones(one_date[:, 0].shape, bool)
+    q = np.full(3, 0.3)
+    for array in (one_date, valid, q):
+        array.flags.writeable = False
+    np.testing.assert_array_equal(nan_quantile(strided, 0.3), reference(strided, 0.3))
+    np.testing.assert_array_equal(nan_quantile(one_date, q, valid=valid),
+                                  reference(one_date, q))
+    np.testing.assert_array_equal(nan_quantile(values, 0.3), reference(values, 0.3))
+    assert_one_variant(seen, hrlc.kernels)
+
+
+def test_kernel_array_copies_only_what_a_kernel_would_compile_another_variant_for():
+    block = np.zeros((4, 6), np.float32)
+    assert kernel_array(block) is block and kernel_array(block, np.float32) is block
+    read_only = block.copy()
+    read_only.flags.writeable = False
+    for array in (block[:, ::2], block.T, np.broadcast_to(np.float32(1), (4, 6)), read_only):
+        out = kernel_array(array)
+        assert out.flags.c_contiguous and out.flags.writeable and out.dtype == np.float32
+        np.testing.assert_array_equal(out, array)
+    assert kernel_array([1, 2], np.float64).dtype == np.float64

@@ -17,6 +17,10 @@ differs from this by up to one float32 ulp.
 Which observations count (a month, a season window, a clear mask) is the caller's
 business: it passes the dates it wants and a ``valid`` mask. The kernel is compiled
 with numba and releases the GIL, so dask threads run it in parallel.
+
+:func:`kernel_array` is how every stage hands an array to a numba kernel: C-contiguous,
+aligned and writable, so that a kernel is compiled once per dtype and not once more per
+layout of each argument.
 """
 
 from __future__ import annotations
@@ -27,6 +31,21 @@ import numpy as np
 from numba import njit
 
 from hrlc.errors import ConfigError, InputError
+
+
+def kernel_array(array, dtype=None) -> np.ndarray:
+    """``array`` as a C-contiguous, aligned, writable ndarray; a copy only if it is not.
+
+    numba compiles a kernel once per tuple of argument types, and an array's type holds
+    its layout ('C', or 'A' for a strided view) and whether it is read-only besides its
+    dtype and rank. dask hands a block function views (a spatial chunk of a numpy-backed
+    array is strided, a ``full_like`` is a read-only broadcast), so without this each
+    mix of layouts of a kernel's arguments was compiled in its own variant (up to 6 per
+    kernel, each paid in CPU time by every process that needs it before numba's cache
+    holds it). Only a view is copied, in one pass over it: on a strided block of the
+    shadow correction that is about a tenth of its kernels' time, against a compile.
+    """
+    return np.require(array, dtype, ("C", "A", "W"))
 
 
 @njit(nogil=True, cache=True)
@@ -117,8 +136,8 @@ def nan_quantile(values: np.ndarray, q: float | Sequence[float], *,
     if values.dtype not in (np.float32, np.float64):
         values = values.astype(np.float64)
     # (band, pixel, time) with time contiguous: one pixel's dates are read in a row
-    laid = np.ascontiguousarray(np.moveaxis(values.reshape(n_time, n_band, -1), 0, -1))
-    flags = np.ascontiguousarray(valid.reshape(n_time, -1).T)
+    laid = kernel_array(np.moveaxis(values.reshape(n_time, n_band, -1), 0, -1))
+    flags = kernel_array(valid.reshape(n_time, -1).T)
     out = np.empty((n_band, laid.shape[1]), np.float32)
-    _quantile_rows(laid, flags, quantiles, out)
+    _quantile_rows(laid, flags, kernel_array(quantiles), out)
     return out.reshape(n_band, *space)

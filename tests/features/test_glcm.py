@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import dask.array as da
+import numba
 import numpy as np
 import pytest
 import xarray as xr
@@ -12,7 +13,7 @@ from skimage.feature import graycomatrix, graycoprops
 
 from hrlc.errors import ConfigError
 from hrlc.features import TEXTURES, glcm_array, glcm_textures, quantize
-from hrlc.features.glcm import INVALID
+from hrlc.features.glcm import INVALID, _texture_values
 
 ALL = list(TEXTURES)
 
@@ -80,6 +81,16 @@ def test_lazy_float32_result_matches_and_chunks_give_no_seams():
     q = np.where(np.isnan(band.values), 16, np.clip(np.floor(band.values * 16), 0, 15))
     core = glcm_array(q.astype(int), window=5, levels=16)
     np.testing.assert_allclose(one.values, core, rtol=1e-6)
+
+
+def test_textures_compile_for_int64_sums_only():
+    # the running sums start as int64: from a literal 0, numba's type inference of
+    # _glcm_rows compiled _texture_values once more for Literal[int](0) arguments. It is
+    # seen in a process that compiles _glcm_rows (a cold numba cache, as in CI); loaded
+    # from the cache, no type inference runs and there is nothing to see
+    glcm_array(np.arange(16).reshape(4, 4) % 3, window=3, levels=4)
+    types = {t for signature in _texture_values.signatures for t in signature}
+    assert not any(isinstance(t, numba.types.Literal) for t in types), types
 
 
 def test_robust_range_is_the_same_whatever_the_chunking():

@@ -7,6 +7,8 @@ import xarray as xr
 
 from hrlc.restore import (correct_terrain_shadow, fit_restoration, fit_shadow_correction,
                           restore_composites)
+from hrlc.restore import _shadow_kernels
+from tests.conftest import assert_one_variant
 
 from .conftest import monthly
 
@@ -98,6 +100,25 @@ def test_chunked_equals_whole_and_mismatched_fit_is_refused():
     np.testing.assert_array_equal(chunked.values, whole.values)
     with pytest.raises(Exception, match="fit_shadow_correction"):
         correct_terrain_shadow(cube, shadow, slope, fit, strata)
+
+
+def test_each_kernel_compiles_one_variant_whatever_the_blocks(kernel_types):
+    # chunks of numpy-backed composites, shadow codes and slope are strided views, and the
+    # strata of a run without a map a read-only broadcast: the kernels got each mix of
+    # layouts in a variant of its own (6 of assign; the lot ~1.7 CPU-s on a cold cache)
+    cube, shadow, slope, strata, _ = strata_scene(np.random.default_rng(3))
+    seen = kernel_types(_shadow_kernels, "assign", "slope_class", "sums", "apply")
+    whole = {"reflectance": cube, "terrain_shadow": shadow, "slope": slope}
+    views = {"reflectance": cube.chunk({"y": 7, "x": 9}),
+             "terrain_shadow": shadow.chunk({"y": 7, "x": 9}), "slope": slope.chunk(5)}
+    for strata_map in (None, strata):
+        fits = [fit_shadow_correction(**layers, strata=strata_map, n_strata=2)
+                for layers in (whole, views)]
+        xr.testing.assert_equal(fits[0], fits[1])
+        outs = [correct_terrain_shadow(**layers, fit=fits[0], strata=strata_map).values
+                for layers in (whole, views)]
+        np.testing.assert_array_equal(outs[0], outs[1])
+    assert_one_variant(seen, _shadow_kernels)
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,7 @@ from numba import njit, prange
 from hrlc.config.feature_names import DEFAULT_TEXTURES, TEXTURES
 from hrlc.errors import ConfigError
 from hrlc.features._window import map_window, run_parallel_kernel
+from hrlc.kernels import kernel_array
 
 _CODE = {name: k for k, name in enumerate(TEXTURES)}
 #: Grey level that marks a missing pixel (no pair uses it).
@@ -118,7 +119,9 @@ def _glcm_rows(q, r, offsets, levels, codes, nlogn, homw):
             x_first = max(0, -dc)  # left pair column of the window starting at column 0
             width = 2 * r + 1 - abs(dc)
             hist[:, :] = 0
-            n = con = dis = si = sii = sij = sq = hom = nln = 0
+            # int64 from the start: from a literal 0, numba's type inference also
+            # compiled _texture_values for Literal[int](0) arguments on its way to int64
+            n = con = dis = si = sii = sij = sq = hom = nln = np.int64(0)
             for col in range(r, cols - r):
                 # the first window is filled column by column; then one column leaves
                 # (sign -1) and one enters (sign +1)
@@ -217,7 +220,7 @@ def _tables(window: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _glcm_block(padded: np.ndarray, r: int, offsets: np.ndarray, levels: int,
                 codes: np.ndarray, nlogn: np.ndarray, homw: np.ndarray) -> np.ndarray:
-    out = run_parallel_kernel(_glcm_rows, np.ascontiguousarray(padded, dtype=np.uint8), r,
+    out = run_parallel_kernel(_glcm_rows, kernel_array(padded, np.uint8), r,
                               offsets, levels, codes, nlogn, homw)
     return out.astype(np.float32)
 

@@ -15,6 +15,7 @@ import xarray as xr
 from numba import njit, prange
 
 from hrlc.features._window import map_window, run_parallel_kernel
+from hrlc.kernels import kernel_array
 
 
 @njit(cache=True)
@@ -59,7 +60,7 @@ def _sobel_rows(z):
 
 
 def _sobel_block(padded: np.ndarray) -> np.ndarray:
-    return run_parallel_kernel(_sobel_rows, np.ascontiguousarray(padded, dtype=np.float64))
+    return run_parallel_kernel(_sobel_rows, kernel_array(padded, np.float64))
 
 
 def pixel_gradients(data: da.Array | np.ndarray) -> da.Array:

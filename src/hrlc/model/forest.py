@@ -36,6 +36,8 @@ from functools import cached_property
 import numba
 import numpy as np
 
+from hrlc.kernels import kernel_array
+
 #: Pixels walked through one tree before the next tree, so that the tree stays in cache
 #: (blocks of 64 pixels took about twice as long).
 _BLOCK = 8192
@@ -311,7 +313,7 @@ class ForestArrays:
             raise ValueError(f"expected X of shape (n_pixels, {self.n_features}) (the forest's "
                              f"features, in order), got {X.shape}")
         with np.errstate(over="ignore"):  # beyond float32: inf, refused below
-            X32 = np.ascontiguousarray(X, dtype=np.float32)
+            X32 = kernel_array(X, np.float32)
         if np.isinf(X32).any():
             raise ValueError(f"X holds {int(np.isinf(X32).sum())} infinite value(s) (or values "
                              "beyond float32), which scikit-learn refuses too: replace them "

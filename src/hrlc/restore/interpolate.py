@@ -18,6 +18,7 @@ from numba import njit
 
 from hrlc.composite.validate import require_dims, require_monthly
 from hrlc.errors import ConfigError
+from hrlc.kernels import kernel_array
 
 #: Flag codes of the gap-flag layer, per pixel and month.
 OBSERVED, ONE_SIDE, BOTH_SIDES, MISSING = 0, 1, 2, 3
@@ -93,7 +94,7 @@ def _plan_block(block: np.ndarray, months: np.ndarray, reach: int):
 
 def _fill_block(block: np.ndarray, *, months: np.ndarray, reach: int) -> np.ndarray:
     """(time, band, y, x) filled values of one spatial chunk."""
-    block = np.ascontiguousarray(block, dtype=np.float32)
+    block = kernel_array(block, np.float32)
     out = np.empty_like(block)
     _gather(block, *_plan_block(block, months, reach), out)
     return out

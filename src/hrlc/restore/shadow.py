@@ -30,6 +30,7 @@ from dask.array.overlap import ensure_minimum_chunksize, overlap, trim_internal
 
 from hrlc.composite.validate import check_same_grid, require_dims
 from hrlc.errors import ConfigError
+from hrlc.kernels import kernel_array
 from hrlc.restore._shadow_kernels import march
 from hrlc.restore.topographic import illumination
 
@@ -91,7 +92,7 @@ def cast_shadow_array(dem: np.ndarray, *, east_step: float, north_step: float,
     ndarray (rows, cols), bool
         True where terrain of ``dem`` hides the sun; rays stop at the array edge.
     """
-    return march(np.ascontiguousarray(dem, np.float64), float(east_step), float(north_step),
+    return march(kernel_array(dem, np.float64), float(east_step), float(north_step),
                  float(sun_zenith), float(sun_azimuth), float(max_distance))
 
 

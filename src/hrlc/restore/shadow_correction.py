@@ -36,6 +36,7 @@ import xarray as xr
 
 from hrlc.composite.validate import check_same_grid, require_dims
 from hrlc.errors import ConfigError, InputError
+from hrlc.kernels import kernel_array
 from hrlc.restore import _shadow_kernels as _k
 from hrlc.threads import one_openmp_thread
 
@@ -132,13 +133,27 @@ def _blocks(reflectance, terrain_shadow, slope, codes):
     return data, shadow.rechunk((-1, *spatial)), *layers
 
 
+def _kernel_blocks(block, shadow, slope, strata):
+    """The four blocks of a task in the one layout the kernels are compiled for.
+
+    dask gives views: a spatial chunk of numpy-backed composites or slope is strided and
+    the strata of a run without a map are a read-only broadcast; each mix of layouts
+    was a variant of its own of ``assign``, ``sums``, ``apply`` and ``slope_class``
+    (see :func:`hrlc.kernels.kernel_array`).
+    """
+    return (kernel_array(block, np.float32), kernel_array(shadow, np.uint8),
+            kernel_array(slope, np.float32), kernel_array(strata, np.int32))
+
+
 def _sums_block(block, shadow, slope, strata, *, centres, shift, bins, n_strata):
+    block, shadow, slope, strata = _kernel_blocks(block, shadow, slope, strata)
     stratum = _k.assign(block, shadow, strata, centres, shift)
     out = _k.sums(block, shadow, stratum, _k.slope_class(slope, bins), n_strata, len(bins) + 1)
     return out[..., None, None]
 
 
 def _apply_block(block, shadow, slope, strata, *, centres, shift, bins, gain, offset):
+    block, shadow, slope, strata = _kernel_blocks(block, shadow, slope, strata)
     stratum = _k.assign(block, shadow, strata, centres, shift)
     return _k.apply(block, shadow, stratum, _k.slope_class(slope, bins), gain, offset)
 
@@ -271,9 +286,9 @@ def correct_terrain_shadow(reflectance: xr.DataArray, terrain_shadow: xr.DataArr
                          "strata; fit it on them with fit_shadow_correction(...)")
     codes = _strata_codes(strata, reflectance)
     data, shadow, s, c = _blocks(reflectance, terrain_shadow, slope, codes)
-    kernel = partial(_apply_block, bins=np.asarray(fit.attrs["slope_bins"], np.float64),
-                     **{name: fit[name].values for name in ("centres", "shift", "gain",
-                                                            "offset")})
+    kernel = partial(_apply_block, bins=kernel_array(fit.attrs["slope_bins"], np.float64),
+                     **{name: kernel_array(fit[name].values, np.float64)
+                        for name in ("centres", "shift", "gain", "offset")})
     out = da.blockwise(kernel, "tbyx", data, "tbyx", shadow, "tyx", s, "yx", c, "yx",
                        dtype=np.float32, meta=np.empty((0,) * 4, np.float32))
     result = reflectance.transpose("time", "band", "y", "x").copy(data=out)
