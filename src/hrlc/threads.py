@@ -8,6 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+def take_blas_control() -> None:
+    """Make the calling thread the one whose OpenBLAS limits count: threadpoolctl (>= 3.8)
+    lets only one "controlling" thread change OpenBLAS limits and silently ignores the
+    others, so a limit set on the main thread after a dask pool thread took control (a
+    map predicted in this process) would do nothing."""
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run the enclosed code with the BLAS libraries (OpenBLAS, MKL) on one thread.
@@ -20,8 +32,13 @@ def one_blas_thread() -> Iterator[None]:
     """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    take_blas_control()
+    limiter = threadpool_limits(limits=1, user_api="blas")
+    try:
         yield
+    finally:
+        take_blas_control()
+        limiter.restore_original_limits()
 
 
 @contextmanager

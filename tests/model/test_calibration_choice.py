@@ -154,6 +154,15 @@ def test_temperature_never_overflows_on_the_ovr_range():
 def test_calibrators_are_fitted_with_blas_on_one_thread(native_threads):
     # their optimisers make many small BLAS calls, between which a multithreaded OpenBLAS
     # spins its threads: several times the CPU for the same numbers
+    import threading
+
+    from hrlc.threads import take_blas_control
+
+    # another thread (a dask thread of a map predicted in this process) controls the BLAS
+    # limits: threadpoolctl would ignore this thread's limits unless it takes control
+    other = threading.Thread(target=take_blas_control)
+    other.start()
+    other.join()
     sigmoid = native_threads(_SigmoidCalibration, "blas")
     temperature = native_threads(_TemperatureScaling, "blas")
     rng = np.random.default_rng(0)

@@ -24,6 +24,7 @@ import numpy as np
 from hrlc.mapping.preprocessing import Preprocessing
 from hrlc.model.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
                                      confidence_term)
+from hrlc.threads import take_blas_control
 
 
 @dataclass(frozen=True)
@@ -343,14 +344,6 @@ class _BlasLimit:
         self._users = 0
         self._limiter = None
 
-    @staticmethod
-    def _take_control() -> None:
-        from threadpoolctl import OpenBLASController
-
-        clear = getattr(OpenBLASController, "clear_controlling_thread", None)
-        if clear is not None:
-            clear(force=True)
-
     @contextmanager
     def __call__(self, threads: int | None):
         if threads is None:
@@ -360,7 +353,7 @@ class _BlasLimit:
 
         with self._lock:
             if self._users == 0:
-                self._take_control()
+                take_blas_control()
                 self._limiter = threadpool_limits(limits=threads, user_api="blas")
             self._users += 1
         try:
@@ -369,7 +362,7 @@ class _BlasLimit:
             with self._lock:
                 self._users -= 1
                 if self._users == 0:
-                    self._take_control()
+                    take_blas_control()
                     self._limiter.restore_original_limits()
                     self._limiter = None
 
