@@ -32,10 +32,18 @@ def received() -> int | None:
     return _received
 
 
+def forget() -> None:
+    """Forget the signal noted, for a Python session that goes on after the command it
+    stopped (``hrlc.cli.main`` called in-process, by a notebook or a test): a command
+    exits its process, and a noted signal stops every later output of this process."""
+    global _received
+    _received = None
+
+
 def check() -> None:
     """Raise :class:`Interrupted` if this process was asked to stop."""
     if _received is not None:
         raise Interrupted(_received)
 
 
-__all__ = ["Interrupted", "check", "note", "received"]
+__all__ = ["Interrupted", "check", "forget", "note", "received"]

@@ -4,8 +4,31 @@ its own. Both are context managers and decorators (threadpoolctl)."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+_controller_lock = threading.Lock()
+#: The threadpoolctl controller and the number of modules imported when it was made.
+_controller: tuple[Any, int] | None = None
+
+
+def native_pools() -> Any:
+    """A ``threadpoolctl.ThreadpoolController`` of the native thread pools loaded now.
+
+    Making one scans every shared library of the process (2.5-3.5 ms); a limit set through
+    it costs about 0.01 ms. One is kept and made anew only when modules were imported since
+    (an import may load another BLAS or OpenMP library). Training sets such limits hundreds
+    of times (each binary SVM's calibration)."""
+    global _controller
+    with _controller_lock:
+        if _controller is None or _controller[1] != len(sys.modules):
+            from threadpoolctl import ThreadpoolController
+
+            _controller = (ThreadpoolController(), len(sys.modules))
+        return _controller[0]
 
 
 def take_blas_control() -> None:
@@ -30,10 +53,8 @@ def one_blas_thread() -> Iterator[None]:
     0.35 s on one), and for work that runs its own threads (a multithreaded BLAS beside
     them only contends).
     """
-    from threadpoolctl import threadpool_limits
-
     take_blas_control()
-    limiter = threadpool_limits(limits=1, user_api="blas")
+    limiter = native_pools().limit(limits=1, user_api="blas")
     try:
         yield
     finally:
@@ -50,7 +71,5 @@ def one_openmp_thread() -> Iterator[None]:
     MiniBatchKMeans fit (8 clusters, 50,000 x 3, 3 inits) took 0.5-1.6 CPU-s and
     0.8-1.9 s on 2 threads, 0.07 CPU-s and 0.07-0.18 s on one.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with native_pools().limit(limits=1, user_api="openmp"):
         yield

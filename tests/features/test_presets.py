@@ -21,9 +21,9 @@ from hrlc.features import (
     INDICES,
     REFERENCE_BANDS,
     build_features,
+    catalog,
     compute_index,
 )
-from hrlc.features.catalog import preset_names
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTHS = [f"2021-{m:02d}-01" for m in range(1, 13)]
@@ -53,7 +53,21 @@ def _random_year(seed=0, shape=(9, 11)) -> xr.DataArray:
     return _year(rng.uniform(0.01, 0.6, (12, len(REFERENCE_BANDS), *shape)))
 
 
-def test_reference_has_exactly_167_uniquely_named_features():
+@pytest.fixture(scope="module")
+def names_of():
+    """``catalog.preset_names``, each preset's cube built once for the module: every call
+    builds the whole graph of a year of features (about a second) for its names."""
+    built = {}
+
+    def names(preset: str) -> list[str]:
+        if preset not in built:
+            built[preset] = catalog.preset_names(preset)
+        return list(built[preset])
+
+    return names
+
+
+def test_reference_has_exactly_167_uniquely_named_features(names_of):
     stack = _random_year()
     cube = build_features(stack, dem=_plane(0.1, 0.2, stack), preset="reference")
     names = cube.feature.values.tolist()
@@ -64,7 +78,7 @@ def test_reference_has_exactly_167_uniquely_named_features():
     assert names[144:158] == list(INDEX_NAMES) and len(INDEX_NAMES) == 14  # 13 + SOBEL
     assert names[158:164] == [f"glcm_{t}_B08" for t in DEFAULT_TEXTURES]
     assert names[164:] == ["elevation", "slope", "aspect"]
-    assert names == preset_names("reference")
+    assert names == names_of("reference")
     assert "annual composite (median" in str(cube.sel(feature="NDMI").description.values)
 
 
@@ -79,11 +93,11 @@ def test_reference_values_depend_on_neither_the_months_order_nor_the_chunks():
     np.testing.assert_array_equal(one.values, two.values)
 
 
-def test_extended_is_the_default_and_todays_set():
+def test_extended_is_the_default_and_todays_set(names_of):
     stack = _random_year()
     dem = _plane(0.1, 0.2, stack)
     default = build_features(stack, dem=dem)
-    assert default.feature.values.tolist() == preset_names("extended")
+    assert default.feature.values.tolist() == names_of("extended")
     assert default.sizes["feature"] == 144 + 14 * 12 + 6 + 4
     assert default.feature.values[-4:].tolist() == ["elevation", "slope", "northness",
                                                     "eastness"]
@@ -174,7 +188,8 @@ def test_reference_refuses_options_that_choose_features():
         build_features(stack, preset="full")
 
 
-def test_docs_list_the_names_the_code_builds():
+def test_docs_list_the_names_the_code_builds(names_of, monkeypatch):
+    monkeypatch.setattr(catalog, "preset_names", names_of)  # the generator's names too
     spec = importlib.util.spec_from_file_location("feature_names",
                                                   ROOT / "benchmarks" / "feature_names.py")
     script = importlib.util.module_from_spec(spec)
@@ -182,6 +197,6 @@ def test_docs_list_the_names_the_code_builds():
     documented = script.documented_block((ROOT / "docs" / "features.md").read_text())
     assert documented == script.generated_block(), "run benchmarks/feature_names.py"
     for preset in ("reference", "extended"):
-        names = preset_names(preset)
+        names = names_of(preset)
         assert f"**`preset: {preset}`**: {len(names)} features" in documented
         assert all(f"`{n}`" in documented for n in names)

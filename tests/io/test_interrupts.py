@@ -28,3 +28,9 @@ def test_nothing_is_published_once_told_to_stop(tmp_path, monkeypatch):
     with atomic_output(tmp_path / "manifest.json", after_interrupt=True) as tmp:
         tmp.write_text("{}")
     assert (tmp_path / "manifest.json").exists()
+    # a Python session that goes on after the interrupted command publishes again
+    interrupts.forget()
+    assert interrupts.received() is None
+    with atomic_output(tmp_path / "after.txt") as tmp:
+        tmp.write_text("y")
+    assert (tmp_path / "after.txt").read_text() == "y"

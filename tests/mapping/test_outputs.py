@@ -111,7 +111,12 @@ def test_existing_outputs_are_refused_unless_overwrite(written):
 
 
 def test_disk_full_leaves_no_half_file(tmp_path, monkeypatch):
-    from hrlc.io import writers
+    from hrlc.io import atomic, writers
+
+    # the map is one block, so no dask thread can still be writing once the error is
+    # raised: the 1 s that each of the three temporary files (staging GeoTIFF, its lock,
+    # the COG) is watched for a late write would only be idle time here
+    monkeypatch.setitem(atomic.remove_settled.__kwdefaults__, "settle", 0.05)
 
     def full(self, key, block):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -35,15 +36,23 @@ def _config(tmp_path, cube, bundle_file, name="map"):
     return config
 
 
-#: A map run whose blocks each take 0.4 s more, so that it can be killed midway.
-SLOW_RUN = """
-import sys, time
+#: A map run that stops in the first block it starts once 3 blocks are finished (their
+#: markers written): it says so on stdout and waits there to be killed midway, so the
+#: test kills it at once instead of racing blocks slowed down by a sleep (left alone, it
+#: ends itself after 120 s).
+STALLING_RUN = """
+import os, sys, time
+from pathlib import Path
 import hrlc.mapping.predict as predict
+markers = Path(sys.argv[2])
 original = predict._predict_block
-def slow(*args, **kwargs):
-    time.sleep(0.4)
+def stalling(*args, **kwargs):
+    if markers.is_dir() and len(list(markers.iterdir())) >= 3:
+        print("3 blocks done", flush=True)
+        time.sleep(120)
+        os._exit(1)
     return original(*args, **kwargs)
-predict._predict_block = slow
+predict._predict_block = stalling
 from hrlc.cli import main
 main(["map", sys.argv[1]])
 """
@@ -65,17 +74,25 @@ def test_killed_run_resumes_from_its_finished_blocks(tmp_path, cube, bundle_file
     output = tmp_path / "map"
     work = output / ".hrlc-work.zarr"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    child = subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(config)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    child = subprocess.Popen([sys.executable, "-c", STALLING_RUN, str(config),
+                              str(work / MARKERS)], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    # a stuck run is killed after 120 s: its stdout then ends without the line
+    watchdog = threading.Timer(120, child.kill)
+    watchdog.start()
     try:
-        while len(_markers(work)) < 3:
-            assert child.poll() is None, "the map run ended before it could be interrupted"
-            assert time.monotonic() < deadline, "no block finished within 120 s"
-            time.sleep(0.02)
+        said = next((line for line in child.stdout if line == "3 blocks done\n"), None)
+        if said is None:
+            child.wait(30)
+        assert said is not None, (
+            "the map run ended before it could be interrupted" if child.returncode == 0
+            else "no block finished within 120 s, or the run failed")
         child.send_signal(signal.SIGKILL)
     finally:
+        watchdog.cancel()
+        child.kill()  # when an assertion above failed
         child.wait(30)
+        child.stdout.close()
     done = _markers(work)
     assert 3 <= len(done) < 9
     assert not (output / "classes.tif").exists()

@@ -1,6 +1,8 @@
 """Stages forked by the launcher behave as stages started as ``python -m hrlc``: exit
 codes, output, working folder, environment, interrupts and the launcher's death."""
 
+import contextlib
+import os
 import signal
 import time
 
@@ -13,6 +15,10 @@ from hrlc.pipeline import child
 pytestmark = pytest.mark.slow  # every test starts stage processes, most a launcher too
 
 LAUNCHES = ["fork", "spawn"]
+#: The value of HRLC_TEST_VARIABLE (which no library reads) that makes the environment
+#: test_one_launcher_per_environment ends in, and test_a_replaced_launcher_ends_once_its_
+#: stages_have_ended starts in: the launcher the one leaves serves the other's first stage.
+ANOTHER_ENVIRONMENT = "1"
 
 
 def _simulate(out, size=66):
@@ -47,22 +53,27 @@ def test_one_launcher_per_environment(tmp_path, monkeypatch):
     first = child._launcher
     assert child.run_child(["--version"])[0] == 0
     assert child._launcher is first  # started once, reused
-    monkeypatch.setenv("HRLC_TEST_VARIABLE", "1")  # read at import time by some library?
+    # read at import time by some library?
+    monkeypatch.setenv("HRLC_TEST_VARIABLE", ANOTHER_ENVIRONMENT)
     assert child.run_child(["--version"])[0] == 0
     assert child._launcher is not first
     assert first.process.poll() == 0  # it ran no stage any more: closed, ended on its own
 
 
 def test_a_replaced_launcher_ends_once_its_stages_have_ended(tmp_path, monkeypatch):
+    monkeypatch.setenv("HRLC_TEST_VARIABLE", ANOTHER_ENVIRONMENT)  # see there
     stage = _writing(tmp_path / "p")
     first = child._launcher
-    monkeypatch.setenv("HRLC_TEST_VARIABLE", "2")
-    assert child.run_child(["--version"])[0] == 0
-    assert first in child._replaced and first.process.poll() is None  # its stage runs on
-    assert stage.poll() is None
+    with _paused(stage):  # while the next launcher starts
+        monkeypatch.setenv("HRLC_TEST_VARIABLE", "2")
+        assert child.run_child(["--version"])[0] == 0
+        assert first in child._replaced and first.process.poll() is None  # its stage runs on
+        assert stage.poll() is None
     child.stop(stage)
     assert stage.wait()[0] == 130
-    monkeypatch.setenv("HRLC_TEST_VARIABLE", "3")
+    # another change: back to the environment without the variable, whose launcher then
+    # serves the next tests of this file (one launcher fewer to start)
+    monkeypatch.delenv("HRLC_TEST_VARIABLE")
     assert child.run_child(["--version"])[0] == 0
     assert first not in child._replaced
     assert first.process.poll() == 0  # closed: it ended on its own, not killed
@@ -76,6 +87,19 @@ def _writing(out, launch: str = child.DEFAULT_LAUNCH):
         assert stage.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     return stage
+
+
+@contextlib.contextmanager
+def _paused(stage):
+    """The stage stopped (SIGSTOP) within the block: still running, and unable to end
+    before it is asked to, but no longer spending a core on a simulation that nothing
+    reads (about 3 CPU-s while a launcher starts); continued (SIGCONT) on the way out,
+    even when the block fails (a stopped stage would outlive its launcher's SIGTERM)."""
+    os.kill(stage.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(stage.pid, signal.SIGCONT)
 
 
 @pytest.mark.parametrize("launch", LAUNCHES)

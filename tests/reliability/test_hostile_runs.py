@@ -5,15 +5,15 @@ there before changed (a checksum of the folder before and after).
 
 Most cases call ``hrlc`` in-process (:func:`hrlc_code`, ``cli_error``): they reuse this
 worker's imported libraries and its stage launcher, where a child ``python -m hrlc run``
-pays about 6 CPU-s of imports in the run and its launcher before any work. A child process
-is kept where the case needs one: a file size limit (``ulimit -f``; these also check the
-real ``python -m hrlc`` entry point), and signals sent to a run."""
+pays about 6 CPU-s of imports in the run and its launcher before any work. A stage under a
+file size limit is forked by that launcher (as ``hrlc run`` starts its stages), the limit
+set on the launcher for that fork only. SIGTERM is sent to an in-process run (its thread);
+a child ``python -m hrlc run`` is kept where the case kills the run."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import resource
 import signal
 import socket
 import subprocess
@@ -27,10 +27,11 @@ import yaml
 
 from hrlc.io.lock import LOCK_NAME
 from hrlc.io.safe_writer import write_series
+from hrlc.pipeline.child import start_stage
 from hrlc.simulate import simulate_series
 from tests.conftest import cli_error
 
-from .conftest import hrlc_code, stages_of
+from .conftest import freeze, hrlc_code, run_signalled_mid_stage, stages_of
 
 pytestmark = pytest.mark.slow  # most tests run hrlc, a whole run or a stage of one
 
@@ -50,16 +51,30 @@ def _tree(folder) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _hrlc(*args, limit_bytes, timeout=120):
-    """``hrlc ARGS`` in a child process whose files may grow to ``limit_bytes`` (as
-    ``ulimit -f``): (exit code, stdout, stderr)."""
-    def limits():
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+def _stage_launcher() -> psutil.Process:
+    """This worker's stage launcher (the process that forks the stages of ``hrlc run``).
+    A stage that only prints hrlc's help first makes sure that it serves this environment
+    (started if none was, replaced if the environment changed: a launcher runs alone)."""
+    start_stage(["--help"]).wait(timeout=120)
+    (launcher,) = [p for p in psutil.Process().children() if p.name() == "hrlc launcher"]
+    return launcher
 
-    done = subprocess.run([sys.executable, "-m", "hrlc", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, preexec_fn=limits)
-    return done.returncode, done.stdout, done.stderr
+
+def _limited_stage_code(*args, limit_bytes) -> int:
+    """``hrlc ARGS`` as a stage forked by this worker's stage launcher while the files of
+    the launcher's forks may grow to ``limit_bytes`` (as ``ulimit -S -f``): its exit code;
+    it writes to file descriptors 1 and 2 (read them with ``capfd``). A fork takes over
+    the launcher's limit, which is lifted again once the stage has ended: only the soft
+    one is lowered, as a process cannot raise its hard limit again. No new interpreter
+    imports the libraries (about 3 CPU-s for ``python -m hrlc masks``)."""
+    launcher = _stage_launcher()
+    unlimited = launcher.rlimit(psutil.RLIMIT_FSIZE)
+    launcher.rlimit(psutil.RLIMIT_FSIZE, (limit_bytes, unlimited[1]))
+    try:
+        code, _ = start_stage([str(a) for a in args]).wait(timeout=120)
+    finally:
+        launcher.rlimit(psutil.RLIMIT_FSIZE, unlimited)
+    return code
 
 
 def _one_line(err: str) -> str:
@@ -144,7 +159,8 @@ def test_a_damaged_manifest_is_recomputed_by_run_and_an_error_for_info(products,
 
 
 @pytest.mark.parametrize("stage", ["masks", "features"])
-def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(products, tmp_path, stage):
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(products, tmp_path, stage,
+                                                                 capfd):
     out = tmp_path / stage
     config = tmp_path / f"{stage}.yaml"
     if stage == "masks":
@@ -154,8 +170,8 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(products, tmp_p
         config.write_text(yaml.safe_dump({"composites": [str(products / next(
             p.name for p in products.iterdir() if p.suffix == ".SAFE"))], "output": str(out),
             "features": {"glcm_textures": [], "index_months": []}}))
-    code, _, err = _hrlc(stage, config, limit_bytes=8 * 1024)  # as `ulimit -f 8`
-    line = _one_line(err)
+    code = _limited_stage_code(stage, config, limit_bytes=8 * 1024)  # as `ulimit -S -f 8`
+    line = _one_line(capfd.readouterr().err)
     assert code == 2 and "File too large (EFBIG)" in line and "ulimit -f" in line
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
 
@@ -180,19 +196,25 @@ def test_an_unreachable_scheduler_fails_fast_in_one_line(products, tmp_path, cap
     config = tmp_path / "masks.yaml"
     config.write_text(yaml.safe_dump({
         "sources": [str(products)], "output": str(tmp_path / "masks"), "chunks": 64,
-        "compute": {"scheduler": "tcp://127.0.0.1:1", "connect_timeout": 2}}))
+        "compute": {"scheduler": "tcp://127.0.0.1:1", "connect_timeout": 0.2}}))
     start = time.monotonic()
     line = cli_error(["masks", config], capsys)
     assert time.monotonic() - start < 30
-    assert "cannot reach the dask scheduler tcp://127.0.0.1:1 within 2 s" in line
+    assert "cannot reach the dask scheduler tcp://127.0.0.1:1 within 0.2 s" in line
     assert not (tmp_path / "masks").exists()
 
 
-def _start_run(config, tmp_path):
-    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config)],
-                               stdout=open(stdout, "w"), stderr=open(stderr, "w"))
-    return process, stdout, stderr
+def _mid_stage(out, name: str):
+    """Whether stage ``name`` of the run in ``out`` is writing its output: its temporary
+    folder exists, its final one not yet."""
+    return lambda: any(out.glob(f".{name}.partial-*")) and not (out / name).exists()
+
+
+def _start_run(config, folder) -> subprocess.Popen:
+    """``python -m hrlc run CONFIG``, its messages in ``folder`` (stdout.txt, stderr.txt)."""
+    return subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config)],
+                            stdout=open(folder / "stdout.txt", "w"),
+                            stderr=open(folder / "stderr.txt", "w"))
 
 
 def _stage_of(process, out, name: str, timeout: float = 120.0) -> psutil.Process:
@@ -204,36 +226,41 @@ def _stage_of(process, out, name: str, timeout: float = 120.0) -> psutil.Process
         assert time.monotonic() < deadline, f"stage {name} did not start writing"
         time.sleep(0.01)
     (stage,) = stages_of(process.pid, name)
-    stage.suspend()
+    freeze(stage)
     return stage
 
 
 def _run_frozen_mid_stage(products, tmp_path, name: str):
-    """A run whose stage ``name`` is frozen while its temporary output exists: (run
-    folder, process, stdout file, stderr file, stage). On a loaded machine the stage can
-    finish between the moment its output is seen and the freeze: then again, 3 times."""
+    """A run in a child process whose stage ``name`` is frozen while its temporary output
+    exists: (run folder, process, stage). On a loaded machine the stage can finish between
+    the moment its output is seen and the freeze: then again, 3 times."""
     for attempt in range(3):
         folder = tmp_path / f"attempt{attempt}"
         folder.mkdir()
         out = folder / "run"
-        process, stdout, stderr = _start_run(_run_yaml(folder / "run.yaml", products, out),
-                                             folder)
+        process = _start_run(_run_yaml(folder / "run.yaml", products, out), folder)
         stage = _stage_of(process, out, name)
-        if any(out.glob(f".{name}.partial-*")) and not (out / name).exists():
-            return out, process, stdout, stderr, stage
+        if _mid_stage(out, name)():
+            return out, process, stage
         stage.resume()
         process.wait(timeout=120)
     pytest.fail(f"stage {name} ended before it could be frozen, 3 times")
 
 
-def test_sigterm_stops_the_run_like_ctrl_c(products, tmp_path):
-    out, process, stdout, stderr, stage = _run_frozen_mid_stage(products, tmp_path, "masks")
-    process.send_signal(signal.SIGTERM)
-    time.sleep(0.5)
-    stage.resume()
-    assert process.wait(timeout=120) == 143
-    assert "[masks] interrupted; finished stages are kept" in stdout.read_text()
-    assert "Traceback" not in stderr.read_text()
+def test_sigterm_stops_the_run_like_ctrl_c(products, tmp_path, capfd):
+    def start(attempt):
+        folder = tmp_path / f"attempt{attempt}"
+        folder.mkdir()
+        capfd.readouterr()
+        return _run_yaml(folder / "run.yaml", products, folder / "run"), \
+            _mid_stage(folder / "run", "masks")
+
+    code, attempt = run_signalled_mid_stage(start, "masks", signal.SIGTERM)
+    out = tmp_path / f"attempt{attempt}" / "run"
+    assert code == 143
+    text, err = capfd.readouterr()
+    assert "[masks] interrupted; finished stages are kept" in " ".join(text.split())
+    assert "Traceback" not in err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stages"]["masks"]["status"] == "interrupted"
     assert not (out / "masks").exists() and not list(out.glob(".*partial*"))
@@ -241,7 +268,7 @@ def test_sigterm_stops_the_run_like_ctrl_c(products, tmp_path):
 
 
 def test_a_killed_run_takes_its_stage_with_it(products, tmp_path):
-    out, process, _, _, stage = _run_frozen_mid_stage(products, tmp_path, "masks")
+    out, process, stage = _run_frozen_mid_stage(products, tmp_path, "masks")
     config = out.parent / "run.yaml"
     process.kill()
     process.wait()

@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import threading
-import time
+from pathlib import Path
 
 import pandas as pd
 import psutil
@@ -21,8 +18,8 @@ from hrlc.io import read_zarr
 from hrlc.pipeline import run_chain
 from hrlc.pipeline.child import stage_name
 
-from .conftest import (aber_run, assert_same_outputs, hrlc_code, outputs_of, stages_of,
-                       write_run_yaml)
+from .conftest import (ABER_WINDOW, aber_run, assert_same_outputs, outputs_of, run_beside,
+                       run_signalled_mid_stage, stages_of, until, write_run_yaml)
 
 pytestmark = pytest.mark.slow
 
@@ -50,27 +47,12 @@ def _assert_final_files_open(out) -> None:
             json.loads(path.read_text())
 
 
-def _start(tmp_path):
-    """``hrlc run`` of features and dataset in a child process: (run folder, config,
-    process, stdout file, stderr file)."""
+def _first_two_stages(tmp_path):
+    """A run of the first two stages (features, dataset) of ``clean_run``, on its area,
+    in ``tmp_path``: (run folder, config dict, config file)."""
     out = tmp_path / "run"
-    data = aber_run(out, stages=("features", "dataset"))
-    config = write_run_yaml(tmp_path / "run.yaml", data)
-    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    # Ctrl-C as in a terminal: a test run started in the background (nohup ... &) has
-    # SIGINT ignored, and children inherit that
-    process = subprocess.Popen([sys.executable, "-m", "hrlc", "run", str(config)],
-                               stdout=open(stdout, "w"), stderr=open(stderr, "w"),
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    return out, data, process, stdout, stderr
-
-
-def _wait_for(condition, process, what: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, f"the run ended before {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    data = aber_run(out, stages=("features", "dataset"), aoi=ABER_WINDOW)
+    return out, data, write_run_yaml(tmp_path / "run.yaml", data)
 
 
 def _rerun(data) -> list[str]:
@@ -121,35 +103,29 @@ def test_damaged_outputs_are_found_by_checksum_and_recomputed(clean_run):
     assert_same_outputs(outputs_of(out), expected)
 
 
-def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
+def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path, capfd):
     _, _, expected = clean_run
-    for attempt in range(3):
+    # the stages' messages go to file descriptor 2, captured by capfd in a file that this
+    # process reads again by its descriptor
+    captured_err = Path(f"/proc/{os.getpid()}/fd/2")
+    runs = []  # (run folder, config dict, config file) of each attempt
+
+    def start(attempt):
         (tmp_path / f"attempt{attempt}").mkdir()
-        out, data, process, stdout, stderr = _start(tmp_path / f"attempt{attempt}")
-        # the dataset stage has opened its inputs and is computing the samples: freeze it
-        # there, so that the interrupt reaches it mid-stage however loaded the machine is
-        _wait_for(lambda: "features on" in stderr.read_text(), process, "the dataset stage")
-        stage = stages_of(process.pid, "dataset")
-        try:
-            for child in stage:
-                child.suspend()
-        except psutil.NoSuchProcess:
-            stage = []
-        if stage:
-            break
-        process.wait(timeout=120)  # the stage was over before it could be frozen: again
-    else:
-        pytest.fail("the dataset stage ended before it could be interrupted, 3 times")
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.5)  # the run passes the interrupt on to the frozen stage
-    stage[0].resume()
-    assert process.wait(timeout=120) == 130
-    err = stderr.read_text()
+        runs.append(_first_two_stages(tmp_path / f"attempt{attempt}"))
+        capfd.readouterr()
+        # the dataset stage has opened its inputs and is computing the samples
+        return runs[-1][2], lambda: b"features on" in captured_err.read_bytes()
+
+    code, attempt = run_signalled_mid_stage(start, "dataset", signal.SIGINT)
+    out, data, _ = runs[attempt]
+    assert code == 130
+    text, err = capfd.readouterr()
     assert "Traceback" not in err
     # one line: the stage's own (the run adds its note on stdout)
     assert [line for line in err.splitlines() if line.startswith("hrlc:")] == [
         "hrlc: interrupted; outputs written so far are complete, rerun to resume"]
-    assert "[dataset] interrupted; finished stages are kept" in stdout.read_text()
+    assert "[dataset] interrupted; finished stages are kept" in " ".join(text.split())
     manifest = json.loads((out / "manifest.json").read_text())
     assert {k: v["status"] for k, v in manifest["stages"].items()} == {
         "features": "done", "dataset": "interrupted"}
@@ -165,20 +141,14 @@ def test_ctrl_c_mid_stage_then_the_rerun_resumes(clean_run, tmp_path):
 def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run, tmp_path,
                                                                        capfd):
     _, _, expected = clean_run
-    out = tmp_path / "run"
-    data = aber_run(out, stages=("features", "dataset"))
-    config = write_run_yaml(tmp_path / "run.yaml", data)
-    # ``hrlc run`` in this process (the signal goes to its stage, not to the run: no child
-    # ``python -m hrlc run`` and its own launcher, about 6 CPU-s of imports, are needed);
-    # beside it, a thread kills the features stage once it writes
-    killed, run_over = [], threading.Event()
+    out, data, config = _first_two_stages(tmp_path)
+    # a thread kills the features stage once it writes (the signal goes to the stage, not
+    # to the run: the run can be this process, see :func:`run_beside`)
+    killed = []
 
-    def kill_the_writing_stage():
-        deadline = time.monotonic() + 180.0
-        while not any(out.glob(".features.zarr.partial-*")):
-            if run_over.is_set() or time.monotonic() > deadline:
-                return
-            time.sleep(0.05)
+    def kill_the_writing_stage(run_over):
+        if not until(lambda: any(out.glob(".features.zarr.partial-*")), run_over):
+            return
         for stage in stages_of(os.getpid()):
             try:
                 killed.append(stage_name(stage.name(), stage.cmdline()))
@@ -186,13 +156,7 @@ def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run
             except psutil.NoSuchProcess:
                 killed.append("a stage that ended first")
 
-    killer = threading.Thread(target=kill_the_writing_stage, daemon=True)
-    killer.start()
-    try:
-        code = hrlc_code("run", config)
-    finally:
-        run_over.set()
-        killer.join(timeout=30)
+    code = run_beside(config, kill_the_writing_stage)
     assert killed == ["features"], "the features stage was not seen writing, alone"
     assert code == 2
     assert capfd.readouterr().err.splitlines()[-1] == (

@@ -24,7 +24,7 @@ import numpy as np
 from hrlc.mapping.preprocessing import Preprocessing
 from hrlc.model.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
                                      confidence_term)
-from hrlc.threads import take_blas_control
+from hrlc.threads import native_pools, take_blas_control
 
 
 @dataclass(frozen=True)
@@ -349,12 +349,10 @@ class _BlasLimit:
         if threads is None:
             yield
             return
-        from threadpoolctl import threadpool_limits
-
         with self._lock:
             if self._users == 0:
                 take_blas_control()
-                self._limiter = threadpool_limits(limits=threads, user_api="blas")
+                self._limiter = native_pools().limit(limits=threads, user_api="blas")
             self._users += 1
         try:
             yield

@@ -1,0 +1,38 @@
+"""hrlc.threads: one controller of the native thread pools, kept until modules are imported."""
+
+import sys
+import types
+
+import numpy  # noqa: F401  (loads OpenBLAS)
+import sklearn.cluster  # noqa: F401  (loads OpenMP)
+from threadpoolctl import threadpool_info
+
+from hrlc.threads import native_pools, one_blas_thread, one_openmp_thread
+
+
+def _threads(user_api: str) -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == user_api}
+
+
+def test_the_controller_is_kept_until_a_module_is_imported(monkeypatch):
+    first = native_pools()
+    assert native_pools() is first  # no library scan for the next limit
+    monkeypatch.setitem(sys.modules, "hrlc_test_new_module", types.ModuleType("new"))
+    again = native_pools()  # an import may have loaded another BLAS or OpenMP
+    assert again is not first and native_pools() is again
+    assert {p.filepath for p in again.lib_controllers} == \
+           {p["filepath"] for p in threadpool_info()}
+
+
+def test_limits_through_the_kept_controller_apply_and_are_restored():
+    native_pools()  # made before the limits are set: the kept controller sets them
+    blas, openmp = _threads("blas"), _threads("openmp")
+    # numpy's OpenBLAS and scikit-learn's OpenMP, on more than one thread (2 cores here)
+    assert max(blas) > 1 and max(openmp) > 1
+    with one_blas_thread():
+        assert _threads("blas") == {1}
+        assert _threads("openmp") == openmp
+    assert _threads("blas") == blas
+    with one_openmp_thread():
+        assert _threads("openmp") == {1}
+    assert _threads("openmp") == openmp
