@@ -1,5 +1,7 @@
 """The compute block: the same stage gives the same output on every scheduler."""
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
@@ -44,14 +46,23 @@ def test_a_runs_stages_join_its_local_cluster_when_their_settings_match(monkeypa
 
     assert RunCluster(ComputeConfig(scheduler="threads")).environment() == {}
     config = ComputeConfig(scheduler="local", n_workers=1, memory_limit="1GB")
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "MALLOC_TRIM_THRESHOLD_", "PYTHONHASHSEED", "__DASK_PARENT_PID"):
+        monkeypatch.delenv(name, raising=False)  # as set by an earlier cluster's nannies
+    before = dict(os.environ)
     with RunCluster(config) as run:
         environment = run.environment()
         assert run.environment() == environment  # started once
+        # the nannies' OMP_NUM_THREADS=1 and others reach the workers, not the run (its
+        # later stages would have BLAS on one thread and a new launcher)
+        assert dict(os.environ) == before
         address = run.cluster.scheduler_address
         monkeypatch.setenv(RUN_CLUSTER_VARIABLE, environment[RUN_CLUSTER_VARIABLE])
         with compute_context(config) as client:
             assert client.scheduler.address == address
             assert client.submit(sum, [1, 2]).result() == 3
+            workers = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))  # in each worker
+            assert set(workers.values()) == {"1"}
         assert run.cluster.status.name == "running"  # the stage left it running
         # another stage's settings: not this cluster (the stage starts one of its own)
         assert _run_cluster_address(config) == address

@@ -27,9 +27,26 @@ def _local_settings(config: ComputeConfig) -> dict:
 
 
 def _start_local_cluster(config: ComputeConfig):
+    """A LocalCluster of worker processes, leaving this process's environment as it was.
+
+    distributed's nannies set ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and
+    ``OPENBLAS_NUM_THREADS`` (1), ``MALLOC_TRIM_THRESHOLD_``, ``PYTHONHASHSEED`` and
+    ``__DASK_PARENT_PID`` in ``os.environ`` to pass them to the workers they spawn, and
+    leave them there: every stage ``hrlc run`` started afterwards got BLAS and OpenMP on one
+    thread, and the run replaced its stage launcher (a changed environment) at the first
+    stage after the cluster's start. The workers have their variables by then; a nanny
+    sets them again before it restarts one."""
     from distributed import LocalCluster
 
-    return LocalCluster(**_local_settings(config), processes=True, dashboard_address=None)
+    before = dict(os.environ)
+    try:
+        return LocalCluster(**_local_settings(config), processes=True, dashboard_address=None)
+    finally:
+        for name in set(os.environ) - set(before):
+            os.environ.pop(name, None)
+        for name, value in before.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
 
 
 def _run_cluster_address(config: ComputeConfig) -> str | None:
