@@ -79,6 +79,26 @@ def test_failure_midway_leaves_no_file_under_the_final_name(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_temporary_outputs_written_again_late_are_removed_watched_together(tmp_path):
+    import threading
+    import time
+
+    from hrlc.io.atomic import remove_settled
+
+    staging, lock = tmp_path / "a.stage.tif", tmp_path / "a.stage.tif.lock"
+    staging.write_bytes(b"half")
+    (tmp_path / "keep.txt").write_text("keep")
+    # a dask thread still finishing its block creates the lock again 0.3 s later
+    late = threading.Timer(0.3, lock.write_text, ("x",))
+    late.start()
+    start = time.monotonic()
+    remove_settled(staging, lock, settle=0.6)
+    took = time.monotonic() - start
+    late.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    assert took >= 0.3 + 0.6 - 0.05  # it waited a quiet 0.6 s after the late write
+
+
 def test_zarr_round_trip_keeps_crs_and_chunks(tmp_path):
     arr, values = _cube()
     path = write_zarr(arr.rename("features"), tmp_path / "cube.zarr")

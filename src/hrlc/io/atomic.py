@@ -27,22 +27,30 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_settled(path: Path, *, settle: float = 1.0, seconds: float = 30.0) -> None:
-    """Remove a temporary output after an interrupt, again whenever it comes back within
+def remove_settled(*paths: Path, settle: float = 1.0, seconds: float = 30.0) -> None:
+    """Remove temporary outputs after an interrupt, again whenever one comes back within
     ``settle`` seconds: dask's threads may still be finishing the chunk they were writing
     into it (the scheduler stops handing out tasks at once, but does not wait for the
-    running ones). Whatever a very long task writes after ``seconds`` stays a temporary
-    name, which the next write of the same output sweeps."""
+    running ones). The ``paths`` are watched together (one ``settle`` for all, not one
+    each). Whatever a very long task writes after ``seconds`` stays a temporary name,
+    which the next write of the same output sweeps."""
     import time
 
+    def present() -> list[Path]:
+        return [path for path in paths if path.exists() or path.is_symlink()]
+
     deadline = time.monotonic() + seconds
-    while True:
+    for path in paths:
         _remove(path)
+    while True:
         calm = time.monotonic() + settle
-        while time.monotonic() < calm and not (path.exists() or path.is_symlink()):
+        while time.monotonic() < calm and not present():
             time.sleep(0.05)
-        if not (path.exists() or path.is_symlink()) or time.monotonic() > deadline:
+        back = present()
+        if not back or time.monotonic() > deadline:
             return
+        for path in back:
+            _remove(path)
 
 
 def _leftovers(final: Path) -> list[Path]:

@@ -227,11 +227,13 @@ def write_cog(
             failed = True
             raise
         finally:
-            for leftover in (staging, staging + ".lock"):
-                if failed:  # dask threads still finishing a block may create the lock again
-                    remove_settled(Path(leftover))
-                elif os.path.exists(leftover):
-                    os.remove(leftover)
+            leftovers = (Path(staging), Path(staging + ".lock"))
+            if failed:  # dask threads still finishing a block may create them again
+                remove_settled(*leftovers)
+            else:
+                for leftover in leftovers:
+                    if leftover.exists():
+                        os.remove(leftover)
     return Path(path)
 
 
