@@ -36,3 +36,35 @@ def test_limits_through_the_kept_controller_apply_and_are_restored():
     with one_openmp_thread():
         assert _threads("openmp") == {1}
     assert _threads("openmp") == openmp
+
+
+def test_threads_that_overlap_share_one_limit_and_the_last_one_restores_it():
+    # training runs calibrations in threads: A enters, B enters (and sees A's limit), A
+    # leaves, B leaves. A limiter per thread left BLAS on one thread for good that way.
+    import threading
+
+    blas = _threads("blas")
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with one_blas_thread():
+            a_in.set()
+            b_in.wait(30)
+        seen["after A left"] = _threads("blas")
+        a_out.set()
+
+    def second():
+        a_in.wait(30)
+        with one_blas_thread():
+            b_in.set()
+            a_out.wait(30)
+            seen["B inside"] = _threads("blas")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen == {"after A left": {1}, "B inside": {1}}  # held while anyone is inside
+    assert _threads("blas") == blas and max(blas) > 1

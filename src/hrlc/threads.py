@@ -43,6 +43,51 @@ def take_blas_control() -> None:
         clear(force=True)
 
 
+class SharedLimit:
+    """A process-wide limit on the threads of one kind of native pool (``user_api``:
+    "blas" or "openmp"), held while any thread of this process is inside it.
+
+    Limits are global to a process, so threads share one: the first in sets it, the last
+    one out restores the original. (One threadpoolctl limiter per thread does not do: a
+    second thread entering while the first holds the limit takes that limit for the
+    original, and whichever leaves last restores the wrong one; training left BLAS on one
+    thread for the rest of the process that way.) threadpoolctl (>= 3.8) lets only one
+    "controlling" thread change OpenBLAS limits and silently ignores the others, so the
+    thread that sets or restores takes control first, under this lock. Call it with the
+    number of threads (None: no limit) to get a context manager.
+    """
+
+    def __init__(self, user_api: str):
+        self.user_api = user_api
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter = None
+
+    @contextmanager
+    def __call__(self, threads: int | None) -> Iterator[None]:
+        if threads is None:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                take_blas_control()
+                self._limiter = native_pools().limit(limits=threads, user_api=self.user_api)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    take_blas_control()
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+
+
+_blas = SharedLimit("blas")
+_openmp = SharedLimit("openmp")
+
+
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run the enclosed code with the BLAS libraries (OpenBLAS, MKL) on one thread.
@@ -51,15 +96,10 @@ def one_blas_thread() -> Iterator[None]:
     values: OpenBLAS wakes its threads for each call and they spin between calls; 24
     Platt fits on 3,000 values took 0.6 CPU-s and 2.0 s on 2 threads, 0.05 CPU-s and
     0.35 s on one), and for work that runs its own threads (a multithreaded BLAS beside
-    them only contends).
+    them only contends). Threads of this process share the limit (:class:`SharedLimit`).
     """
-    take_blas_control()
-    limiter = native_pools().limit(limits=1, user_api="blas")
-    try:
+    with _blas(1):
         yield
-    finally:
-        take_blas_control()
-        limiter.restore_original_limits()
 
 
 @contextmanager
@@ -71,5 +111,5 @@ def one_openmp_thread() -> Iterator[None]:
     MiniBatchKMeans fit (8 clusters, 50,000 x 3, 3 inits) took 0.5-1.6 CPU-s and
     0.8-1.9 s on 2 threads, 0.07 CPU-s and 0.07-0.18 s on one.
     """
-    with native_pools().limit(limits=1, user_api="openmp"):
+    with _openmp(1):
         yield

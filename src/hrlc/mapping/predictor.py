@@ -15,7 +15,6 @@ compiled kernel that gives scikit-learn's probabilities exactly
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ import numpy as np
 from hrlc.mapping.preprocessing import Preprocessing
 from hrlc.model.svm_kernel import (FastRbfPredictor, RbfSvm, StackedRbfPredictor,
                                      confidence_term)
-from hrlc.threads import native_pools, take_blas_control
+from hrlc.threads import SharedLimit
 
 
 @dataclass(frozen=True)
@@ -329,41 +328,5 @@ def _softmax_terms(low: np.ndarray, high: np.ndarray, temperature: float,
     return np.exp(low - shift), np.exp(high - shift)
 
 
-class _BlasLimit:
-    """Process-wide BLAS thread limit held while any task of this process predicts.
-
-    BLAS limits are global to a process, so concurrent dask tasks share one limit: the
-    first task in sets it, the last one out restores the original. threadpoolctl (>= 3.8)
-    lets only one "controlling" thread change OpenBLAS limits and silently ignores the
-    others; as dask runs tasks on pool threads, the thread that sets or restores takes
-    control first (under this lock, so no two tasks change the limit at once).
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter = None
-
-    @contextmanager
-    def __call__(self, threads: int | None):
-        if threads is None:
-            yield
-            return
-        with self._lock:
-            if self._users == 0:
-                take_blas_control()
-                self._limiter = native_pools().limit(limits=threads, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    take_blas_control()
-                    self._limiter.restore_original_limits()
-                    self._limiter = None
-
-
-#: Pins BLAS threads while a block is predicted (see :class:`_BlasLimit`).
-blas_threads = _BlasLimit()
+#: Pins BLAS threads while a block is predicted (see :class:`hrlc.threads.SharedLimit`).
+blas_threads = SharedLimit("blas")
