@@ -1,11 +1,11 @@
-"""The command line: info on every kind of source, one-line errors, the demo."""
+"""The command line: info on every kind of source, one-line errors (the demo's test is
+tests/report/test_run_report.py's: the report tests read the demo's run)."""
 
 import json
 import traceback
 
 import numpy as np
 import pytest
-import rasterio
 
 from hrlc.cli import main
 from hrlc.errors import InputError
@@ -67,41 +67,6 @@ def test_help_lists_commands_with_example(capsys):
     assert code == 0 and "info" in out and "demo" in out
     code, out, _ = run(capsys, "info", "--help")
     assert "Example" in out
-
-
-@pytest.mark.slow
-def test_demo_runs_the_whole_chain_on_real_and_simulated_data(tmp_path, capsys):
-    # the simulated season at 180 px and 3 scenes instead of 360 px and 6: every stage and
-    # output of the demo is still there (the real Aberystwyth half is the same), in less time
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path), "--size", "180", "--dates", "3")
-    assert code == 0 and "held-out scores" in out
-    with rasterio.open(tmp_path / "simulated" / "run" / "map" / "classes.tif") as src:
-        assert src.shape == (180, 180)
-    for folder, data in (("aberystwyth", "Aberystwyth (real)"),
-                         ("simulated/run", "simulated season")):
-        # the ranked table and the report's sentence on which classifier to map with
-        report = json.loads((tmp_path / folder / "model" / "report.json").read_text())
-        assert set(report["ranking"]) == {"svm_multiclass", "random_forest"}
-        # the last "<data>: " of the output starts the choice (the first may be a heading)
-        assert report["choice"].split()[:6] == out.split(f"{data}: ")[-1].split()[:6]
-    for folder, stages in (("aberystwyth", ["features", "dataset", "train", "map"]),
-                           ("simulated/run", ["masks", "composite", "restore", "features",
-                                              "dataset", "train", "map"])):
-        manifest = json.loads((tmp_path / folder / "manifest.json").read_text())
-        assert list(manifest["stages"]) == stages
-        assert all(s["status"] == "done" for s in manifest["stages"].values())
-        with rasterio.open(tmp_path / folder / "map" / "classes.tif") as src:
-            classes = src.read(1, out_shape=(100, 100))
-            assert src.colormap(1) and src.nodata == 0
-        assert (tmp_path / folder / "map" / "quicklook.png").stat().st_size > 10_000
-        page = (tmp_path / folder / "report.html").read_text()
-        assert "data:image/png;base64," in page
-    assert out.count("run report:") == 2
-    report = json.loads((tmp_path / "aberystwyth" / "model" / "report.json").read_text())
-    assert report["variants"]["svm_multiclass"]["test"]["overall_accuracy"] > 0.9
-    with rasterio.open(tmp_path / "aberystwyth" / "map" / "classes.tif") as src:
-        assert set(np.unique(src.read(1))) <= {0, 1, 2, 3, 4}
-    assert set(np.unique(classes)) - {0}
 
 
 def test_usage_error_is_a_message_not_a_traceback(capsys):

@@ -1,47 +1,36 @@
-"""A small real run folder (the whole chain on a simulated season) and a reader of the
-report's tables, shared by the report tests."""
+"""A real run folder (the demo's run of the whole chain on its simulated season) and a
+reader of the report's tables, shared by the report tests."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
 import pytest
-import yaml
-
-#: Side (px) and number of scenes of the simulated season: the whole chain in under a minute.
-SIZE, DATES = 126, 3
 
 
 @pytest.fixture(scope="session")
-def run_folder(tmp_path_factory):
-    """``hrlc run`` of every stage on a simulated season of 3 scenes, 126 x 126 px."""
-    from hrlc.config.run import RunConfig
-    from hrlc.io.safe_writer import write_series
-    from hrlc.pipeline import run_chain
-    from hrlc.simulate import simulate_series
+def demo(tmp_path_factory):
+    """``hrlc demo`` at its smallest (180 px, 3 scenes), once: (its output folder, what it
+    printed). Only tests/report/test_run_report.py uses it (one file: one worker of
+    ``make test`` builds it): the demo's test, and the report tests on its simulated run."""
+    import contextlib
+    import io
 
-    root = tmp_path_factory.mktemp("report-run")
-    products = root / "products"
-    series = simulate_series(size=SIZE, dates=DATES, seed=7, start="2019-03-01", chunks=SIZE)
-    write_series(series, products, format="geotiff")
-    truth = products / "truth"
-    classes = yaml.safe_load((truth / "classes.yaml").read_text())["classes"]
-    mapping = truth / "landcover_mapping.yaml"
-    mapping.write_text(yaml.safe_dump({"mapping": {c["code"]: c["name"] for c in classes},
-                                       "ignore": [0]}))
-    config = RunConfig.model_validate({
-        "output": str(root / "run"), "sources": [str(products)], "dem": str(truth / "dem.tif"),
-        "chunks": SIZE, "classes": str(truth / "classes.yaml"),
-        "lc_maps": [{"path": str(truth / "landcover.tif"), "mapping": str(mapping)}],
-        "restore": {"interpolate": {"reach": 2}},
-        "features": {"bands": [], "index_months": [],
-                     "index_statistics": ["median", "min", "max"], "glcm_textures": []},
-        "dataset": {"strategy": "fulllc", "lc_per_class": 60, "lc_erosion": 1,
-                    "block_size": 300, "min_per_class": 10, "drop_small_classes": True},
-        "train": {"C": [10], "gamma_factors": [1.0], "compare": [], "cv_folds": 2},
-    })
-    run_chain(config, echo=lambda _: None)
-    return root / "run"
+    from hrlc.cli import main
+
+    out = tmp_path_factory.mktemp("demo")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--out", str(out), "--size", "180", "--dates", "3"])
+        raise SystemExit(0)
+    assert exit_info.value.code in (0, None), printed.getvalue()
+    return out, printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def run_folder(demo):
+    """A real run folder: the demo's run of every stage on its simulated season."""
+    return demo[0] / "simulated" / "run"
 
 
 class _Tables(HTMLParser):

@@ -1,7 +1,7 @@
-"""The run report of a real run folder: its numbers are those of the files it shows, and
-headless Chromium renders it with no console message and paints the map (those two tests
-are skipped where no Chromium is installed; .ci/run installs it). One module, so that the
-run folder is built once."""
+"""``hrlc demo``, and the run report of its simulated run: the report's numbers are those
+of the files it shows, and headless Chromium renders it with no console message and paints
+the map (those two tests are skipped where no Chromium is installed; .ci/run installs it).
+One module, so that the demo runs once (``make test`` hands a file to one worker)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,49 @@ import subprocess
 
 import numpy as np
 import pytest
+import rasterio
 
 from hrlc.pipeline.report import read_run_products, write_run_report
 from hrlc.report import build_report_html
 
 from tests.report.conftest import parse_report, run_cli, values
 
-pytestmark = pytest.mark.slow  # the whole chain runs once (about 40 s) for this module
+pytestmark = pytest.mark.slow  # the demo runs once (about 30 s) for this module
+
+
+def test_demo_runs_the_whole_chain_on_real_and_simulated_data(demo):
+    # the simulated season at 180 px and 3 scenes instead of 360 px and 6: every stage and
+    # output of the demo is still there (the real Aberystwyth half is the same), in less
+    # time; the report tests below read its simulated run (fixture ``run_folder``)
+    out_folder, out = demo
+    assert "held-out scores" in out
+    with rasterio.open(out_folder / "simulated" / "run" / "map" / "classes.tif") as src:
+        assert src.shape == (180, 180)
+    for folder, data in (("aberystwyth", "Aberystwyth (real)"),
+                         ("simulated/run", "simulated season")):
+        # the ranked table and the report's sentence on which classifier to map with
+        report = json.loads((out_folder / folder / "model" / "report.json").read_text())
+        assert set(report["ranking"]) == {"svm_multiclass", "random_forest"}
+        # the last "<data>: " of the output starts the choice (the first may be a heading)
+        assert report["choice"].split()[:6] == out.split(f"{data}: ")[-1].split()[:6]
+    for folder, stages in (("aberystwyth", ["features", "dataset", "train", "map"]),
+                           ("simulated/run", ["masks", "composite", "restore", "features",
+                                              "dataset", "train", "map"])):
+        manifest = json.loads((out_folder / folder / "manifest.json").read_text())
+        assert list(manifest["stages"]) == stages
+        assert all(s["status"] == "done" for s in manifest["stages"].values())
+        with rasterio.open(out_folder / folder / "map" / "classes.tif") as src:
+            classes = src.read(1, out_shape=(100, 100))
+            assert src.colormap(1) and src.nodata == 0
+        assert (out_folder / folder / "map" / "quicklook.png").stat().st_size > 10_000
+        page = (out_folder / folder / "report.html").read_text()
+        assert "data:image/png;base64," in page
+    assert out.count("run report:") == 2
+    report = json.loads((out_folder / "aberystwyth" / "model" / "report.json").read_text())
+    assert report["variants"]["svm_multiclass"]["test"]["overall_accuracy"] > 0.9
+    with rasterio.open(out_folder / "aberystwyth" / "map" / "classes.tif") as src:
+        assert set(np.unique(src.read(1))) <= {0, 1, 2, 3, 4}
+    assert set(np.unique(classes)) - {0}
 
 
 @pytest.fixture(scope="module")
