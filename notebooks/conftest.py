@@ -5,7 +5,8 @@ The cells run in the pytest process, in an IPython shell (magics such as ``%matp
 inline`` work as in Jupyter), not in a Jupyter kernel of their own: a kernel spent about
 1 CPU-s starting and 3 CPU-s importing the libraries that the test process has imported
 already, 28 CPU-s for the seven notebooks. Each notebook gets a namespace of its own, and
-the matplotlib backend and settings it changes are put back after it.
+the matplotlib backend and settings it changes, pandas' display options, the
+``__main__`` module and the builtins are put back after it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def _shell():
     return _shells[0]
 
 
+def _kernel_builtins() -> dict:
+    """The names IPython adds to the builtins when its first shell starts."""
+    from IPython.display import display
+
+    return {"__IPYTHON__": True, "display": display}
+
+
 class NotebookFile(pytest.File):
     def collect(self):
         yield NotebookItem.from_parent(self, name=self.path.name)
@@ -43,26 +51,40 @@ class NotebookFile(pytest.File):
 
 class NotebookItem(pytest.Item):
     def runtest(self):
-        import matplotlib
+        import builtins
+        import sys
 
-        shell = _shell()
-        shell.reset(new_session=False)  # a namespace of its own
+        import matplotlib
+        import matplotlib.pyplot as plt
+        import pandas as pd
+
         cells = [("".join(cell["source"]), index) for index, cell in
                  enumerate(json.loads(self.path.read_text(encoding="utf-8"))["cells"])
                  if cell["cell_type"] == "code"]
-        backend = matplotlib.get_backend()
+        # IPython puts a module of its own in place of __main__ (as a kernel does), which
+        # has no __spec__: multiprocessing's spawn (a LocalCluster's workers) fails on it;
+        # and it adds a kernel's builtins: set for the notebook, gone after it, so that no
+        # library of a later test believes it runs in IPython
+        main_module, backend = sys.modules["__main__"], matplotlib.get_backend()
+        kernel_builtins = {name: value for name, value in _kernel_builtins().items()
+                           if not hasattr(builtins, name)}
         with pytest.MonkeyPatch.context() as patch, matplotlib.rc_context():
             patch.chdir(self.path.parent)  # nbmake runs a notebook in its folder
             try:
+                for name, value in kernel_builtins.items():
+                    setattr(builtins, name, value)
+                shell = _shell()
+                shell.reset(new_session=False)  # a namespace of its own
                 for source, index in cells:
                     result = shell.run_cell(source, store_history=False, silent=False)
                     if not result.success:
                         self.failed_cell = (index, source)
                         result.raise_error()
             finally:
-                import matplotlib.pyplot as plt
-                import pandas as pd
-
+                sys.modules["__main__"] = main_module
+                for name in kernel_builtins:
+                    if hasattr(builtins, name):
+                        delattr(builtins, name)
                 plt.close("all")
                 matplotlib.use(backend)
                 pd.reset_option("display")  # e.g. the column width a notebook set
