@@ -11,14 +11,13 @@ the matplotlib backend and settings it changes, pandas' display options, the
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
 
 
-_shells: list = []
-
-
+@functools.cache
 def _shell():
     """The IPython shell of this process, with a history kept in memory only (as nbmake's
     kernels) and the inline matplotlib backend allowed (as in a Jupyter kernel, it needs
@@ -30,11 +29,9 @@ def _shell():
         def enable_gui(self, gui=None):
             """No event loop to start for ``%matplotlib inline``."""
 
-    if not _shells:
-        config = Config()
-        config.HistoryManager.hist_file = ":memory:"
-        _shells.append(NotebookShell.instance(config=config))
-    return _shells[0]
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    return NotebookShell.instance(config=config)
 
 
 def _kernel_builtins() -> dict:

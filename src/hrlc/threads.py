@@ -1,6 +1,8 @@
 """Native thread pools (BLAS, OpenMP) on one thread, for work that more threads only slow
 down: many small calls, between which the idle threads spin, or work that runs threads of
-its own. Both are context managers and decorators (threadpoolctl)."""
+its own: :func:`one_blas_thread` and :func:`one_openmp_thread` (context managers and
+decorators), on a limit shared by the threads of the process (:class:`SharedLimit`), set
+through one kept threadpoolctl controller (:func:`native_pools`)."""
 
 from __future__ import annotations
 

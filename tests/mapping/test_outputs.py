@@ -114,8 +114,8 @@ def test_disk_full_leaves_no_half_file(tmp_path, monkeypatch):
     from hrlc.io import atomic, writers
 
     # the map is one block, so no dask thread can still be writing once the error is
-    # raised: the 1 s that each of the three temporary files (staging GeoTIFF, its lock,
-    # the COG) is watched for a late write would only be idle time here
+    # raised: the 1 s that the temporary files (staging GeoTIFF and its lock, then the
+    # COG) are watched for a late write would only be idle time here
     monkeypatch.setitem(atomic.remove_settled.__kwdefaults__, "settle", 0.05)
 
     def full(self, key, block):
