@@ -25,8 +25,9 @@ else ``mYYYYMM`` (``m202106``) so that names stay unique over longer stacks.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
+import dask.array as da
 import numpy as np
 import pandas as pd
 import rioxarray  # noqa: F401  (registers the .rio accessor: the DEM is reprojected with it)
@@ -111,17 +112,41 @@ def _dem_on_grid(dem: xr.DataArray, like: xr.DataArray, resampling: str) -> xr.D
     return reproject_match(dem, like, resampling=resampling)
 
 
-def _layer(data: xr.DataArray, name: str, description: str) -> xr.DataArray:
-    data = data.astype(np.float32)
-    keep = {k: v for k, v in data.coords.items() if k in data.dims or k == "spatial_ref"}
-    return xr.DataArray(data.data, dims=data.dims, coords=keep).expand_dims(
-        feature=[name]).assign_coords(description=("feature", [description]))
+class _Layer(NamedTuple):
+    """One feature before the cube is assembled: its name, description and (y, x) float32
+    values (a dask or NumPy array). The cube is made once from all of them (one DataArray
+    per layer cost about 4 ms each, a second for the 113 features of the default set)."""
+
+    name: str
+    description: str
+    values: Any
+
+
+def _layer(data: xr.DataArray, name: str, description: str) -> _Layer:
+    if data.dims != ("y", "x"):
+        data = data.transpose("y", "x")
+    return _Layer(name, description, data.data.astype(np.float32, copy=False))
+
+
+def _assemble(layers: list[_Layer], like: xr.DataArray) -> xr.DataArray:
+    """The (feature, y, x) cube of ``layers`` on the grid (y, x and CRS coords) of
+    ``like``."""
+    values = [layer.values for layer in layers]
+    stacked = (da.stack(values) if any(isinstance(v, da.Array) for v in values)
+               else np.stack(values))
+    coords = {k: v for k, v in like.coords.items() if k in ("y", "x", "spatial_ref")}
+    coords["feature"] = [layer.name for layer in layers]
+    coords["description"] = ("feature", [layer.description for layer in layers])
+    return xr.DataArray(stacked, dims=("feature", "y", "x"), coords=coords)
 
 
 def _spectral_layers(stack: xr.DataArray, bands: list[str],
-                     labels: list[str]) -> list[xr.DataArray]:
-    return [_layer(stack.sel(band=band, drop=True).isel(time=t, drop=True), f"{band}_{label}",
-                   f"{band} reflectance (0-1), composite of {_month_text(label)}")
+                     labels: list[str]) -> list[_Layer]:
+    """The (time, band, y, x) ``stack``'s layers, by band then month."""
+    have = [str(b) for b in stack["band"].values]
+    return [_Layer(f"{band}_{label}",
+                   f"{band} reflectance (0-1), composite of {_month_text(label)}",
+                   stack.data[t, have.index(band)].astype(np.float32, copy=False))
             for band in bands for t, label in enumerate(labels)]
 
 
@@ -133,22 +158,22 @@ def _index_text(entry: SpectralIndex | None, sobel_band: str) -> str:
 
 def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
                   index_times: list[int], statistics: Sequence[str],
-                  sobel_band: str) -> list[xr.DataArray]:
+                  sobel_band: str) -> list[_Layer]:
     layers = []
     for name, entry in chosen.items():
         series = compute_index(stack, entry if entry is not None else SOBEL,
                                sobel_band=sobel_band)
         what = _index_text(entry, sobel_band)
-        layers += [_layer(series.isel(time=t, drop=True), f"{name}_{labels[t]}",
-                          f"{what}, composite of {_month_text(labels[t])}")
-                   for t in index_times]
+        monthly = series.transpose("time", "y", "x").data
+        layers += [_Layer(f"{name}_{labels[t]}", f"{what}, composite of {_month_text(labels[t])}",
+                          monthly[t].astype(np.float32, copy=False)) for t in index_times]
         layers += [_layer(reduce_time(series, s), f"{name}_{s}",
                           f"{STATISTICS[s]} over the months of {what}") for s in statistics]
     return layers
 
 
 def _annual_index_layers(stack: xr.DataArray, chosen: Mapping,
-                         sobel_band: str) -> list[xr.DataArray]:
+                         sobel_band: str) -> list[_Layer]:
     """Each index once, of the annual composite: the per-pixel statistic
     :data:`~hrlc.features.presets.ANNUAL_COMPOSITE` of each band over the months."""
     annual = reduce_time(stack, ANNUAL_COMPOSITE)
@@ -161,7 +186,7 @@ def _annual_index_layers(stack: xr.DataArray, chosen: Mapping,
 
 
 def _terrain_layers(dem: xr.DataArray, like: xr.DataArray, resampling: str,
-                    preset: str) -> list[xr.DataArray]:
+                    preset: str) -> list[_Layer]:
     on_grid = _dem_on_grid(dem, like, resampling)
     if preset == "reference":
         relief, names = terrain(on_grid, flat_aspect=FLAT_ASPECT), REFERENCE_TERRAIN_FEATURES
@@ -312,9 +337,8 @@ def build_features(
     if not layers:
         raise ConfigError("no features requested: bands, indices, glcm_textures are all "
                           "empty and no DEM was given")
-    cube = xr.concat(layers, dim="feature", coords="different", compat="equals",
-                     join="override")
-    descriptions = dict(zip(cube.feature.values.tolist(), cube.description.values.tolist()))
+    cube = _assemble(layers, stack.isel(time=0, band=0, drop=True))
+    descriptions = {layer.name: layer.description for layer in layers}
     attrs = {k: v for k, v in composites.attrs.items()}
     attrs["feature_descriptions"] = descriptions
     cube = cube.assign_attrs(attrs).rename("features")

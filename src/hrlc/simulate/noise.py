@@ -36,31 +36,31 @@ _OCTAVE_TURN = 0.6435  # radians between octaves, so that lattice artefacts do n
 FBM, RIDGED = 0, 1
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _mix(h):
     h = (h ^ (h >> _S30)) * _M1
     h = (h ^ (h >> _S27)) * _M2
     return h ^ (h >> _S31)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _hash(seed, i, j):
     h = _mix(seed + _GOLDEN * np.uint64(i))
     return _mix(h ^ (_ODD * np.uint64(j)))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _unit(h):
     return np.float64(h >> _S11) * _TO_UNIT
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _corner(seed, i, j, dx, dy):
     k = np.int64(_hash(seed, i, j) & np.uint64(15))
     return _GRAD_X[k] * dx + _GRAD_Y[k] * dy
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _gradient_noise(x, y, seed):
     x0 = np.floor(x)
     y0 = np.floor(y)
@@ -79,7 +79,7 @@ def _gradient_noise(x, y, seed):
     return 1.4 * (a + v * (b - a))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _octave(x, y, o, seed, cos_o, sin_o, mode):
     # cos_o and sin_o carry the octave's frequency (2 ** o) as well as its rotation
     xo = cos_o[o] * x - sin_o[o] * y
@@ -91,7 +91,7 @@ def _octave(x, y, o, seed, cos_o, sin_o, mode):
     return n
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _catmull_rom(t):
     t2 = t * t
     t3 = t2 * t
