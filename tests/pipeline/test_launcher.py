@@ -135,3 +135,36 @@ def test_a_dead_launcher_takes_its_stages_with_it(tmp_path):
         time.sleep(0.05)
     assert child.run_child(["--version"])[0] == 0  # a new launcher serves the next stage
     assert child._launcher is not launcher
+
+
+def test_a_stage_ends_with_its_code_after_its_atexit_functions_and_buffered_output(tmp_path):
+    """end_stage skips the interpreter's teardown, not what a stage leaves to its end: the
+    atexit functions run (last registered first), buffered output is flushed, and the
+    process exits with the stage's code."""
+    from hrlc.cli.launcher import end_stage
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the "stage"
+        try:
+            os.close(read)
+            os.dup2(write, 1)
+            import atexit
+            import sys
+
+            atexit._clear()  # not the test process's own (inherited by the fork)
+            atexit.register(lambda: (tmp_path / "order").write_text(
+                (tmp_path / "order").read_text() + "first registered\n"))
+            atexit.register(lambda: (tmp_path / "order").write_text("last registered\n"))
+            sys.stdout = open(1, "w", buffering=1 << 16, closefd=False)  # noqa: SIM115
+            sys.stdout.write("buffered, not yet written")
+            end_stage(7)
+        finally:
+            os._exit(99)  # only if end_stage did not end the process
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        output = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 7
+    assert output == "buffered, not yet written"
+    assert (tmp_path / "order").read_text() == "last registered\nfirst registered\n"
