@@ -28,11 +28,14 @@ demo: $(VENV)/.installed
 # builds its own session fixtures). --dist loadfile keeps each test file on one worker, so
 # a module-scoped fixture is built once; --no-loadscope-reorder hands the files out in the
 # order tests/conftest.py gives them (the long ones first) instead of by their number of
-# tests. TEST_WORKERS=0 runs them all in one process.
+# tests. TEST_WORKERS=0 runs them all in one process. Python's bytecode cache stays on even
+# where the environment turns it off (PYTHONDONTWRITEBYTECODE): the suite starts dozens of
+# fresh interpreters (stage launchers, `python -m hrlc`, dask workers, benchmark children),
+# and each would compile hrlc's 30,000 lines again (about 0.2 CPU-s).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
