@@ -33,7 +33,11 @@ def test_local_cluster_gives_the_same_output_as_threads(safe_products, tmp_path)
     assert set(np.unique(threads)) <= {0, 1, 2, 3, 255} and threads.shape == (18, 18)
 
 
-def test_processes_scheduler(safe_products, tmp_path):
+def test_processes_scheduler(safe_products, tmp_path, monkeypatch):
+    # dask's process pool sets PYTHONHASHSEED in os.environ for good when it is unset or
+    # "0" (its workers must hash alike); "0" is the same start, and monkeypatch removes
+    # what dask set, so that the stage launcher of the next tests still serves them
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
     with compute_context(ComputeConfig(scheduler="processes", n_workers=2)):
         out = _mask_cog(safe_products["0212"]["folder"], tmp_path / "p.tif")
     with compute_context(ComputeConfig(scheduler="synchronous")):
