@@ -142,12 +142,15 @@ def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run
                                                                        capfd):
     _, _, expected = clean_run
     out, data, config = _first_two_stages(tmp_path)
-    # a thread kills the features stage once it writes (the signal goes to the stage, not
-    # to the run: the run can be this process, see :func:`run_beside`)
+    # a thread kills the features stage once it writes chunks (the signal goes to the
+    # stage, not to the run: the run can be this process, see :func:`run_beside`); not as
+    # soon as the temporary store appears: zarr then empties it (mode "w": the folder
+    # removed and made again), and a stage killed between the two leaves nothing
     killed = []
 
     def kill_the_writing_stage(run_over):
-        if not until(lambda: any(out.glob(".features.zarr.partial-*")), run_over):
+        if not until(lambda: any(out.glob(".features.zarr.partial-*/features/[0-9]*")),
+                     run_over):
             return
         for stage in stages_of(os.getpid()):
             try:
@@ -159,12 +162,14 @@ def test_killed_stage_leaves_only_temporary_names_cleaned_by_the_rerun(clean_run
     code = run_beside(config, kill_the_writing_stage)
     assert killed == ["features"], "the features stage was not seen writing, alone"
     assert code == 2
-    assert capfd.readouterr().err.splitlines()[-1] == (
+    err = capfd.readouterr().err
+    assert err.splitlines()[-1] == (
         "hrlc: error: stage 'features' was killed by SIGKILL (out of memory, or stopped by "
         "the system); rerun the same command to resume: finished stages are not redone")
     assert not (out / "features.zarr").exists()
+    # the stage's own lines (before the run's) say whether it was still writing
     assert _leftovers(out) and all(name.startswith(".features.zarr.partial-")
-                                   for name in _leftovers(out))
+                                   for name in _leftovers(out)), err
     _assert_final_files_open(out)
 
     lines = _rerun(data)
