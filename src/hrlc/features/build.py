@@ -114,18 +114,22 @@ def _dem_on_grid(dem: xr.DataArray, like: xr.DataArray, resampling: str) -> xr.D
 
 class _Layer(NamedTuple):
     """One feature before the cube is assembled: its name, description and (y, x) float32
-    values (a dask or NumPy array). The cube is made once from all of them (one DataArray
-    per layer cost about 4 ms each, a second for the 113 features of the default set)."""
+    values (a dask or NumPy array). The cube is made once from all of them: a DataArray
+    per feature joined by ``xr.concat`` took 1.3 s to build the 218 features of the demo's
+    composites, against 0.26 s this way."""
 
     name: str
     description: str
     values: Any
 
+    @classmethod
+    def of(cls, values: Any, name: str, description: str) -> _Layer:
+        """The layer of (y, x) ``values``, as float32 (no copy if they are)."""
+        return cls(name, description, values.astype(np.float32, copy=False))
+
 
 def _layer(data: xr.DataArray, name: str, description: str) -> _Layer:
-    if data.dims != ("y", "x"):
-        data = data.transpose("y", "x")
-    return _Layer(name, description, data.data.astype(np.float32, copy=False))
+    return _Layer.of(data.transpose("y", "x").data, name, description)
 
 
 def _assemble(layers: list[_Layer], like: xr.DataArray) -> xr.DataArray:
@@ -144,9 +148,8 @@ def _spectral_layers(stack: xr.DataArray, bands: list[str],
                      labels: list[str]) -> list[_Layer]:
     """The (time, band, y, x) ``stack``'s layers, by band then month."""
     have = [str(b) for b in stack["band"].values]
-    return [_Layer(f"{band}_{label}",
-                   f"{band} reflectance (0-1), composite of {_month_text(label)}",
-                   stack.data[t, have.index(band)].astype(np.float32, copy=False))
+    return [_Layer.of(stack.data[t, have.index(band)], f"{band}_{label}",
+                      f"{band} reflectance (0-1), composite of {_month_text(label)}")
             for band in bands for t, label in enumerate(labels)]
 
 
@@ -165,8 +168,9 @@ def _index_layers(stack: xr.DataArray, chosen: Mapping, labels: list[str],
                                sobel_band=sobel_band)
         what = _index_text(entry, sobel_band)
         monthly = series.transpose("time", "y", "x").data
-        layers += [_Layer(f"{name}_{labels[t]}", f"{what}, composite of {_month_text(labels[t])}",
-                          monthly[t].astype(np.float32, copy=False)) for t in index_times]
+        layers += [_Layer.of(monthly[t], f"{name}_{labels[t]}",
+                             f"{what}, composite of {_month_text(labels[t])}")
+                   for t in index_times]
         layers += [_layer(reduce_time(series, s), f"{name}_{s}",
                           f"{STATISTICS[s]} over the months of {what}") for s in statistics]
     return layers
